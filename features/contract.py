@@ -1,0 +1,152 @@
+"""Checks raw tables against the input contract and returns typed `Tables`, or one error listing every problem.
+
+Pure: takes frames, returns frames. Reading files is `features.loaders`' job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features.schema import EVENT_SOURCES, SURVEY_SCALES, TABLE_SPECS, Column, TableSpec
+from features.tables import Tables
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.table}: column '{self.column}'" if self.column else f"{self.table}:"
+        return f"{where} {self.message}"
+
+
+class ContractError(ValueError):
+    """The data source breaks the input contract; `problems` says where, with example rows."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def examples(frame: pd.DataFrame, mask: pd.Series, column: str) -> str:
+    """'rows 17, 42: 'x', 'y'' for the first few offending rows (1-based data rows)."""
+    positions = [i for i, bad in enumerate(mask.to_numpy()) if bad][:MAX_EXAMPLES]
+    values = [repr(frame[column].iloc[i]) for i in positions]
+    more = ", ..." if int(mask.sum()) > len(positions) else ""
+    return f"rows {', '.join(str(i + 1) for i in positions)}: {', '.join(values)}{more}"
+
+
+def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str) -> Tables:
+    """Typed, checked tables; raises ContractError naming every table, column and example rows at fault."""
+    problems: list[Problem] = []
+    unknown = sorted(set(raw) - set(TABLE_SPECS))
+    if unknown:
+        problems.append(Problem(unknown[0], None, f"is not a table of the contract (known: {', '.join(TABLE_SPECS)})."))
+    if "customers" not in raw:
+        problems.append(Problem("customers", None, "table is missing; it is required."))
+    if not any(name in raw for name in EVENT_SOURCES):
+        problems.append(Problem("orders", None, f"no event table found; at least one of {', '.join(EVENT_SOURCES)} is required."))
+    typed = {}
+    for name, frame in raw.items():
+        if name in TABLE_SPECS:
+            typed[name] = typed_table(TABLE_SPECS[name], frame, problems)
+    if not problems:
+        problems += relational_problems(typed, survey_scale)
+    if problems:
+        raise ContractError(problems)
+    return Tables(**typed)
+
+
+def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    missing = [c for c in spec.required_columns if c not in frame.columns]
+    for column in missing:
+        problems.append(Problem(spec.name, column, f"is missing; {spec.name} needs {', '.join(spec.required_columns)}."))
+    if missing:
+        return frame
+    converted = {}
+    for column in spec.columns:
+        if column.name in frame.columns:
+            converted[column.name] = typed_column(spec.name, column, frame, problems)
+    return frame.assign(**converted)
+
+
+def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list[Problem]) -> pd.Series:
+    values = frame[column.name]
+    present = values.notna()
+    if column.kind == "timestamp":
+        converted = as_timestamps(values)
+        failed = present & converted.isna()
+        expected = "ISO 8601 timestamps"
+    elif column.kind == "number":
+        converted = as_numbers(values)
+        failed = present & converted.isna()
+        expected = "numbers"
+    elif column.kind == "category" and column.allowed:
+        converted = values.astype("str").str.strip().str.lower()
+        failed = present & ~converted.isin(column.allowed)
+        expected = f"one of {', '.join(column.allowed)}"
+    else:
+        converted = values.astype("str")
+        failed = present & False
+        expected = ""
+    if failed.any():
+        problems.append(Problem(table, column.name, f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); expected {expected}."))
+    if not column.nullable:
+        empty = ~present
+        if empty.any():
+            problems.append(Problem(table, column.name, f"has {int(empty.sum())} empty values ({examples(frame, empty, column.name)}); it must always be set."))
+    return converted
+
+
+def as_numbers(values: pd.Series) -> pd.Series:
+    """Float values; text that is not a number becomes NaN."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    return pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+
+
+def as_timestamps(values: pd.Series) -> pd.Series:
+    """Naive UTC timestamps; aware values are converted to UTC, unparseable ones become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+    else:
+        parsed = pd.to_datetime(values.astype("str"), errors="coerce", format="ISO8601", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[us]")
+
+
+def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:
+    problems = []
+    for name, frame in typed.items():
+        key = TABLE_SPECS[name].primary_key
+        if key:
+            duplicated = frame[key].duplicated(keep=False)
+            if duplicated.any():
+                problems.append(Problem(name, key, f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique."))
+    known = typed["customers"]["customer_id"]
+    for name, frame in typed.items():
+        if name == "customers":
+            continue
+        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
+        if unknown.any():
+            problems.append(Problem(name, "customer_id", f"has {int(unknown.sum())} ids not in customers ({examples(frame, unknown, 'customer_id')})."))
+    if "surveys" in typed:
+        low, high = SURVEY_SCALES[survey_scale]
+        scores = typed["surveys"]["score"]
+        off = (scores < low) | (scores > high)
+        if off.any():
+            problems.append(Problem("surveys", "score", f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} ({examples(typed['surveys'], off, 'score')})."))
+    if "mentions" in typed and "sentiment" in typed["mentions"]:
+        sentiment = typed["mentions"]["sentiment"]
+        off = (sentiment < -1) | (sentiment > 1)
+        if off.any():
+            problems.append(Problem("mentions", "sentiment", f"has {int(off.sum())} values outside -1..1 ({examples(typed['mentions'], off, 'sentiment')})."))
+    return problems

@@ -1,0 +1,57 @@
+"""Reads a data source (a folder of CSV/Parquet files or a DuckDB file) and validates it against the contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import ContractError, Problem, validated_tables
+from features.schema import TABLE_SPECS
+from features.tables import Tables
+
+DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+
+def load_tables(source: Path, survey_scale: str) -> Tables:
+    """Validated tables from `source`; raises ContractError when the source breaks the contract."""
+    return validated_tables(read_raw_tables(source), survey_scale)
+
+
+def read_raw_tables(source: Path) -> dict[str, pd.DataFrame]:
+    source = Path(source)
+    if source.is_dir():
+        return read_folder(source)
+    if source.is_file() and source.suffix.lower() in DUCKDB_SUFFIXES:
+        return read_duckdb(source)
+    raise ContractError([Problem("source", None, f"{source} is neither a folder of table files nor a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}).")])
+
+
+def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
+    """One file per contract table, `<table>.parquet` or `<table>.csv`; other files are ignored."""
+    tables = {}
+    for name in TABLE_SPECS:
+        parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if parquet.exists():
+            tables[name] = pd.read_parquet(parquet)
+        elif csv.exists():
+            tables[name] = read_csv(name, csv)
+    return tables
+
+
+def read_csv(name: str, path: Path) -> pd.DataFrame:
+    """All cells as text: the contract, not pandas' guessing, decides each column's type."""
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ContractError([Problem(name, None, f"{path.name} is not UTF-8 text (byte {error.start}).")]) from error
+    except pd.errors.ParserError as error:
+        raise ContractError([Problem(name, None, f"{path.name} is not readable CSV: {error}")]) from error
+
+
+def read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        present = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        return {name: connection.table(name).df() for name in TABLE_SPECS if name in present}

@@ -1,0 +1,147 @@
+"""The input contract: every table, column and type surveyless reads, declared once.
+
+Validation, the loaders, the synthetic world and the README's contract table all read
+these declarations, so a column added here is added everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnKind = Literal["id", "timestamp", "number", "text", "category"]
+
+ORDER_STATUSES = ("completed", "returned", "cancelled", "refunded")
+ACTIVITY_TYPES = (
+    "call",
+    "meeting",
+    "email",
+    "demo",
+    "support_ticket",
+    "complaint",
+    "opportunity_won",
+    "opportunity_lost",
+    "other",
+)
+DIRECTIONS = ("inbound", "outbound")
+SURVEY_SCALES = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = True
+    nullable: bool = False
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: str | None = None
+    time_column: str | None = None
+    required: bool = False
+    is_event_source: bool = False
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    description="One row per customer; other columns are attributes, used when the config lists them.",
+    primary_key="customer_id",
+    required=True,
+    columns=(
+        Column("customer_id", "id", "Unique customer identifier."),
+        Column("signup_date", "timestamp", "When the customer relationship began."),
+        Column("segment", "text", "Customer segment, e.g. consumer / smb / enterprise.", required=False, nullable=True),
+    ),
+)
+
+ORDERS = TableSpec(
+    name="orders",
+    description="Purchase history: one row per order.",
+    primary_key="order_id",
+    time_column="ordered_at",
+    is_event_source=True,
+    columns=(
+        Column("order_id", "id", "Unique order identifier."),
+        Column("customer_id", "id", "Customer who ordered."),
+        Column("ordered_at", "timestamp", "When the order was placed."),
+        Column("amount", "number", "Order value in the company's currency."),
+        Column("status", "category", "Final order status.", required=False, nullable=True, allowed=ORDER_STATUSES),
+        Column("promised_at", "timestamp", "Promised delivery time.", required=False, nullable=True),
+        Column("delivered_at", "timestamp", "Actual delivery time.", required=False, nullable=True),
+        Column("discount", "number", "Discount given, as a share of the amount (0..1).", required=False, nullable=True),
+        Column("channel", "text", "Sales channel (web, app, store, phone...).", required=False, nullable=True),
+    ),
+)
+
+ACTIVITIES = TableSpec(
+    name="activities",
+    description="Sales activity and service contacts: one row per touch, ticket or opportunity.",
+    primary_key="activity_id",
+    time_column="occurred_at",
+    is_event_source=True,
+    columns=(
+        Column("activity_id", "id", "Unique activity identifier."),
+        Column("customer_id", "id", "Customer the activity concerns."),
+        Column("occurred_at", "timestamp", "When the activity happened."),
+        Column("type", "category", "What kind of activity.", allowed=ACTIVITY_TYPES),
+        Column("direction", "category", "Who started it.", required=False, nullable=True, allowed=DIRECTIONS),
+        Column("resolved_at", "timestamp", "When a ticket or complaint was resolved.", required=False, nullable=True),
+        Column("value", "number", "Opportunity value, when the activity has one.", required=False, nullable=True),
+    ),
+)
+
+MENTIONS = TableSpec(
+    name="mentions",
+    description="Social listening: posts that mention the brand, linked to a customer when known.",
+    primary_key="mention_id",
+    time_column="posted_at",
+    is_event_source=True,
+    columns=(
+        Column("mention_id", "id", "Unique mention identifier."),
+        Column("customer_id", "id", "Author's customer id; empty when not linked.", nullable=True),
+        Column("posted_at", "timestamp", "When the mention was posted."),
+        Column("text", "text", "The post's text (English or Finnish).", nullable=True),
+        Column("channel", "text", "Where it was posted.", required=False, nullable=True),
+        Column("lang", "text", "Language code, when the listening tool knows it.", required=False, nullable=True),
+        Column("sentiment", "number", "Sentiment in -1..1, when the listening tool scored it.", required=False, nullable=True),
+    ),
+)
+
+SURVEYS = TableSpec(
+    name="surveys",
+    description="Survey answers (labels only, never features).",
+    time_column="answered_at",
+    columns=(
+        Column("customer_id", "id", "Customer who answered."),
+        Column("answered_at", "timestamp", "When the answer was given."),
+        Column("score", "number", "NPS 0-10 or CSAT 1-5, the scale set in the config."),
+    ),
+)
+
+CHURN_EVENTS = TableSpec(
+    name="churn_events",
+    description="Contractual churn: when a customer ended the contract.",
+    time_column="churned_at",
+    columns=(
+        Column("customer_id", "id", "Customer who left."),
+        Column("churned_at", "timestamp", "When the contract ended."),
+    ),
+)
+
+TABLE_SPECS: dict[str, TableSpec] = {
+    spec.name: spec for spec in (CUSTOMERS, ORDERS, ACTIVITIES, MENTIONS, SURVEYS, CHURN_EVENTS)
+}
+EVENT_SOURCES = tuple(name for name, spec in TABLE_SPECS.items() if spec.is_event_source)

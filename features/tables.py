@@ -1,0 +1,59 @@
+"""The validated input tables, and the one cut that keeps every feature point in time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import pandas as pd
+
+from features.schema import EVENT_SOURCES, TABLE_SPECS
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Input tables after validation: typed columns, known customers, naive UTC timestamps."""
+
+    customers: pd.DataFrame
+    orders: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
+    mentions: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    churn_events: pd.DataFrame | None = None
+
+    def present(self) -> dict[str, pd.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @property
+    def event_sources(self) -> tuple[str, ...]:
+        return tuple(name for name in EVENT_SOURCES if getattr(self, name) is not None)
+
+    @property
+    def data_end(self) -> pd.Timestamp:
+        """The first day after the last recorded event: the latest date the data can be scored at."""
+        last = max(
+            frame[TABLE_SPECS[name].time_column].max()
+            for name, frame in self.present().items()
+            if TABLE_SPECS[name].time_column and len(frame)
+        )
+        return last.normalize() + pd.Timedelta(days=1)
+
+    def for_customers(self, customer_ids: pd.Index) -> Tables:
+        """The same tables limited to some customers (unlinked mentions are kept: they are brand context)."""
+        keep = {}
+        for name, frame in self.present().items():
+            linked = frame["customer_id"].isin(customer_ids)
+            keep[name] = frame[linked | frame["customer_id"].isna()] if name == "mentions" else frame[linked]
+        return replace(self, **keep)
+
+
+def known_before(frame: pd.DataFrame | None, time_column: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """Rows whose `time_column` is strictly before `as_of`: the only view of the past a feature may use."""
+    if frame is None:
+        return None
+    return frame[frame[time_column] < as_of]
+
+
+def between(frame: pd.DataFrame, time_column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Rows with start <= time < end."""
+    times = frame[time_column]
+    return frame[(times >= start) & (times < end)]

@@ -1,0 +1,61 @@
+"""Training sets: features and labels stacked over many cutoffs, each row seeing only its own past."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features.builders import FeatureSettings, build_features
+from features.labels import ChurnDefinition, churn_labels, survey_answers
+from features.tables import Tables
+
+KEYS = ["as_of", "customer_id"]
+
+
+@dataclass(frozen=True)
+class CutoffSchedule:
+    """Explicit `dates`, or every `frequency` (a pandas offset alias such as 'MS') between `first` and `last`."""
+
+    dates: tuple[pd.Timestamp, ...] = ()
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    frequency: str = "MS"
+    history_days: int = 90
+
+
+def data_start(tables: Tables) -> pd.Timestamp:
+    starts = [frame[column].min() for frame, column in ((tables.orders, "ordered_at"), (tables.activities, "occurred_at"), (tables.mentions, "posted_at")) if frame is not None and len(frame)]
+    return min(starts).normalize()
+
+
+def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: ChurnDefinition) -> list[pd.Timestamp]:
+    """Cutoffs whose whole churn horizon is inside the data, so their labels are final."""
+    latest = tables.data_end - definition.horizon
+    if schedule.dates:
+        return sorted(d for d in schedule.dates if d <= latest)
+    first = schedule.first or data_start(tables) + pd.Timedelta(days=schedule.history_days)
+    last = min(schedule.last or latest, latest)
+    return list(pd.date_range(first, last, freq=schedule.frequency))
+
+
+def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> pd.DataFrame:
+    """One row per active customer and cutoff: features as of the cutoff, `churned` in the horizon after it."""
+    frames = []
+    for as_of in cutoffs:
+        labels = churn_labels(tables, as_of, definition)
+        features = build_features(tables, as_of, settings).reindex(labels.index)
+        frames.append(features.assign(churned=labels, as_of=as_of).reset_index())
+    return pd.concat(frames, ignore_index=True).set_index(KEYS)
+
+
+def satisfaction_training_set(tables: Tables, settings: FeatureSettings) -> pd.DataFrame:
+    """One row per survey answer: features as of the start of the answer's day, and the `score` given."""
+    answers = survey_answers(tables)
+    frames = []
+    for as_of, answered in answers.groupby("as_of"):
+        ids = pd.Index(answered["customer_id"].unique())
+        features = build_features(tables.for_customers(ids), as_of, settings)
+        rows = answered[["customer_id", "answered_at", "score"]].join(features, on="customer_id")
+        frames.append(rows.assign(as_of=as_of))
+    return pd.concat(frames, ignore_index=True).set_index(KEYS)

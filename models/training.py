@@ -1,0 +1,157 @@
+"""LightGBM models for churn and satisfaction, split and evaluated out of time.
+
+Factories return unfitted estimators; `fit_*` functions take a training set and return a fitted
+model with its held-out metrics. No tracking or files here: `models.tracking` logs what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, brier_score_loss, mean_absolute_error, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+LABEL_COLUMNS = ("churned", "score", "answered_at")
+
+
+@dataclass(frozen=True)
+class BoosterSettings:
+    n_estimators: int = 300
+    learning_rate: float = 0.03
+    num_leaves: int = 31
+    min_child_samples: int = 50
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+
+
+def booster_params(settings: BoosterSettings, seed: int) -> dict:
+    return {
+        **settings.__dict__,
+        "subsample_freq": 1,
+        "random_state": seed,
+        "n_jobs": 2,
+        "verbose": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+    }
+
+
+def churn_classifier(*, settings: BoosterSettings, seed: int) -> lgb.LGBMClassifier:
+    return lgb.LGBMClassifier(objective="binary", **booster_params(settings, seed))
+
+
+def satisfaction_regressor(*, settings: BoosterSettings, seed: int) -> lgb.LGBMRegressor:
+    return lgb.LGBMRegressor(objective="regression", **booster_params(settings, seed))
+
+
+def model_matrix(rows: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
+    """The features LightGBM sees: text columns become categories (pandas' `str` is not accepted)."""
+    matrix = rows[feature_names]
+    text = [c for c in feature_names if not pd.api.types.is_numeric_dtype(matrix[c])]
+    return matrix.astype({c: "category" for c in text})
+
+
+def feature_columns(training_set: pd.DataFrame) -> list[str]:
+    return [c for c in training_set.columns if c not in LABEL_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which rows train and which validate, and how that was decided (the model card says it)."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    method: str
+
+
+def churn_split(training_set: pd.DataFrame, horizon: pd.Timedelta, seed: int) -> Split:
+    """Out of time: validate on the last cutoff, train on cutoffs whose horizon closed before it.
+
+    A single cutoff (a snapshot export) falls back to a stratified split of customers.
+    """
+    as_of = training_set.index.get_level_values("as_of")
+    last = as_of.max()
+    train = np.asarray(as_of + horizon <= last)
+    if train.any():
+        return Split(train=train, valid=np.asarray(as_of == last), method=f"out of time: validated on cutoff {last.date()}")
+    positions = np.arange(len(training_set))
+    fit_rows, _ = train_test_split(positions, test_size=0.25, random_state=seed, stratify=training_set["churned"])
+    train = np.isin(positions, fit_rows)
+    return Split(train=train, valid=~train, method="single cutoff: stratified 25% of customers held out")
+
+
+def satisfaction_split(training_set: pd.DataFrame, holdout_from: pd.Timestamp, seed: int) -> Split:
+    """Out of time: answers from `holdout_from` on validate; too few of either side falls back to a random split."""
+    answered = training_set["answered_at"].to_numpy()
+    valid = answered >= np.datetime64(holdout_from)
+    if valid.sum() >= 20 and (~valid).sum() >= 20:
+        return Split(train=~valid, valid=valid, method=f"out of time: answers from {holdout_from.date()} held out")
+    positions = np.arange(len(training_set))
+    fit_rows, _ = train_test_split(positions, test_size=0.25, random_state=seed)
+    train = np.isin(positions, fit_rows)
+    return Split(train=train, valid=~train, method="random 25% of answers held out")
+
+
+def churn_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    has_both = 0 < labels.mean() < 1
+    return {
+        "roc_auc": float(roc_auc_score(labels, probabilities)) if has_both else float("nan"),
+        "pr_auc": float(average_precision_score(labels, probabilities)) if has_both else float("nan"),
+        "brier": float(brier_score_loss(labels, probabilities)),
+        "churn_rate": float(labels.mean()),
+        "rows": float(len(labels)),
+    }
+
+
+def satisfaction_metrics(scores: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    return {
+        "spearman": float(spearmanr(scores, predicted).statistic),
+        "mae": float(mean_absolute_error(scores, predicted)),
+        "rows": float(len(scores)),
+    }
+
+
+@dataclass
+class FittedModel:
+    """A fitted final model, the features it reads, and what it scored on data it never saw."""
+
+    estimator: lgb.LGBMModel
+    feature_names: list[str]
+    metrics: dict[str, float]
+    split_method: str
+
+
+def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int) -> FittedModel:
+    """Evaluate on the held-out cutoff, then refit on every labelled cutoff for scoring."""
+    names = feature_columns(training_set)
+    matrix, labels = model_matrix(training_set, names), training_set["churned"].to_numpy()
+    split = churn_split(training_set, horizon, seed)
+    evaluated = churn_classifier(settings=settings, seed=seed).fit(matrix[split.train], labels[split.train])
+    metrics = churn_metrics(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1])
+    final = churn_classifier(settings=settings, seed=seed).fit(matrix, labels)
+    return FittedModel(final, names, metrics, split.method)
+
+
+def fit_satisfaction(training_set: pd.DataFrame, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel:
+    names = feature_columns(training_set)
+    matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
+    split = satisfaction_split(training_set, holdout_from, seed)
+    evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train])
+    metrics = satisfaction_metrics(scores[split.valid], evaluated.predict(matrix[split.valid]))
+    final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores)
+    return FittedModel(final, names, metrics, split.method)
+
+
+def model_card(sources: tuple[str, ...], cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel) -> dict:
+    """What a reviewer needs to trust a training run: data used, how it was validated, what it scored."""
+    return {
+        "sources": list(sources),
+        "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
+        "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
+        "satisfaction": {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names},
+    }

@@ -1,0 +1,191 @@
+"""The `surveyless` command: parses arguments, sets quiet logging and a progress display, runs a flow.
+
+Exit codes: 0 success, 2 bad input or configuration (nothing written), 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from features.contract import ContractError
+from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def quiet_environment(work: Path) -> None:
+    """Keeps Prefect's state and MLflow's store inside the work folder, telemetry off, logs at warnings only.
+
+    Values the user already set (a Prefect server URL, say) are kept.
+    """
+    defaults = {
+        "PREFECT_HOME": str((work / ".prefect").resolve()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "true",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "GIT_PYTHON_REFRESH": "quiet",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore")
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None, help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])})")
+    common.add_argument("--data", type=Path, default=None, help="input folder (CSV/Parquet per table) or DuckDB file; overrides the config's `data`")
+    common.add_argument("--out", type=Path, default=None, help="work folder holding the MLflow store, predictions and reports; overrides the config's `out`")
+    common.add_argument("--verbose", action="store_true", help="show full tracebacks for unexpected errors")
+
+    root = argparse.ArgumentParser(prog="surveyless", description="Infer each customer's satisfaction and churn risk without surveys.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("demo", parents=[common], help="generate the synthetic world, train, score and summarise", description="Generate the synthetic world into --data, train both models, score every customer and print a summary.")
+    generate = commands.add_parser("generate", parents=[common], help="write a synthetic world in the input contract", description="Write a synthetic world (contract tables plus truth/) to --data, or to --world-out when given.")
+    generate.add_argument("--customers", type=int, help="customers to simulate (default: config world.customers)")
+    generate.add_argument("--seed", type=int, help="seed (default: config world.seed)")
+    generate.add_argument("--world-out", type=Path, help="folder to write the world to (default: --data)")
+    commands.add_parser("validate", parents=[common], help="check a data source against the input contract", description="Check --data against the input contract; print every problem, or a one-line summary.")
+    commands.add_parser("train", parents=[common], help="train both models, log them to MLflow, make them champions", description="Train churn and satisfaction models out of time on --data and register them as champions in --out.")
+    score = commands.add_parser("score", parents=[common], help="score every active customer at a date", description="Score every active customer at --as-of with the champion models; write predictions and the report into --out.")
+    score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the day after the data's last event)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        config = load_config(arguments.config, arguments.data, arguments.out)
+        quiet_environment(Path(config.out))
+        return COMMANDS[arguments.command](arguments, config, console)
+    except (ContractError, ConfigError) as error:
+        Console(stderr=True, highlight=False).print(f"[bold red]surveyless: {'invalid input' if isinstance(error, ContractError) else 'invalid configuration'}[/]\n{error}", markup=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence turns any failure into a message and exit code
+        if arguments.verbose:
+            raise
+        Console(stderr=True, highlight=False).print(f"surveyless: {type(error).__name__}: {error}\n(run again with --verbose for the traceback)", markup=False)
+        return EXIT_FAILURE
+
+
+def run_generate(arguments, config: Config, console: Console) -> int:
+    from pipelines.progress import showing_progress, stage
+    from pipelines.writers import write_world
+
+    spec = config.world_spec
+    overrides = {k: v for k, v in (("customers", arguments.customers), ("seed", arguments.seed)) if v is not None}
+    spec = type(spec)(**{**spec.__dict__, **overrides})
+    folder = Path(arguments.world_out or config.data)
+    with showing_progress(console), stage(f"Simulating {spec.customers:,} customers", total=spec.customers) as advance:
+        counts = write_world(spec, folder, advance)
+    console.print(f"World written to {folder}: " + ", ".join(f"{name} {rows:,}" for name, rows in counts.items()))
+    return 0
+
+
+def run_validate(arguments, config: Config, console: Console) -> int:
+    import pandas as pd
+
+    from features.loaders import load_tables
+
+    tables = load_tables(Path(config.data), config.satisfaction.scale)
+    sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.present().items())
+    last_day = (tables.data_end - pd.Timedelta(days=1)).date()
+    console.print(f"OK {config.data}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}.")
+    return 0
+
+
+def run_train(arguments, config: Config, console: Console) -> dict:
+    from pipelines.flows import train_flow
+    from pipelines.progress import showing_progress
+
+    with showing_progress(console):
+        return train_flow(config_path=str(arguments.config) if arguments.config else None, data=str(config.data), out=str(config.out))
+
+
+def run_score(arguments, config: Config, console: Console, as_of: str | None = None) -> dict:
+    from pipelines.flows import score_flow
+    from pipelines.progress import showing_progress
+
+    with showing_progress(console):
+        return score_flow(as_of=as_of or getattr(arguments, "as_of", None), config_path=str(arguments.config) if arguments.config else None, data=str(config.data), out=str(config.out))
+
+
+def train_command(arguments, config: Config, console: Console) -> int:
+    print_training(run_train(arguments, config, console), console)
+    return 0
+
+
+def score_command(arguments, config: Config, console: Console) -> int:
+    scored = run_score(arguments, config, console)
+    print_scoring(scored, config, console)
+    return 0
+
+
+def demo_command(arguments, config: Config, console: Console) -> int:
+    started = time.perf_counter()
+    arguments.world_out, arguments.customers, arguments.seed = None, None, None
+    run_generate(arguments, config, console)
+    trained = run_train(arguments, config, console)
+    scored = run_score(arguments, config, console)
+    print_training(trained, console)
+    print_scoring(scored, config, console)
+    console.print(f"Demo finished in {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+def print_training(trained: dict, console: Console) -> None:
+    churn, satisfaction = trained["churn"], trained["satisfaction"]
+    console.print(
+        f"Churn model, held out ({trained['card']['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f}, PR AUC {churn['pr_auc']:.3f}, "
+        f"Brier {churn['brier']:.4f} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
+    )
+    console.print(
+        f"Satisfaction model, held out ({trained['card']['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f}, "
+        f"MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers."
+    )
+
+
+def print_scoring(scored: dict, config: Config, console: Console) -> None:
+    import pandas as pd
+
+    from models.tracking import tracking_uri
+
+    predictions = pd.read_parquet(Path(scored["predictions"]) / "predictions.parquet")
+    console.print(f"Scored {scored['customers']:,} customers as of {scored['as_of']}.")
+    top = Table(title="Top 5 customers at risk", show_lines=True)
+    for column in ("customer", "churn", "satisfaction", "why"):
+        top.add_column(column)
+    for row in predictions.nlargest(5, "churn_probability").itertuples():
+        top.add_row(row.customer_id, f"{row.churn_probability:.1%}", f"{row.satisfaction_score:.1f}", "\n".join((row.reason_1, row.reason_2, row.reason_3)))
+    console.print(top)
+    console.print(f"Predictions: {scored['predictions']}/predictions.parquet")
+    console.print(f"Report:      {scored['report']}")
+    console.print(f"MLflow runs: {tracking_uri(Path(config.out))}  (browse: mlflow ui --backend-store-uri {tracking_uri(Path(config.out))})")
+
+
+COMMANDS = {
+    "demo": demo_command,
+    "generate": run_generate,
+    "validate": run_validate,
+    "train": train_command,
+    "score": score_command,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

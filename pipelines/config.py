@@ -1,0 +1,124 @@
+"""The run configuration: YAML loaded once at the entry point into a frozen model; unknown keys are errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from features.builders import FeatureSettings
+from features.labels import ChurnDefinition
+from features.synthetic import WorldSpec
+from features.training_sets import CutoffSchedule
+from models.training import BoosterSettings
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or breaks the schema."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorldConfig(Strict):
+    customers: int = Field(10_000, gt=0, description="Customers in the synthetic world.")
+    seed: int = Field(7, description="Seed: the same seed gives the same world.")
+    start: date = Field(date(2024, 1, 1), description="First day the world simulates.")
+    end: date = Field(date(2025, 12, 31), description="Last day the world simulates.")
+
+
+class ChurnConfig(Strict):
+    horizon_days: int = Field(90, gt=0, description="Churn means leaving within this many days after the scoring date.")
+    lapse_segments: tuple[str, ...] = Field(("consumer",), description="Segments that churn by going quiet (no order within the horizon) even when churn_events exist.")
+
+
+class SatisfactionConfig(Strict):
+    scale: Literal["nps", "csat"] = Field("nps", description="Survey scale: nps (0-10) or csat (1-5).")
+
+
+class CutoffConfig(Strict):
+    dates: tuple[date, ...] = Field((), description="Explicit training cutoffs; when set, the schedule below is ignored.")
+    first: date | None = Field(None, description="First cutoff; default: data start + history_days.")
+    last: date | None = Field(None, description="Last cutoff; default: the last date whose churn horizon is inside the data.")
+    frequency: str = Field("MS", description="Pandas offset alias between cutoffs: MS monthly, W-MON weekly, 14D...")
+    history_days: int = Field(90, ge=0, description="History needed before the first cutoff.")
+
+    @field_validator("frequency")
+    @classmethod
+    def known_frequency(cls, value: str) -> str:
+        pd.tseries.frequencies.to_offset(value)
+        return value
+
+
+class FeatureConfig(Strict):
+    windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
+    status_settles_days: int = Field(14, ge=0, description="Days after delivery before an order's return/refund status is trusted.")
+
+
+class ModelConfig(Strict):
+    seed: int = Field(42, description="Seed for model training.")
+    churn: BoosterSettings = BoosterSettings()
+    satisfaction: BoosterSettings = BoosterSettings()
+
+
+class OutputConfig(Strict):
+    csv: bool = Field(False, description="Also write predictions.csv beside predictions.parquet.")
+    report_customers: int = Field(25, gt=0, description="At-risk customers listed in the HTML report.")
+
+
+class Config(Strict):
+    data: Path = Field(Path("work/world"), description="Input folder (CSV/Parquet per table) or DuckDB file.")
+    out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
+    world: WorldConfig = WorldConfig()
+    churn: ChurnConfig = ChurnConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
+    cutoffs: CutoffConfig = CutoffConfig()
+    features: FeatureConfig = FeatureConfig()
+    model: ModelConfig = ModelConfig()
+    output: OutputConfig = OutputConfig()
+
+    @property
+    def churn_definition(self) -> ChurnDefinition:
+        return ChurnDefinition(self.churn.horizon_days, self.churn.lapse_segments)
+
+    @property
+    def feature_settings(self) -> FeatureSettings:
+        return FeatureSettings(self.features.windows_days, self.features.status_settles_days)
+
+    @property
+    def cutoff_schedule(self) -> CutoffSchedule:
+        c = self.cutoffs
+        return CutoffSchedule(tuple(pd.Timestamp(d) for d in c.dates), optional_timestamp(c.first), optional_timestamp(c.last), c.frequency, c.history_days)
+
+    @property
+    def world_spec(self) -> WorldSpec:
+        w = self.world
+        return WorldSpec(w.customers, w.seed, pd.Timestamp(w.start), pd.Timestamp(w.end), self.satisfaction.scale)
+
+
+def optional_timestamp(day: date | None) -> pd.Timestamp | None:
+    return None if day is None else pd.Timestamp(day)
+
+
+def load_config(path: Path | None = None, data: Path | None = None, out: Path | None = None) -> Config:
+    """The config at `path` (default configs/default.yaml) with the CLI's --data/--out overrides."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read config {path}: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    overrides = {key: str(value) for key, value in (("data", data), ("out", out)) if value is not None}
+    try:
+        return Config.model_validate(raw | overrides)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"config {path}: {problems}") from error

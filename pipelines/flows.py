@@ -1,0 +1,78 @@
+"""Prefect flows: they wire tasks around the pure functions of `features` and `models`, nothing more.
+
+Flows take only simple parameters (paths, dates) so deployments and schedules stay trivial; the
+same flow runs from the CLI, a test, a notebook or a deployment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from features.builders import build_features
+from features.labels import active_customers
+from features.loaders import load_tables
+from features.registry import feature_catalogue
+from features.schema import SURVEY_SCALES
+from features.training_sets import churn_training_set, labelled_cutoffs, satisfaction_training_set
+from models.scoring import score_customers
+from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion, log_training
+from models.training import fit_churn, fit_satisfaction, model_card
+from pipelines.config import load_config
+from pipelines.progress import staged
+from pipelines.report import write_report
+from pipelines.writers import write_predictions
+
+
+def step(label: str, function, **options):
+    """A Prefect task shown on the progress display; frames pass between tasks, so nothing is cached."""
+    return task(staged(label, function), name=function.__name__, cache_policy=NO_CACHE, **options)
+
+
+load_tables_task = step("Loading and validating tables", load_tables, retries=2, retry_delay_seconds=[2, 10])
+churn_training_set_task = step("Building churn training set", churn_training_set)
+satisfaction_training_set_task = step("Building satisfaction training set", satisfaction_training_set)
+fit_churn_task = step("Training churn model", fit_churn)
+fit_satisfaction_task = step("Training satisfaction model", fit_satisfaction)
+log_training_task = step("Logging to MLflow and registering champions", log_training, retries=2, retry_delay_seconds=[2, 10])
+load_champion_task = step("Loading champion model", load_champion, retries=2, retry_delay_seconds=[2, 10])
+build_features_task = step("Building features", build_features)
+score_customers_task = step("Scoring customers and explaining scores", score_customers)
+write_predictions_task = step("Writing predictions", write_predictions, retries=2, retry_delay_seconds=[2, 10])
+write_report_task = step("Writing report", write_report, retries=2, retry_delay_seconds=[2, 10])
+
+
+@flow(name="train")
+def train_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
+    """Trains both models out of time, logs them to MLflow and makes them the champions."""
+    config = load_config(config_path, data, out)
+    tables = load_tables_task(config.data, config.satisfaction.scale)
+    cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
+    churn_set = churn_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
+    satisfaction_set = satisfaction_training_set_task(tables, config.feature_settings)
+    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed)
+    satisfaction = fit_satisfaction_task(satisfaction_set, cutoffs[-1], config.model.satisfaction, config.model.seed)
+    card = model_card(tables.event_sources, cutoffs, churn, satisfaction)
+    record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card, churn_set.head(200), satisfaction_set.head(200))
+    return {"run_id": record.run_id, "churn": churn.metrics, "satisfaction": satisfaction.metrics, "card": card}
+
+
+@flow(name="score")
+def score_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
+    """Scores every active customer at `as_of` (default: the day after the data's last event) with the champions."""
+    config = load_config(config_path, data, out)
+    tables = load_tables_task(config.data, config.satisfaction.scale)
+    scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
+    churn = load_champion_task(config.out, CHURN_MODEL)
+    satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
+    population = active_customers(tables, scoring_date, config.churn_definition)
+    features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
+    catalogue = feature_catalogue(config.features.windows_days, tables.event_sources)
+    predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, SURVEY_SCALES[config.satisfaction.scale])
+    versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version, "run_id": churn.run_id}
+    folder = write_predictions_task(predictions, Path(config.out), scoring_date, config.output.csv, versions)
+    report = write_report_task(predictions, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)
+    return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(predictions)}

@@ -1,0 +1,127 @@
+"""Everything surveyless writes to disk, each written so a crash never leaves a half-written file where a reader looks.
+
+Files go to a temporary name and are renamed into place (`os.replace` is atomic on one file
+system); a prediction folder is assembled beside its final name and swapped in whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.synthetic import WorldSpec, world_chunks
+from models.scoring import PREDICTION_COLUMNS, SCHEMA_VERSION
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(temporary, 0o666 & ~current_umask())
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_world(spec: WorldSpec, folder: Path, progress=None) -> dict[str, int]:
+    """Streams the synthetic world chunk by chunk into `<table>.parquet` files and `truth/`; returns row counts."""
+    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
+    (staging / "truth").mkdir(parents=True)
+    writers: dict[Path, pq.ParquetWriter] = {}
+    counts: dict[str, int] = {}
+    try:
+        for chunk in world_chunks(spec):
+            for name, frame in chunk.tables.items():
+                append_parquet(writers, staging / f"{name}.parquet", frame)
+                counts[name] = counts.get(name, 0) + len(frame)
+            for name, frame in chunk.truth.items():
+                append_parquet(writers, staging / "truth" / f"{name}.parquet", frame)
+            if progress:
+                progress(len(chunk.tables["customers"]))
+        for writer in writers.values():
+            writer.close()
+        swap_into_place(staging, folder)
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return counts
+
+
+def append_parquet(writers: dict[Path, pq.ParquetWriter], path: Path, frame: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if path not in writers:
+        writers[path] = pq.ParquetWriter(path, table.schema)
+    writers[path].write_table(table.cast(writers[path].schema))
+
+
+def swap_into_place(staging: Path, final: Path) -> None:
+    """Replaces `final` with the complete `staging` folder; readers see the old or the new, never a mix."""
+    retired = final.parent / f".{final.name}.{uuid.uuid4().hex}.old"
+    if final.exists():
+        os.replace(final, retired)
+    os.replace(staging, final)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp, csv: bool, extra: dict) -> Path:
+    """Writes `predictions/as_of=YYYY-MM-DD/` (Parquet, optional CSV, manifest.json) whole, and returns it."""
+    root = out / "predictions"
+    final = root / f"as_of={as_of.date().isoformat()}"
+    staging = root / f".{final.name}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir(parents=True)
+    try:
+        parquet = staging / "predictions.parquet"
+        predictions[list(PREDICTION_COLUMNS)].to_parquet(parquet, index=False)
+        files = {"predictions.parquet": sha256(parquet)}
+        if csv:
+            predictions.to_csv(staging / "predictions.csv", index=False)
+            files["predictions.csv"] = sha256(staging / "predictions.csv")
+        manifest = {
+            "schema_version": SCHEMA_VERSION,
+            "as_of": as_of.date().isoformat(),
+            "rows": len(predictions),
+            "sha256": files,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **extra,
+        }
+        write_text_atomically(staging / "manifest.json", json.dumps(manifest, indent=2))
+        swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
