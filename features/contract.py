@@ -38,9 +38,14 @@ class ContractError(ValueError):
 def examples(frame: pd.DataFrame, mask: pd.Series, column: str) -> str:
     """'rows 17, 42: 'x', 'y'' for the first few offending rows (1-based data rows)."""
     positions = [i for i, bad in enumerate(mask.to_numpy()) if bad][:MAX_EXAMPLES]
-    values = [repr(frame[column].iloc[i]) for i in positions]
+    values = [shown(frame[column].iloc[i]) for i in positions]
     more = ", ..." if int(mask.sum()) > len(positions) else ""
     return f"rows {', '.join(str(i + 1) for i in positions)}: {', '.join(values)}{more}"
+
+
+def shown(value: object) -> str:
+    """Text in quotes, everything else as it prints (no numpy type names)."""
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str) -> Tables:

@@ -5,7 +5,7 @@ down by the bad experiences the data records (late deliveries, defects, slow or 
 tickets) and lifted by good ones. It drives ordering, complaints, inbound contacts, the rate
 and tone of social posts (English and Finnish), who answers surveys and how, and churn.
 Customers are simulated week by week, vectorised, in fixed-size chunks with their own seeds, so
-a seed gives the same world whatever the size and memory stays bounded at a million customers.
+a seed always gives the same world and memory stays bounded at a million customers.
 """
 
 from __future__ import annotations

@@ -1,0 +1,35 @@
+# `make demo` and `make test` set up everything they need on a fresh machine.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --constraint constraints.txt
+
+.PHONY: demo test install dev lock clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP) -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: install
+	$(VENV)/bin/surveyless demo
+
+test: dev
+	$(PY) -m pytest
+
+# Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).
+lock: dev
+	$(PY) -m pip freeze --exclude-editable | grep -v '^surveyless' > constraints.txt
+
+clean:
+	rm -rf work .pytest_cache

@@ -1,0 +1,101 @@
+import duckdb
+import pandas as pd
+import pytest
+
+from features.contract import ContractError, validated_tables
+from features.loaders import load_tables
+
+CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01", "2024-02-01"]})
+ORDERS = pd.DataFrame({
+    "order_id": ["O1", "O2", "O3"],
+    "customer_id": ["C1", "C2", "C1"],
+    "ordered_at": ["2024-03-01", "2024-03-02T10:00:00", "2024-03-05"],
+    "amount": ["10.5", "20", "7"],
+})
+
+
+def raw(**changes):
+    tables = {"customers": CUSTOMERS, "orders": ORDERS}
+    tables.update(changes)
+    return {k: v for k, v in tables.items() if v is not None}
+
+
+def test_valid_tables_are_typed():
+    tables = validated_tables(raw(), "nps")
+    assert tables.orders["amount"].tolist() == [10.5, 20.0, 7.0]
+    assert pd.api.types.is_datetime64_any_dtype(tables.orders["ordered_at"])
+    assert tables.event_sources == ("orders",)
+    assert tables.data_end == pd.Timestamp("2024-03-06")
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        (raw(customers=None), r"customers: table is missing"),
+        (raw(orders=None), r"no event table found; at least one of orders, activities, mentions"),
+        (raw(orders=ORDERS.drop(columns="amount")), r"orders: column 'amount' is missing"),
+        (raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "31/02/2024", "soon"])), r"orders: column 'ordered_at' has 2 invalid values \(rows 2, 3: '31/02/2024', 'soon'\); expected ISO 8601"),
+        (raw(orders=ORDERS.assign(amount=["1", "x", "3"])), r"orders: column 'amount' has 1 invalid values \(rows 2: 'x'\); expected numbers"),
+        (raw(orders=ORDERS.assign(order_id=["O1", "O1", "O3"])), r"orders: column 'order_id' has 2 duplicated ids \(rows 1, 2"),
+        (raw(orders=ORDERS.assign(customer_id=["C1", "C9", "C1"])), r"orders: column 'customer_id' has 1 ids not in customers \(rows 2: 'C9'\)"),
+        (raw(orders=ORDERS.assign(status=["completed", "lost", None])), r"orders: column 'status' has 1 invalid values \(rows 2: 'lost'\); expected one of completed"),
+        (raw(orders=ORDERS.assign(customer_id=["C1", None, "C1"])), r"orders: column 'customer_id' has 1 empty values"),
+        (raw(surveys=pd.DataFrame({"customer_id": ["C1"], "answered_at": ["2024-04-01"], "score": [11]})), r"surveys: column 'score' has 1 scores off the nps scale 0..10"),
+        (raw(widgets=pd.DataFrame({"a": [1]})), r"widgets: is not a table of the contract"),
+    ],
+)
+def test_contract_errors_name_table_column_and_rows(tables, message):
+    with pytest.raises(ContractError, match=message):
+        validated_tables(tables, "nps")
+
+
+def test_all_problems_are_reported_at_once():
+    with pytest.raises(ContractError) as caught:
+        validated_tables(raw(orders=ORDERS.assign(amount=["x", "1", "2"], ordered_at=["bad", "2024-01-01", "2024-01-01"])), "nps")
+    assert {p.column for p in caught.value.problems} == {"amount", "ordered_at"}
+
+
+def test_examples_are_capped_at_five():
+    many = pd.DataFrame({"order_id": [f"O{i}" for i in range(8)], "customer_id": ["C1"] * 8, "ordered_at": ["nope"] * 8, "amount": [1] * 8})
+    with pytest.raises(ContractError, match=r"rows 1, 2, 3, 4, 5: 'nope', 'nope', 'nope', 'nope', 'nope', \.\.\."):
+        validated_tables(raw(orders=many), "nps")
+
+
+def test_timezone_aware_timestamps_become_naive_utc():
+    tables = validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02", "2024-03-05"])), "nps")
+    assert tables.orders["ordered_at"].iloc[0] == pd.Timestamp("2024-03-01 00:00:00")
+
+
+def test_csat_scale_bounds():
+    surveys = pd.DataFrame({"customer_id": ["C1", "C2"], "answered_at": ["2024-04-01"] * 2, "score": [0, 5]})
+    with pytest.raises(ContractError, match=r"1 scores off the csat scale 1..5 \(rows 1: 0.0\)"):
+        validated_tables(raw(surveys=surveys), "csat")
+
+
+def test_folder_of_csv_files_loads(tmp_path):
+    for name, frame in raw().items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    assert len(load_tables(tmp_path, "nps").orders) == 3
+
+
+def test_duckdb_file_loads(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        for name, frame in raw().items():
+            connection.register("frame", frame)
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            connection.unregister("frame")
+    tables = load_tables(path, "nps")
+    assert tables.orders["customer_id"].tolist() == ["C1", "C2", "C1"]
+
+
+def test_non_utf8_csv_is_a_contract_error(tmp_path):
+    CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
+    (tmp_path / "orders.csv").write_bytes("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,\xe4\n".encode("latin-1"))
+    with pytest.raises(ContractError, match=r"orders: orders.csv is not UTF-8"):
+        load_tables(tmp_path, "nps")
+
+
+def test_missing_source_is_a_contract_error(tmp_path):
+    with pytest.raises(ContractError, match="neither a folder"):
+        load_tables(tmp_path / "nothing.csv", "nps")
