@@ -22,7 +22,7 @@ TOUCH_TYPES = ("call", "email", "meeting", "demo")
 @dataclass(frozen=True)
 class FeatureSettings:
     windows: tuple[int, ...] = (30, 90, 365)
-    status_settles_days: int = 14
+    status_final_after_days: int = 30
 
 
 def days_between(earlier: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -73,18 +73,19 @@ def late_delivery_counts(orders: pd.DataFrame, as_of: pd.Timestamp, windows: tup
 
 
 def return_counts(orders: pd.DataFrame, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
-    """Returned or refunded orders, trusting a status only once it has settled before `as_of`.
+    """Returned or refunded orders, counted when their status became final.
 
-    The contract has no return date, so an export's status may have been set after `as_of`;
-    counting only orders settled `status_settles_days` after delivery keeps the future out.
+    The contract has no return date, so an export's status may have been set after `as_of`. A
+    status is trusted only `status_final_after_days` after ordering, which is known at ordering:
+    no later fact (a delivery, a return) can move an order in or out of these counts.
     """
     names = [f"returns_{w}d" for w in settings.windows]
     if "status" not in orders.columns:
         return pd.DataFrame(columns=names, dtype=float)
-    settled_from = orders["delivered_at"] if "delivered_at" in orders.columns else orders["ordered_at"]
-    settled = settled_from.fillna(orders["ordered_at"]) + pd.Timedelta(days=settings.status_settles_days) < as_of
-    returned = (orders["status"].isin(["returned", "refunded"]) & settled).astype(float)
-    return counts_per_window(orders, "ordered_at", as_of, settings.windows, "returns_{window}d", returned)
+    final = orders.assign(final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days))
+    final = known_before(final, "final_at", as_of)
+    returned = final["status"].isin(["returned", "refunded"]).astype(float)
+    return counts_per_window(final, "final_at", as_of, settings.windows, "returns_{window}d", returned)
 
 
 def discount_shares(orders: pd.DataFrame, as_of: pd.Timestamp, windows: tuple[int, ...]) -> pd.DataFrame:

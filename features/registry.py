@@ -72,7 +72,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("spend_{window}d", "orders", "currency", "Value of orders in the last {window} days", "spent {value:,.0f} in the last {window} days", "engagement", windowed=True),
     Feature("days_since_last_order", "orders", "days", "Days since the last order", "last order {value:.0f} days ago", "engagement", when_missing=NAN, reason_when_missing="no orders yet"),
     Feature("late_deliveries_{window}d", "orders", "deliveries", "Deliveries that arrived after the promised time in the last {window} days", "{value:.0f} late deliveries in the last {window} days", "delivery", windowed=True),
-    Feature("returns_{window}d", "orders", "orders", "Orders returned or refunded among those placed in the last {window} days", "{value:.0f} returned or refunded orders in the last {window} days", "product quality", windowed=True),
+    Feature("returns_{window}d", "orders", "orders", "Orders returned or refunded, counted when their status became final in the last {window} days", "{value:.0f} returned or refunded orders in the last {window} days", "product quality", windowed=True),
     Feature("discount_share_{window}d", "orders", "share", "Share of orders with a discount in the last {window} days", "{value:.0%} of orders discounted in the last {window} days", "price", windowed=True, when_missing=NAN),
     Feature("support_tickets_{window}d", "activities", "tickets", "Support tickets opened in the last {window} days", "{value:.0f} support tickets in the last {window} days", "service responsiveness", windowed=True),
     Feature("complaints_{window}d", "activities", "complaints", "Complaints in the last {window} days", "{value:.0f} complaints in the last {window} days", "service responsiveness", windowed=True),

@@ -59,7 +59,7 @@ class CutoffConfig(Strict):
 
 class FeatureConfig(Strict):
     windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
-    status_settles_days: int = Field(14, ge=0, description="Days after delivery before an order's return/refund status is trusted.")
+    status_final_after_days: int = Field(30, ge=0, description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.")
 
 
 class ModelConfig(Strict):
@@ -90,7 +90,7 @@ class Config(Strict):
 
     @property
     def feature_settings(self) -> FeatureSettings:
-        return FeatureSettings(self.features.windows_days, self.features.status_settles_days)
+        return FeatureSettings(self.features.windows_days, self.features.status_final_after_days)
 
     @property
     def cutoff_schedule(self) -> CutoffSchedule:

@@ -3,12 +3,12 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from features.builders import BUILDERS, FeatureSettings, build_features, mention_features, purchase_features
+from features.builders import BUILDERS, FeatureSettings, build_features, mention_features
 from features.registry import feature_catalogue
 from tests.conftest import tiny_tables
 
 AS_OF = pd.Timestamp("2024-04-01")
-SETTINGS = FeatureSettings(windows=(30, 90), status_settles_days=14)
+SETTINGS = FeatureSettings(windows=(30, 90), status_final_after_days=14)
 
 ORDERS = pd.DataFrame({
     "order_id": ["O1", "O2", "O3", "O4"],
@@ -37,15 +37,15 @@ MENTIONS = pd.DataFrame({
 
 
 def test_purchase_features_by_hand():
-    features = purchase_features(tiny_tables(orders=ORDERS), AS_OF, SETTINGS)
+    features = build_features(tiny_tables(orders=ORDERS), AS_OF, SETTINGS)
     c1, c2 = features.loc["C1"], features.loc["C2"]
     assert (c1["orders_30d"], c1["orders_90d"], c2["orders_30d"]) == (1, 2, 1)
     assert (c1["spend_90d"], c2["spend_90d"]) == (30.0, 5.0)
     assert c1["days_since_last_order"] == 12.0
     assert c2["days_since_last_order"] == pytest.approx(1 / 24)
     assert c1["late_deliveries_30d"] == 1  # arrived 2024-03-25, three days late
-    assert "C2" not in features["late_deliveries_30d"].dropna().index  # not delivered yet at as_of
-    assert (c1["returns_30d"], c1["returns_90d"]) == (0, 1)  # O3's return is after as_of
+    assert c2["late_deliveries_30d"] == 0  # not delivered yet at as_of
+    assert (c1["returns_30d"], c1["returns_90d"]) == (0, 1)  # O2 final on 2024-01-29; O3 not final before as_of
     assert c1["discount_share_30d"] == 1.0 and c1["discount_share_90d"] == 0.5
 
 

@@ -10,7 +10,7 @@ from features.contract import validated_tables
 from features.schema import ACTIVITY_TYPES, DIRECTIONS, ORDER_STATUSES
 
 START = pd.Timestamp("2024-01-01")
-FEATURES = FeatureSettings(windows=(7, 30), status_settles_days=5)
+FEATURES = FeatureSettings(windows=(7, 30), status_final_after_days=5)
 CUSTOMERS = ["C0", "C1", "C2"]
 
 days = st.floats(min_value=0, max_value=120, allow_nan=False)
@@ -57,11 +57,9 @@ def rewrite_future_fields(orders, activities, as_of_day: float, data) -> tuple[l
     """What was not yet known at `as_of` (deliveries, resolutions, unsettled statuses) may turn out any way."""
     rewritten_orders = []
     for c, d, amount, status, promise, delivery, discount in orders:
-        delivered_known = delivery is not None and d + delivery < as_of_day
-        settled = (d + delivery if delivered_known else d) + FEATURES.status_settles_days < as_of_day
-        if not delivered_known:
+        if delivery is None or d + delivery >= as_of_day:
             delivery = data.draw(st.none() | st.floats(min_value=max(0.0, as_of_day - d), max_value=max(0.0, as_of_day - d) + 30))
-        if not settled:
+        if d + FEATURES.status_final_after_days >= as_of_day:
             status = data.draw(st.sampled_from(ORDER_STATUSES))
         rewritten_orders.append((c, d, amount, status, promise, delivery, discount))
     rewritten_activities = []
