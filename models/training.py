@@ -41,8 +41,8 @@ def booster_params(settings: BoosterSettings, seed: int) -> dict:
     }
 
 
-def churn_classifier(*, settings: BoosterSettings, seed: int) -> lgb.LGBMClassifier:
-    return lgb.LGBMClassifier(objective="binary", **booster_params(settings, seed))
+def churn_classifier(*, settings: BoosterSettings, seed: int, monotone: list[int] | None = None) -> lgb.LGBMClassifier:
+    return lgb.LGBMClassifier(objective="binary", monotone_constraints=monotone, **booster_params(settings, seed))
 
 
 def satisfaction_regressor(*, settings: BoosterSettings, seed: int) -> lgb.LGBMRegressor:
@@ -126,14 +126,18 @@ class FittedModel:
     split_method: str
 
 
-def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int) -> FittedModel:
-    """Evaluate on the held-out cutoff, then refit on every labelled cutoff for scoring."""
+def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> FittedModel:
+    """Evaluate on the held-out cutoff, then refit on every labelled cutoff for scoring.
+
+    `directions` (+1, 0) become monotone constraints, so risk never falls as a bad signal grows.
+    """
     names = feature_columns(training_set)
     matrix, labels = model_matrix(training_set, names), training_set["churned"].to_numpy()
     split = churn_split(training_set, horizon, seed)
-    evaluated = churn_classifier(settings=settings, seed=seed).fit(matrix[split.train], labels[split.train])
+    constraints = [directions.get(name, 0) for name in names]
+    evaluated = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix[split.train], labels[split.train])
     metrics = churn_metrics(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1])
-    final = churn_classifier(settings=settings, seed=seed).fit(matrix, labels)
+    final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
     return FittedModel(final, names, metrics, split.method)
 
 

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from features.builders import build_features
 from features.labels import active_customers
 from features.loaders import load_tables
-from features.registry import feature_catalogue
+from features.registry import churn_directions, feature_catalogue
 from features.schema import SURVEY_SCALES
 from features.training_sets import churn_training_set, labelled_cutoffs, satisfaction_training_set
 from models.scoring import score_customers
@@ -53,7 +53,8 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
     churn_set = churn_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     satisfaction_set = satisfaction_training_set_task(tables, config.feature_settings)
-    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed)
+    catalogue = feature_catalogue(config.features.windows_days, tables.event_sources)
+    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed, churn_directions(catalogue))
     satisfaction = fit_satisfaction_task(satisfaction_set, cutoffs[-1], config.model.satisfaction, config.model.seed)
     card = model_card(tables.event_sources, cutoffs, churn, satisfaction)
     record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card, churn_set.head(200), satisfaction_set.head(200))

@@ -1,0 +1,54 @@
+import json
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+from features.registry import feature_catalogue
+from models.explain import probability_points, shap_values, sigmoid, top_reasons
+
+
+@pytest.fixture(scope="module")
+def churn_model():
+    rng = np.random.default_rng(0)
+    matrix = pd.DataFrame({
+        "late_deliveries_90d": rng.poisson(1, 800).astype(float),
+        "orders_90d": rng.poisson(3, 800).astype(float),
+        "segment": pd.Categorical(rng.choice(["consumer", "smb"], 800)),
+    })
+    logit = -2 + 0.8 * matrix["late_deliveries_90d"] - 0.4 * matrix["orders_90d"]
+    labels = rng.random(800) < sigmoid(logit)
+    model = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, labels)
+    return model, matrix
+
+
+def test_lightgbm_contributions_equal_shap_tree_explainer(churn_model):
+    model, matrix = churn_model
+    ours = shap_values(model, matrix)
+    explainer = shap.TreeExplainer(model)
+    theirs = explainer.shap_values(matrix)
+    theirs = theirs[1] if isinstance(theirs, list) else theirs
+    np.testing.assert_allclose(ours.drop(columns="expected").to_numpy(), theirs, atol=1e-6)
+
+
+def test_probability_points_add_up_to_the_probability_shift(churn_model):
+    model, matrix = churn_model
+    log_odds = shap_values(model, matrix)
+    points = probability_points(log_odds)
+    probability = model.predict_proba(matrix)[:, 1]
+    base = sigmoid(log_odds["expected"])
+    np.testing.assert_allclose(points.sum(axis=1), probability - base, atol=1e-9)
+    assert (np.sign(points.to_numpy()) == np.sign(log_odds.drop(columns="expected").to_numpy())).all()
+
+
+def test_top_reasons_are_the_largest_effects_in_plain_words():
+    contributions = pd.DataFrame({"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]}, index=["C1", "C2"])
+    matrix = pd.DataFrame({"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]}, index=["C1", "C2"])
+    catalogue = feature_catalogue((90,), ("orders",))
+    reasons = top_reasons(contributions, matrix, catalogue, "churn risk")
+    assert reasons.loc["C1", "reason_1"] == "3 late deliveries in the last 90 days (+12.0 pts churn risk)"
+    assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
+    assert reasons.loc["C2", "reason_1"] == "segment consumer (-3.0 pts churn risk)"
+    assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {"feature": "segment", "value": "consumer", "contribution": -0.03}
