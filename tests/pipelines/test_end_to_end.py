@@ -1,0 +1,115 @@
+"""One real run through the CLI on a tiny world: generate, train (Prefect + MLflow), score, validate."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from features.builders import FeatureSettings, build_features
+from features.loaders import load_tables
+from models.scoring import PREDICTION_COLUMNS
+from models.training import model_matrix
+from pipelines.cli import main
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+world: {customers: 800, seed: 5}
+model:
+  churn: {n_estimators: 60, learning_rate: 0.1}
+  satisfaction: {n_estimators: 60, learning_rate: 0.1}
+output: {csv: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "config.yaml").write_text(CONFIG)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(root / "prefect"))
+        arguments = ["--config", str(root / "config.yaml"), "--data", str(root / "world"), "--out", str(root / "work")]
+        code = main(["demo", *arguments])
+        yield root, arguments, code
+
+
+def prediction_folder(root):
+    (folder,) = (root / "work" / "predictions").glob("as_of=*")
+    return folder
+
+
+def test_demo_exits_cleanly(demo_run):
+    assert demo_run[2] == 0
+
+
+def test_prediction_file_has_the_contract_columns_and_one_row_per_active_customer(demo_run):
+    from features.labels import ChurnDefinition, active_customers
+
+    root = demo_run[0]
+    folder = prediction_folder(root)
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    tables = load_tables(root / "world", "nps")
+    active = active_customers(tables, tables.data_end, ChurnDefinition(90, ("consumer",)))
+    assert list(predictions.columns) == list(PREDICTION_COLUMNS)
+    assert len(predictions) == len(active) and set(predictions["customer_id"]) == set(active)
+    assert predictions["churn_probability"].between(0, 1).all()
+    assert predictions["satisfaction_score"].between(0, 10).all()
+    assert predictions["reason_1"].str.contains(r"pts churn risk\)$").all()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["rows"] == len(predictions) and folder.name == f"as_of={tables.data_end.date()}"
+
+
+def test_registered_champions_load_and_match_the_prediction_file(demo_run):
+    from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion
+
+    root = demo_run[0]
+    predictions = pd.read_parquet(prediction_folder(root) / "predictions.parquet")
+    churn = load_champion(root / "work", CHURN_MODEL)
+    satisfaction = load_champion(root / "work", SATISFACTION_MODEL)
+    assert predictions["churn_model_version"].unique().tolist() == [churn.version]
+    assert predictions["satisfaction_model_version"].unique().tolist() == [satisfaction.version]
+    assert predictions["run_id"].unique().tolist() == [churn.run_id]
+    features = build_features(load_tables(root / "world", "nps"), predictions["as_of"].iloc[0], FeatureSettings())
+    features = features.reindex(predictions["customer_id"])
+    reproduced = churn.estimator.predict_proba(model_matrix(features, churn.feature_names))[:, 1]
+    assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
+
+
+def test_report_is_written(demo_run):
+    (report,) = (demo_run[0] / "work" / "reports").glob("as_of=*/report.html")
+    assert "Customers most at risk" in report.read_text()
+
+
+def test_scoring_a_past_date_adds_its_own_folder(demo_run):
+    root, arguments, _ = demo_run
+    assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
+    predictions = pd.read_parquet(root / "work" / "predictions" / "as_of=2025-06-01" / "predictions.parquet")
+    assert (predictions["as_of"] == pd.Timestamp("2025-06-01")).all()
+
+
+def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_path, capsys):
+    root, arguments, _ = demo_run
+    broken = tmp_path / "broken"
+    shutil.copytree(root / "world", broken)
+    orders = pd.read_parquet(broken / "orders.parquet")
+    orders.loc[3, "customer_id"] = "NOBODY"
+    orders.to_parquet(broken / "orders.parquet")
+    before = {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*")}
+    assert main(["score", *arguments[:2], "--data", str(broken), "--out", str(root / "work")]) == 2
+    assert "orders: column 'customer_id' has 1 ids not in customers (rows 4: 'NOBODY')" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*")} == before
+
+
+def test_validate_prints_a_one_line_summary(demo_run, capsys):
+    root, arguments, _ = demo_run
+    assert main(["validate", *arguments]) == 0
+    output = capsys.readouterr().out
+    assert output.startswith("OK ") and "customers 800" in output
+
+
+def test_console_output_is_quiet(demo_run, capsys):
+    root, arguments, _ = demo_run
+    assert main(["score", *arguments]) == 0
+    output = capsys.readouterr()
+    assert " INFO " not in output.out + output.err and "Traceback" not in output.out + output.err
