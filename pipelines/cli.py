@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("train", parents=[common], help="train both models, log them to MLflow, make them champions", description="Train churn and satisfaction models out of time on --data and register them as champions in --out.")
     score = commands.add_parser("score", parents=[common], help="score every active customer at a date", description="Score every active customer at --as-of with the champion models; write predictions and the report into --out.")
     score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the day after the data's last event)")
+    commands.add_parser("docs", parents=[common], help="print the contract, feature and prediction tables as Markdown", description="Print the README's reference tables, generated from the declarations in code.")
     return root
 
 
@@ -179,7 +180,15 @@ def print_scoring(scored: dict, config: Config, console: Console) -> None:
     console.print(f"MLflow runs: {tracking_uri(Path(config.out))}  (browse: mlflow ui --backend-store-uri {tracking_uri(Path(config.out))})")
 
 
+def docs_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.docs import reference_markdown
+
+    print(reference_markdown())
+    return 0
+
+
 COMMANDS = {
+    "docs": docs_command,
     "demo": demo_command,
     "generate": run_generate,
     "validate": run_validate,

@@ -1,6 +1,6 @@
 """README tables generated from the declarations, so the docs cannot drift from the code.
 
-`python -m pipelines.docs` prints them; a test checks the README holds exactly these tables.
+`surveyless docs` prints them; a test checks the README holds exactly these tables.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def features_markdown() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    for title, table in (("Input contract", contract_markdown()), ("Prediction file", predictions_markdown()), ("Features", features_markdown())):
-        print(f"## {title}\n\n{table}\n")
+
+def reference_markdown() -> str:
+    sections = (("Input contract", contract_markdown()), ("Prediction file", predictions_markdown()), ("Features", features_markdown()))
+    return "\n\n".join(f"## {title}\n\n{table}" for title, table in sections)

@@ -33,5 +33,7 @@ def test_only_the_tracking_module_imports_mlflow():
 def test_print_is_only_used_by_the_cli():
     for package in ("features", "models", "pipelines"):
         for path in (ROOT / package).rglob("*.py"):
+            if path == ROOT / "pipelines" / "cli.py":
+                continue
             calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
             assert not calls, path
