@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 
-.PHONY: demo test install dev lock clean
+.PHONY: demo test install dev lock docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: dev
 # Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).
 lock: dev
 	$(PY) -m pip freeze --exclude-editable | grep -v '^surveyless' > constraints.txt
+
+# Regenerate README's contract, feature and prediction tables from the declarations in code.
+docs: install
+	$(PY) -c "from pipelines.docs import update_readme; update_readme()"
 
 clean:
 	rm -rf work .pytest_cache

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from features.contract import ContractError, Problem, validated_tables
+from features.sentiment import LexiconScorer, TextModelScorer
 from features.schema import TABLE_SPECS
 from features.tables import Tables
 
@@ -55,3 +57,27 @@ def read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(path), read_only=True) as connection:
         present = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         return {name: connection.table(name).df() for name in TABLE_SPECS if name in present}
+
+
+SENTIMENT_POINTER = "current.json"
+
+
+def read_table_file(path: Path, name: str) -> pd.DataFrame:
+    """A single CSV or Parquet file, e.g. a user's labelled mentions."""
+    if not path.is_file():
+        raise ContractError([Problem(name, None, f"{path} does not exist.")])
+    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv(name, path)
+
+
+def load_sentiment_scorer(work: Path) -> LexiconScorer | TextModelScorer:
+    """The text model trained with `surveyless sentiment train` in this work folder, else the shipped lexicon.
+
+    The model is a pickle: only ever load one this project wrote into its own work folder.
+    """
+    import joblib
+
+    pointer = Path(work) / "sentiment" / SENTIMENT_POINTER
+    if not pointer.exists():
+        return LexiconScorer.shipped()
+    current = json.loads(pointer.read_text(encoding="utf-8"))
+    return TextModelScorer(joblib.load(pointer.parent / current["path"]), current["version"])

@@ -1,23 +1,29 @@
 """Every feature, declared once: what it means to a person, its unit, and how it reads as a reason.
 
 Builders must produce exactly these columns (a test holds them to it); the explanations, the
-report and the README read the descriptions and reason templates from here.
+report and the README read the descriptions, reason templates and drivers from here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 DRIVERS = ("delivery", "product quality", "service responsiveness", "engagement", "price", "social voice", "relationship")
+TREND_DAYS = 90
+NAN = float("nan")
 
 
 @dataclass(frozen=True)
 class Feature:
     """One feature; `{window}` in name, description and reason stands for the window in days.
 
-    `raises_churn` marks features that can only push churn risk up (more late deliveries never
-    make a customer more loyal); the churn model is held to it with a monotone constraint.
+    `windows` says which look-back windows it is built for: each configured window, only the
+    longest (rates and shares that need enough events), or none. `raises_churn` marks features that
+    can only push churn risk up (more late deliveries never make a customer more loyal); the churn
+    model is held to it with a monotone constraint. `when_missing` is the value for a customer with
+    no events (0 for counts; NaN where "no events" is not a number, such as days since the last one).
     """
 
     name: str
@@ -26,83 +32,101 @@ class Feature:
     description: str
     reason: str
     driver: str
-    windowed: bool = False
+    windows: Literal["none", "each", "longest"] = "none"
     when_missing: float = 0.0
     categorical: bool = False
     reason_when_missing: str = ""
     raises_churn: bool = False
 
-    def for_window(self, window: int | None) -> ResolvedFeature:
+    def resolved(self, window: int | None) -> Feature:
         fill = {"window": window}
-        return ResolvedFeature(
+        return replace(
+            self,
             name=self.name.format(**fill),
-            source=self.source,
-            window_days=window,
-            unit=self.unit,
             description=self.description.format(**fill),
             reason=self.reason.replace("{window}", str(window)),
-            driver=self.driver,
-            when_missing=self.when_missing,
-            categorical=self.categorical,
-            reason_when_missing=self.reason_when_missing or f"{self.description.format(**fill).lower()}: none yet",
-            raises_churn=self.raises_churn,
+            reason_when_missing=(self.reason_when_missing or f"{self.description.lower()}: none yet").format(**fill),
         )
 
-
-@dataclass(frozen=True)
-class ResolvedFeature:
-    name: str
-    source: str
-    window_days: int | None
-    unit: str
-    description: str
-    reason: str
-    driver: str
-    when_missing: float
-    categorical: bool
-    reason_when_missing: str
-    raises_churn: bool
-
     def reason_text(self, value: object) -> str:
-        """The reason template filled with a customer's value; a missing value reads as 'none yet'."""
+        """The reason template filled with a customer's value; a missing value has its own wording."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.reason_when_missing
         return self.reason.format(value=value if self.categorical else float(value))
 
 
-NAN = float("nan")
+def f(name, source, unit, description, reason, driver, **options) -> Feature:
+    return Feature(name, source, unit, description, reason, driver, **options)
+
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("tenure_days", "customers", "days", "Days since the customer signed up", "customer for {value:.0f} days", "relationship"),
-    Feature("segment", "customers", "category", "Customer segment", "segment {value}", "relationship", categorical=True, when_missing=NAN, reason_when_missing="no segment"),
-    Feature("orders_{window}d", "orders", "orders", "Orders placed in the last {window} days", "{value:.0f} orders in the last {window} days", "engagement", windowed=True),
-    Feature("spend_{window}d", "orders", "currency", "Value of orders in the last {window} days", "spent {value:,.0f} in the last {window} days", "engagement", windowed=True),
-    Feature("days_since_last_order", "orders", "days", "Days since the last order", "last order {value:.0f} days ago", "engagement", when_missing=NAN, reason_when_missing="no orders yet", raises_churn=True),
-    Feature("late_deliveries_{window}d", "orders", "deliveries", "Deliveries that arrived after the promised time in the last {window} days", "{value:.0f} late deliveries in the last {window} days", "delivery", windowed=True, raises_churn=True),
-    Feature("returns_{window}d", "orders", "orders", "Orders returned or refunded, counted when their status became final in the last {window} days", "{value:.0f} returned or refunded orders in the last {window} days", "product quality", windowed=True, raises_churn=True),
-    Feature("discount_share_{window}d", "orders", "share", "Share of orders with a discount in the last {window} days", "{value:.0%} of orders discounted in the last {window} days", "price", windowed=True, when_missing=NAN),
-    Feature("support_tickets_{window}d", "activities", "tickets", "Support tickets opened in the last {window} days", "{value:.0f} support tickets in the last {window} days", "service responsiveness", windowed=True),
-    Feature("complaints_{window}d", "activities", "complaints", "Complaints in the last {window} days", "{value:.0f} complaints in the last {window} days", "service responsiveness", windowed=True, raises_churn=True),
-    Feature("open_tickets", "activities", "tickets", "Support tickets still unresolved", "{value:.0f} support tickets still open", "service responsiveness", raises_churn=True),
-    Feature("inbound_contacts_{window}d", "activities", "contacts", "Calls and emails the customer started in the last {window} days", "{value:.0f} inbound contacts in the last {window} days", "service responsiveness", windowed=True),
-    Feature("outbound_touches_{window}d", "activities", "touches", "Calls, emails, meetings and demos by the company in the last {window} days", "{value:.0f} outbound touches in the last {window} days", "engagement", windowed=True),
-    Feature("days_since_last_touch", "activities", "days", "Days since the company last reached out", "last contacted {value:.0f} days ago", "engagement", when_missing=NAN, reason_when_missing="never contacted by the account team"),
-    Feature("mentions_{window}d", "mentions", "mentions", "Social posts by the customer in the last {window} days", "{value:.0f} social posts in the last {window} days", "social voice", windowed=True),
+    # Who the customer is.
+    f("tenure_days", "customers", "days", "Days since the customer signed up", "customer for {value:.0f} days", "relationship"),
+    f("segment", "customers", "category", "Customer segment", "segment {value}", "relationship", categorical=True, when_missing=NAN, reason_when_missing="no segment"),
+    # Purchase history.
+    f("orders_{window}d", "orders", "orders", "Orders placed in the last {window} days", "{value:.0f} orders in the last {window} days", "engagement", windows="each"),
+    f("spend_{window}d", "orders", "currency", "Value of orders in the last {window} days", "spent {value:,.0f} in the last {window} days", "engagement", windows="each"),
+    f("days_since_last_order", "orders", "days", "Days since the last order", "last order {value:.0f} days ago", "engagement", when_missing=NAN, reason_when_missing="no orders yet", raises_churn=True),
+    f(f"order_trend_{TREND_DAYS}d", "orders", "ratio", f"Orders in the last {TREND_DAYS} days relative to the {TREND_DAYS} before (1 = steady)", "ordering at {value:.1f}x the pace of the quarter before", "engagement", when_missing=NAN, reason_when_missing="no recent orders to compare"),
+    f(f"spend_trend_{TREND_DAYS}d", "orders", "ratio", f"Spend in the last {TREND_DAYS} days relative to the {TREND_DAYS} before (1 = steady)", "spending at {value:.1f}x the quarter before", "engagement", when_missing=NAN, reason_when_missing="no recent spend to compare"),
+    f("average_order_value_{window}d", "orders", "currency", "Average order value in the last {window} days", "average order of {value:,.0f} in the last {window} days", "engagement", windows="longest", when_missing=NAN),
+    f("typical_order_gap_days", "orders", "days", "The customer's median days between orders", "usually orders every {value:.0f} days", "engagement", when_missing=NAN, reason_when_missing="too few orders to know a rhythm"),
+    f("order_overdue_ratio", "orders", "ratio", "Days since the last order divided by the usual gap (above 1 = overdue)", "next order {value:.1f}x overdue against the usual rhythm", "engagement", when_missing=NAN, reason_when_missing="too few orders to know a rhythm"),
+    f("discount_share_{window}d", "orders", "share", "Share of orders with a discount in the last {window} days", "{value:.0%} of orders discounted in the last {window} days", "price", windows="longest", when_missing=NAN),
+    f("returns_{window}d", "orders", "orders", "Orders returned or refunded, counted when their status became final in the last {window} days", "{value:.0f} returned or refunded orders in the last {window} days", "product quality", windows="each", raises_churn=True),
+    f("return_rate_{window}d", "orders", "share", "Share of orders returned, among those whose status became final in the last {window} days", "{value:.0%} of orders returned in the last {window} days", "product quality", windows="longest", when_missing=NAN),
+    f("refund_rate_{window}d", "orders", "share", "Share of orders refunded, among those whose status became final in the last {window} days", "{value:.0%} of orders refunded in the last {window} days", "product quality", windows="longest", when_missing=NAN),
+    f("cancellation_rate_{window}d", "orders", "share", "Share of orders cancelled, among those whose status became final in the last {window} days", "{value:.0%} of orders cancelled in the last {window} days", "product quality", windows="longest", when_missing=NAN),
+    f("late_deliveries_{window}d", "orders", "deliveries", "Deliveries that arrived after the promised time in the last {window} days", "{value:.0f} late deliveries in the last {window} days", "delivery", windows="each", raises_churn=True),
+    f("late_delivery_rate_{window}d", "orders", "share", "Share of deliveries in the last {window} days that arrived late", "{value:.0%} of deliveries late in the last {window} days", "delivery", windows="longest", when_missing=NAN),
+    f("mean_days_late_{window}d", "orders", "days", "Average days late of late deliveries in the last {window} days", "late deliveries averaged {value:.1f} days late", "delivery", windows="longest", when_missing=NAN, reason_when_missing="no late deliveries in the last {window} days"),
+    f("days_since_last_late_delivery", "orders", "days", "Days since a delivery last arrived late", "last late delivery {value:.0f} days ago", "delivery", when_missing=NAN, reason_when_missing="never had a late delivery"),
+    f("channels_used_{window}d", "orders", "channels", "Distinct sales channels used in the last {window} days", "ordered through {value:.0f} channels in the last {window} days", "engagement", windows="longest"),
+    f("main_channel_share_{window}d", "orders", "share", "Share of orders through the customer's most used channel in the last {window} days", "{value:.0%} of orders through one channel", "engagement", windows="longest", when_missing=NAN),
+    # Sales activity and service.
+    f("support_tickets_{window}d", "activities", "tickets", "Support tickets opened in the last {window} days", "{value:.0f} support tickets in the last {window} days", "service responsiveness", windows="each"),
+    f("complaints_{window}d", "activities", "complaints", "Complaints in the last {window} days", "{value:.0f} complaints in the last {window} days", "service responsiveness", windows="each", raises_churn=True),
+    f("escalations_{window}d", "activities", "complaints", "Complaints within 30 days after a support ticket, in the last {window} days", "{value:.0f} tickets escalated to complaints in the last {window} days", "service responsiveness", windows="longest", raises_churn=True),
+    f("open_tickets", "activities", "tickets", "Support tickets and complaints still unresolved", "{value:.0f} tickets still open", "service responsiveness", raises_churn=True),
+    f("unresolved_ticket_share_{window}d", "activities", "share", "Share of tickets opened in the last {window} days still unresolved", "{value:.0%} of recent tickets unresolved", "service responsiveness", windows="longest", when_missing=NAN),
+    f("median_resolution_days_{window}d", "activities", "days", "Median days to resolve tickets opened in the last {window} days", "tickets took {value:.1f} days to resolve (median)", "service responsiveness", windows="longest", when_missing=NAN, reason_when_missing="no resolved tickets in the last {window} days"),
+    f("inbound_contacts_{window}d", "activities", "contacts", "Calls and emails the customer started in the last {window} days", "{value:.0f} inbound contacts in the last {window} days", "service responsiveness", windows="each"),
+    f("outbound_touches_{window}d", "activities", "touches", "Calls, emails, meetings and demos by the company in the last {window} days", "{value:.0f} outbound touches in the last {window} days", "engagement", windows="each"),
+    f("meetings_{window}d", "activities", "meetings", "Meetings and demos in the last {window} days", "{value:.0f} meetings in the last {window} days", "engagement", windows="each"),
+    f("days_since_last_touch", "activities", "days", "Days since the company last reached out", "last contacted {value:.0f} days ago", "engagement", when_missing=NAN, reason_when_missing="never contacted by the account team"),
+    f("opportunities_won_{window}d", "activities", "opportunities", "Opportunities won in the last {window} days", "{value:.0f} opportunities won in the last {window} days", "relationship", windows="longest"),
+    f("opportunities_lost_{window}d", "activities", "opportunities", "Opportunities lost in the last {window} days", "{value:.0f} opportunities lost in the last {window} days", "relationship", windows="longest"),
+    f("win_rate_{window}d", "activities", "share", "Share of opportunities won in the last {window} days", "won {value:.0%} of opportunities in the last {window} days", "relationship", windows="longest", when_missing=NAN),
+    # Social listening.
+    f("mentions_{window}d", "mentions", "mentions", "Social posts by the customer in the last {window} days", "{value:.0f} social posts in the last {window} days", "social voice", windows="each"),
+    f("mean_sentiment_{window}d", "mentions", "sentiment", "Average sentiment (-1..1) of the customer's posts in the last {window} days", "posts averaged {value:+.2f} sentiment in the last {window} days", "social voice", windows="each", when_missing=NAN, reason_when_missing="no posts in the last {window} days"),
+    f("min_sentiment_{window}d", "mentions", "sentiment", "Most negative sentiment of the customer's posts in the last {window} days", "a post as negative as {value:+.2f} in the last {window} days", "social voice", windows="longest", when_missing=NAN, reason_when_missing="no posts in the last {window} days"),
+    f("negative_mention_share_{window}d", "mentions", "share", "Share of the customer's posts that were negative in the last {window} days", "{value:.0%} of posts negative in the last {window} days", "social voice", windows="longest", when_missing=NAN),
+    f("days_since_last_negative_mention", "mentions", "days", "Days since the customer's last negative post", "last negative post {value:.0f} days ago", "social voice", when_missing=NAN, reason_when_missing="never posted negatively"),
+    f(f"sentiment_trend_{TREND_DAYS}d", "mentions", "sentiment", f"Mean sentiment in the last {TREND_DAYS} days minus the {TREND_DAYS} before", "sentiment moved {value:+.2f} against the quarter before", "social voice", when_missing=NAN, reason_when_missing="too few posts to see a trend"),
+    f("sentiment_vs_brand_{window}d", "mentions", "sentiment", "The customer's mean sentiment minus everyone's in the last {window} days", "{value:+.2f} sentiment against the general mood", "social voice", windows="longest", when_missing=NAN, reason_when_missing="no posts in the last {window} days"),
+    f("brand_negative_share_{window}d", "mentions", "share", "Share of all unlinked posts about the brand that were negative in the last {window} days", "{value:.0%} of public posts about the brand negative in the last {window} days", "social voice", windows="each", when_missing=NAN),
 )
 
 
-def churn_directions(catalogue: dict[str, ResolvedFeature]) -> dict[str, int]:
-    """LightGBM monotone constraints: +1 where a feature can only raise churn risk."""
-    return {name: int(spec.raises_churn) for name, spec in catalogue.items()}
+def attribute_feature(column: str) -> Feature:
+    """A customer attribute the config names: used as-is (numbers) or as a category (text)."""
+    return Feature(column, "customers", "attribute", f"Customer attribute '{column}'", f"{column} {{value}}", "relationship", when_missing=NAN, categorical=True, reason_when_missing=f"no {column}")
 
 
-def feature_catalogue(windows: tuple[int, ...], sources: tuple[str, ...]) -> dict[str, ResolvedFeature]:
-    """The concrete features for these windows and the sources a data set has, in build order."""
+def feature_catalogue(windows: tuple[int, ...], sources: tuple[str, ...], attributes: tuple[str, ...] = ()) -> dict[str, Feature]:
+    """The concrete features for these windows, the event sources a data set has and its named attributes, in build order."""
     catalogue = {}
-    for feature in FEATURES:
+    for feature in FEATURES + tuple(attribute_feature(a) for a in attributes):
         if feature.source != "customers" and feature.source not in sources:
             continue
-        for window in windows if feature.windowed else (None,):
-            resolved = feature.for_window(window)
+        chosen = {"none": (None,), "each": windows, "longest": (max(windows),)}[feature.windows]
+        for window in chosen:
+            resolved = feature.resolved(window)
             catalogue[resolved.name] = resolved
     return catalogue
+
+
+def churn_directions(catalogue: dict[str, Feature]) -> dict[str, int]:
+    """LightGBM monotone constraints: +1 where a feature can only raise churn risk."""
+    return {name: int(spec.raises_churn) for name, spec in catalogue.items()}

@@ -12,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.registry import ResolvedFeature
+from features.registry import Feature
 
 TOP_REASONS = 3
 
@@ -40,7 +40,7 @@ def sigmoid(x: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, ResolvedFeature], unit: str) -> pd.DataFrame:
+def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], unit: str) -> pd.DataFrame:
     """The three largest contributions per customer as plain-language reasons and as JSON records."""
     values = contributions.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
@@ -58,7 +58,7 @@ def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: di
     return pd.DataFrame(columns, index=contributions.index)
 
 
-def reason_sentence(record: dict, catalogue: dict[str, ResolvedFeature], unit: str) -> str:
+def reason_sentence(record: dict, catalogue: dict[str, Feature], unit: str) -> str:
     """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'."""
     text = catalogue[record["feature"]].reason_text(record["value"])
     points = record["contribution"] * (100 if unit == "churn risk" else 1)

@@ -12,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.registry import ResolvedFeature
+from features.registry import Feature
 from models.explain import probability_points, shap_values, top_reasons
 from models.training import model_matrix
 
@@ -50,7 +50,7 @@ def score_customers(
     as_of: pd.Timestamp,
     churn: ScoringModel,
     satisfaction: ScoringModel,
-    catalogue: dict[str, ResolvedFeature],
+    catalogue: dict[str, Feature],
     scale: tuple[float, float],
 ) -> pd.DataFrame:
     """One prediction row per customer in `features`, with the top three churn reasons."""

@@ -151,10 +151,11 @@ def fit_satisfaction(training_set: pd.DataFrame, holdout_from: pd.Timestamp, set
     return FittedModel(final, names, metrics, split.method)
 
 
-def model_card(sources: tuple[str, ...], cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel) -> dict:
+def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel) -> dict:
     """What a reviewer needs to trust a training run: data used, how it was validated, what it scored."""
     return {
         "sources": list(sources),
+        "mention_sentiment": sentiment,
         "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
         "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
         "satisfaction": {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names},

@@ -62,7 +62,16 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("train", parents=[common], help="train both models, log them to MLflow, make them champions", description="Train churn and satisfaction models out of time on --data and register them as champions in --out.")
     score = commands.add_parser("score", parents=[common], help="score every active customer at a date", description="Score every active customer at --as-of with the champion models; write predictions and the report into --out.")
     score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the day after the data's last event)")
-    commands.add_parser("docs", parents=[common], help="print the contract, feature and prediction tables as Markdown", description="Print the README's reference tables, generated from the declarations in code.")
+    sentiment = commands.add_parser("sentiment", help="train a text sentiment model on labelled mentions", description="Sentiment scoring for social mentions.")
+    sentiment_commands = sentiment.add_subparsers(dest="sentiment_command", required=True, metavar="ACTION")
+    sentiment_train = sentiment_commands.add_parser(
+        "train", parents=[common], help="fit TF-IDF + logistic regression on labelled mentions; the pipeline then uses it",
+        description="Fit a text model on a CSV/Parquet of labelled mentions (labels negative/neutral/positive, or numbers in -1..1), "
+        "report held-out accuracy and macro-F1 beside the lexicon's, and save it as the next version in --out/sentiment/.",
+    )
+    sentiment_train.add_argument("--labelled", type=Path, required=True, help="CSV or Parquet file of labelled mentions")
+    sentiment_train.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    sentiment_train.add_argument("--label-column", default="label", help="column holding the label (default: label)")
     return root
 
 
@@ -180,15 +189,26 @@ def print_scoring(scored: dict, config: Config, console: Console) -> None:
     console.print(f"MLflow runs: {tracking_uri(Path(config.out))}  (browse: mlflow ui --backend-store-uri {tracking_uri(Path(config.out))})")
 
 
-def docs_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.docs import reference_markdown
+def sentiment_command(arguments, config: Config, console: Console) -> int:
+    from features.loaders import read_table_file
+    from features.sentiment import fit_text_model, labelled_mentions
+    from pipelines.progress import showing_progress, stage
+    from pipelines.writers import next_sentiment_version, write_sentiment_model
 
-    print(reference_markdown())
+    texts, labels = labelled_mentions(read_table_file(arguments.labelled, "labelled mentions"), arguments.text_column, arguments.label_column)
+    work = Path(config.out)
+    with showing_progress(console), stage(f"Training sentiment model on {len(texts):,} labelled mentions"):
+        scorer, metrics = fit_text_model(texts, labels, config.model.seed, next_sentiment_version(work))
+        folder = write_sentiment_model(scorer, metrics, work)
+    model, lexicon = metrics["text_model"], metrics["lexicon"]
+    console.print(f"Held out ({metrics['rows']['test']:,.0f} mentions): text model accuracy {model['accuracy']:.3f}, macro-F1 {model['macro_f1']:.3f}; "
+                  f"lexicon accuracy {lexicon['accuracy']:.3f}, macro-F1 {lexicon['macro_f1']:.3f}.")
+    console.print(f"Saved {folder}; the pipeline now scores mentions with it (version {scorer.version}).")
     return 0
 
 
 COMMANDS = {
-    "docs": docs_command,
+    "sentiment": sentiment_command,
     "demo": demo_command,
     "generate": run_generate,
     "validate": run_validate,

@@ -60,6 +60,7 @@ class CutoffConfig(Strict):
 class FeatureConfig(Strict):
     windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
     status_final_after_days: int = Field(30, ge=0, description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.")
+    customer_attributes: tuple[str, ...] = Field((), description="Columns of customers to use as features: numbers as-is, text as categories.")
 
 
 class ModelConfig(Strict):
@@ -90,7 +91,7 @@ class Config(Strict):
 
     @property
     def feature_settings(self) -> FeatureSettings:
-        return FeatureSettings(self.features.windows_days, self.features.status_final_after_days)
+        return FeatureSettings(self.features.windows_days, self.features.status_final_after_days, self.features.customer_attributes)
 
     @property
     def cutoff_schedule(self) -> CutoffSchedule:

@@ -1,9 +1,13 @@
 """README tables generated from the declarations, so the docs cannot drift from the code.
 
-`surveyless docs` prints them; a test checks the README holds exactly these tables.
+`make docs` rewrites them in README.md between `<!-- table:NAME -->` markers; a test checks the
+README holds exactly these tables.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from features.registry import FEATURES
 from features.schema import TABLE_SPECS
@@ -30,12 +34,23 @@ def predictions_markdown() -> str:
 def features_markdown() -> str:
     lines = ["| feature | source | unit | meaning | driver |", "|---|---|---|---|---|"]
     for feature in FEATURES:
-        name = feature.name.replace("{window}", "N")
-        lines.append(f"| `{name}` | {feature.source} | {feature.unit} | {feature.description.replace('{window}', 'N')} | {feature.driver} |")
+        window = {"each": "N", "longest": "L", "none": ""}[feature.windows]
+        name, meaning = feature.name.replace("{window}", window), feature.description.replace("{window}", window)
+        lines.append(f"| `{name}` | {feature.source} | {feature.unit} | {meaning} | {feature.driver} |")
     return "\n".join(lines)
 
 
 
-def reference_markdown() -> str:
-    sections = (("Input contract", contract_markdown()), ("Prediction file", predictions_markdown()), ("Features", features_markdown()))
-    return "\n\n".join(f"## {title}\n\n{table}" for title, table in sections)
+TABLES = {"contract": contract_markdown, "predictions": predictions_markdown, "features": features_markdown}
+
+
+def with_reference_tables(readme: str) -> str:
+    """The README with every `<!-- table:NAME -->...<!-- /table -->` block regenerated."""
+    for name, render in TABLES.items():
+        pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(\n<!-- /table -->)", re.DOTALL)
+        readme = pattern.sub(lambda m: m.group(1) + render() + m.group(2), readme)
+    return readme
+
+
+def update_readme(path: Path = Path("README.md")) -> None:
+    path.write_text(with_reference_tables(path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -12,10 +12,11 @@ import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from features.builders import build_features
+from features.builders import build_features, catalogue_for
 from features.labels import active_customers
-from features.loaders import load_tables
-from features.registry import churn_directions, feature_catalogue
+from features.loaders import load_sentiment_scorer, load_tables
+from features.registry import churn_directions
+from features.sentiment import scorer_name, with_sentiment
 from features.schema import SURVEY_SCALES
 from features.training_sets import churn_training_set, labelled_cutoffs, satisfaction_training_set
 from models.scoring import score_customers
@@ -33,6 +34,7 @@ def step(label: str, function, **options):
 
 
 load_tables_task = step("Loading and validating tables", load_tables, retries=2, retry_delay_seconds=[2, 10])
+score_mentions_task = step("Scoring mention sentiment", with_sentiment)
 churn_training_set_task = step("Building churn training set", churn_training_set)
 satisfaction_training_set_task = step("Building satisfaction training set", satisfaction_training_set)
 fit_churn_task = step("Training churn model", fit_churn)
@@ -49,14 +51,15 @@ write_report_task = step("Writing report", write_report, retries=2, retry_delay_
 def train_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Trains both models out of time, logs them to MLflow and makes them the champions."""
     config = load_config(config_path, data, out)
-    tables = load_tables_task(config.data, config.satisfaction.scale)
+    scorer = load_sentiment_scorer(config.out)
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
     churn_set = churn_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     satisfaction_set = satisfaction_training_set_task(tables, config.feature_settings)
-    catalogue = feature_catalogue(config.features.windows_days, tables.event_sources)
-    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed, churn_directions(catalogue))
+    directions = churn_directions(catalogue_for(tables, config.feature_settings))
+    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
     satisfaction = fit_satisfaction_task(satisfaction_set, cutoffs[-1], config.model.satisfaction, config.model.seed)
-    card = model_card(tables.event_sources, cutoffs, churn, satisfaction)
+    card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction)
     record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card, churn_set.head(200), satisfaction_set.head(200))
     return {"run_id": record.run_id, "churn": churn.metrics, "satisfaction": satisfaction.metrics, "card": card}
 
@@ -65,13 +68,13 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
 def score_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Scores every active customer at `as_of` (default: the day after the data's last event) with the champions."""
     config = load_config(config_path, data, out)
-    tables = load_tables_task(config.data, config.satisfaction.scale)
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
     scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
     churn = load_champion_task(config.out, CHURN_MODEL)
     satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
     population = active_customers(tables, scoring_date, config.churn_definition)
     features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
-    catalogue = feature_catalogue(config.features.windows_days, tables.event_sources)
+    catalogue = catalogue_for(tables, config.feature_settings)
     predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, SURVEY_SCALES[config.satisfaction.scale])
     versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version, "run_id": churn.run_id}
     folder = write_predictions_task(predictions, Path(config.out), scoring_date, config.output.csv, versions)

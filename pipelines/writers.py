@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.sentiment import TextModelScorer
 from features.synthetic import WorldSpec, world_chunks
 from models.scoring import PREDICTION_COLUMNS, SCHEMA_VERSION
 
@@ -125,3 +126,28 @@ def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def write_sentiment_model(scorer: TextModelScorer, metrics: dict, work: Path) -> Path:
+    """Saves `sentiment/text-model-vN/` (model and metrics), then points `sentiment/current.json` at it."""
+    import joblib
+
+    root = work / "sentiment"
+    folder = root / f"text-model-v{scorer.version}"
+    staging = root / f".{folder.name}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir(parents=True)
+    try:
+        joblib.dump(scorer.pipeline, staging / "model.joblib")
+        write_text_atomically(staging / "metrics.json", json.dumps(metrics, indent=2))
+        swap_into_place(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pointer = {"version": scorer.version, "path": f"{folder.name}/model.joblib", "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_text_atomically(root / "current.json", json.dumps(pointer, indent=2))
+    return folder
+
+
+def next_sentiment_version(work: Path) -> str:
+    existing = [int(p.name.rsplit("v", 1)[1]) for p in (work / "sentiment").glob("text-model-v*") if p.name.rsplit("v", 1)[1].isdigit()]
+    return str(max(existing, default=0) + 1)

@@ -8,6 +8,7 @@ import pytest
 
 from features.builders import FeatureSettings, build_features
 from features.loaders import load_tables
+from features.sentiment import LexiconScorer, with_sentiment
 from models.scoring import PREDICTION_COLUMNS
 from models.training import model_matrix
 from pipelines.cli import main
@@ -70,7 +71,8 @@ def test_registered_champions_load_and_match_the_prediction_file(demo_run):
     assert predictions["churn_model_version"].unique().tolist() == [churn.version]
     assert predictions["satisfaction_model_version"].unique().tolist() == [satisfaction.version]
     assert predictions["run_id"].unique().tolist() == [churn.run_id]
-    features = build_features(load_tables(root / "world", "nps"), predictions["as_of"].iloc[0], FeatureSettings())
+    tables = with_sentiment(load_tables(root / "world", "nps"), LexiconScorer.shipped())
+    features = build_features(tables, predictions["as_of"].iloc[0], FeatureSettings())
     features = features.reindex(predictions["customer_id"])
     reproduced = churn.estimator.predict_proba(model_matrix(features, churn.feature_names))[:, 1]
     assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
