@@ -3,7 +3,9 @@
 Two scorers share one interface (`scores(texts, languages) -> array`):
 - `LexiconScorer` needs no training: AFINN word lists (shipped in `features/lexicons/`), a
   per-text language guess, and prefix matching for Finnish, whose words inflect
-  ("huono" -> "huonoa", "pettynyt" -> "pettyneitä"), plus negation and intensifiers.
+  ("huono" -> "huonoa", "pettynyt" -> "pettyneitä"): a base form or stem must cover at least
+  60 % of the word, so "palvelua" (service) does not match "palvoo" (worships). Plus negation
+  and intensifiers.
 - `TextModelScorer` is TF-IDF word and character n-grams with logistic regression, trained on
   mentions a user has labelled; character n-grams carry it across inflection and spelling.
 Both score each distinct text once, so repeated posts cost nothing.
@@ -28,6 +30,7 @@ from features.tables import Tables
 LABELS = ("negative", "neutral", "positive")
 NEUTRAL_BAND = 0.05
 MIN_PREFIX = 4
+MIN_PREFIX_SHARE = 0.6
 NORMALISER = 15.0
 NEGATION_FACTOR = -0.74
 NEGATIONS = {"not", "no", "never", "cannot", "nothing", "nobody", "ei", "en", "et", "emme", "ette", "eivät", "eikä"}
@@ -42,6 +45,8 @@ ENGLISH_MARKERS = {
     "the", "and", "is", "to", "a", "of", "in", "it", "my", "for", "you", "on", "with", "this", "that", "was", "i", "me", "not",
     "no", "again", "still", "so", "very", "thanks", "are", "be", "have", "just", "at", "your", "but", "what", "can", "get", "an",
 }
+FINNISH_ENDINGS = ("aa", "ää", "ua", "yä", "oa", "öä", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "ksi", "iin", "uun", "een", "nen", "ni", "si")
+FINNISH_LETTER_PAIRS = ("aa", "ää", "uu", "yy", "ii", "öö", "kk", "tt", "pp")
 TOKEN = re.compile(r"<3|[:;]-?[()dp]|[a-zåäöéü]+(?:'[a-z]+)?|[\U0001F300-\U0001FAFF\u2764\u2600-\u27BF]")
 ENGLISH_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
@@ -79,7 +84,10 @@ class LexiconScorer:
 
     def language(self, words: list[str]) -> str:
         """'fi' or 'en' by which language's common words and lexicon hits dominate; ties go to English."""
-        finnish = sum((w in FINNISH_MARKERS) + (w in self.finnish) + ("ä" in w or "ö" in w) for w in words)
+        finnish = sum(
+            (w in FINNISH_MARKERS) + (w in self.finnish) + ("ä" in w or "ö" in w) + w.endswith(FINNISH_ENDINGS) + any(p in w for p in FINNISH_LETTER_PAIRS)
+            for w in words
+        )
         english = sum((w in ENGLISH_MARKERS) + (w in self.english) for w in words)
         return "fi" if finnish > english else "en"
 
@@ -89,7 +97,8 @@ class LexiconScorer:
         if language == "fi":
             if word in self.finnish:
                 return self.finnish[word]
-            for end in range(len(word) - 1, MIN_PREFIX - 1, -1):
+            shortest = max(MIN_PREFIX, int(np.ceil(MIN_PREFIX_SHARE * len(word))))
+            for end in range(len(word) - 1, shortest - 1, -1):
                 prefix = word[:end]
                 if prefix in self.finnish:
                     return self.finnish[prefix]
