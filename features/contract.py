@@ -56,8 +56,8 @@ def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str) -> Tabl
         problems.append(Problem(unknown[0], None, f"is not a table of the contract (known: {', '.join(TABLE_SPECS)})."))
     if "customers" not in raw:
         problems.append(Problem("customers", None, "table is missing; it is required."))
-    if not any(name in raw for name in EVENT_SOURCES):
-        problems.append(Problem("orders", None, f"no event table found; at least one of {', '.join(EVENT_SOURCES)} is required."))
+    if not any(name in raw for name in (*EVENT_SOURCES, "churn_events")):
+        problems.append(Problem("orders", None, f"no event table found; at least one of {', '.join(EVENT_SOURCES)} (or churn_events, for a snapshot of customers) is required."))
     typed = {}
     for name, frame in raw.items():
         if name in TABLE_SPECS:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from features.builders import FeatureSettings, build_features
+from features.contract import ContractError, Problem
 from features.labels import ChurnDefinition, churn_labels, survey_answers
 from features.tables import Tables
 
@@ -25,18 +26,27 @@ class CutoffSchedule:
 
 
 def data_start(tables: Tables) -> pd.Timestamp:
-    starts = [frame[column].min() for frame, column in ((tables.orders, "ordered_at"), (tables.activities, "occurred_at"), (tables.mentions, "posted_at")) if frame is not None and len(frame)]
-    return min(starts).normalize()
+    """The first recorded event; for a snapshot of customers without events, the first signup."""
+    events = [(tables.orders, "ordered_at"), (tables.activities, "occurred_at"), (tables.mentions, "posted_at")]
+    starts = [frame[column].min() for frame, column in events if frame is not None and len(frame)]
+    return min(starts or [tables.customers["signup_date"].min()]).normalize()
 
 
 def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: ChurnDefinition) -> list[pd.Timestamp]:
     """Cutoffs whose whole churn horizon is inside the data, so their labels are final."""
     latest = tables.data_end - definition.horizon
     if schedule.dates:
-        return sorted(d for d in schedule.dates if d <= latest)
-    first = schedule.first or data_start(tables) + pd.Timedelta(days=schedule.history_days)
-    last = min(schedule.last or latest, latest)
-    return list(pd.date_range(first, last, freq=schedule.frequency))
+        cutoffs = sorted(d for d in schedule.dates if d <= latest)
+    else:
+        first = schedule.first or data_start(tables) + pd.Timedelta(days=schedule.history_days)
+        cutoffs = list(pd.date_range(first, min(schedule.last or latest, latest), freq=schedule.frequency))
+    if not cutoffs:
+        raise ContractError([Problem("source", None, (
+            f"no training cutoff has its whole {definition.horizon_days}-day churn horizon inside the data "
+            f"(data from {data_start(tables).date()} to {tables.data_end.date()}, latest possible cutoff {latest.date()}); "
+            "set cutoffs.dates or cutoffs.first, or a shorter churn.horizon_days."
+        ))])
+    return cutoffs
 
 
 def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> pd.DataFrame:
@@ -59,3 +69,20 @@ def satisfaction_training_set(tables: Tables, settings: FeatureSettings) -> pd.D
         rows = answered[["customer_id", "answered_at", "score"]].join(features, on="customer_id")
         frames.append(rows.assign(as_of=as_of))
     return pd.concat(frames, ignore_index=True).set_index(KEYS)
+
+
+@dataclass(frozen=True)
+class TrainingSets:
+    """Churn rows over cutoffs, and satisfaction rows over survey answers (None without surveys)."""
+
+    churn: pd.DataFrame
+    satisfaction: pd.DataFrame | None
+
+
+def build_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
+    """Both models' training rows; every row's features see only the past of its own as_of."""
+    has_surveys = tables.surveys is not None and len(tables.surveys) > 0
+    return TrainingSets(
+        churn=churn_training_set(tables, cutoffs, definition, settings),
+        satisfaction=satisfaction_training_set(tables, settings) if has_surveys else None,
+    )

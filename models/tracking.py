@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-import pandas as pd
 
 from models.scoring import ScoringModel
 from models.training import FittedModel, model_matrix
@@ -47,28 +46,52 @@ def use_store(work: Path):
     return mlflow
 
 
-def log_training(work: Path, churn: FittedModel, satisfaction: FittedModel, params: dict, model_card: dict, churn_sample: pd.DataFrame, satisfaction_sample: pd.DataFrame) -> TrainingRecord:
-    """One run holding both models' parameters, held-out metrics and model card; both registered as champion."""
+class MissingModelError(LookupError):
+    """No champion model in this work folder's registry: train first."""
+
+
+def log_training(work: Path, churn: FittedModel, satisfaction: FittedModel | None, params: dict, model_card: dict) -> TrainingRecord:
+    """One run holding the models' parameters, held-out metrics and model card; each registered as champion.
+
+    Without a satisfaction model (too few surveys) the satisfaction champion alias is removed, so
+    scoring never pairs this churn model with one trained on other data.
+    """
     mlflow = use_store(work)
+    fitted = {CHURN_MODEL: churn, SATISFACTION_MODEL: satisfaction}
     with mlflow.start_run(run_name="train") as run:
         mlflow.log_params(flatten(params))
-        mlflow.log_metrics({f"churn_{k}": v for k, v in churn.metrics.items()} | {f"satisfaction_{k}": v for k, v in satisfaction.metrics.items()})
         mlflow.log_dict(model_card, "model_card.json")
-        churn_version = log_model(mlflow, churn, CHURN_MODEL, churn_sample, lambda m, x: m.predict_proba(x)[:, 1])
-        satisfaction_version = log_model(mlflow, satisfaction, SATISFACTION_MODEL, satisfaction_sample, lambda m, x: m.predict(x))
+        versions = {}
+        for name, model in fitted.items():
+            if model is not None:
+                mlflow.log_metrics({f"{name.removeprefix('surveyless-')}_{k}": v for k, v in model.metrics.items()})
+                versions[name] = log_model(mlflow, model, name)
     client = mlflow.MlflowClient()
-    client.set_registered_model_alias(CHURN_MODEL, CHAMPION, churn_version)
-    client.set_registered_model_alias(SATISFACTION_MODEL, CHAMPION, satisfaction_version)
-    return TrainingRecord(run.info.run_id, churn_version, satisfaction_version)
+    for name in fitted:
+        if name in versions:
+            client.set_registered_model_alias(name, CHAMPION, versions[name])
+        elif champion_version(client, name):
+            client.delete_registered_model_alias(name, CHAMPION)
+    return TrainingRecord(run.info.run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
 
 
-def log_model(mlflow, fitted: FittedModel, name: str, sample: pd.DataFrame, predict) -> str:
+def champion_version(client, name: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def log_model(mlflow, fitted: FittedModel, name: str) -> str:
     """Logs the model with its signature and registers a new version (through the client, which prints nothing)."""
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
 
-    matrix = model_matrix(sample, fitted.feature_names)
-    signature = infer_signature(sample[fitted.feature_names], predict(fitted.estimator, matrix))
+    matrix = model_matrix(fitted.sample, fitted.feature_names)
+    output = fitted.estimator.predict_proba(matrix)[:, 1] if hasattr(fitted.estimator, "predict_proba") else fitted.estimator.predict(matrix)
+    signature = infer_signature(fitted.sample, output)
     info = mlflow.lightgbm.log_model(fitted.estimator, name=name, signature=signature, pip_requirements=MODEL_REQUIREMENTS)
     client = mlflow.MlflowClient()
     try:
@@ -80,12 +103,21 @@ def log_model(mlflow, fitted: FittedModel, name: str, sample: pd.DataFrame, pred
     return str(registered.version)
 
 
-def load_champion(work: Path, name: str) -> ScoringModel:
-    """The model version holding the `champion` alias in this work folder's registry (never another store)."""
+def load_champion(work: Path, name: str) -> ScoringModel | None:
+    """The model version holding the `champion` alias in this work folder's registry (never another store), or None."""
     mlflow = use_store(work)
-    entry = mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION)
-    estimator = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
-    return ScoringModel(estimator, str(entry.version), entry.run_id)
+    version = champion_version(mlflow.MlflowClient(), name)
+    if version is None:
+        return None
+    entry = mlflow.MlflowClient().get_model_version(name, version)
+    return ScoringModel(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), version, entry.run_id)
+
+
+def load_churn_champion(work: Path) -> ScoringModel:
+    champion = load_champion(work, CHURN_MODEL)
+    if champion is None:
+        raise MissingModelError(f"no champion churn model in {tracking_uri(work)}: run `surveyless train` first.")
+    return champion
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, str]:

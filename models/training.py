@@ -16,6 +16,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, mean_abso
 from sklearn.model_selection import train_test_split
 
 LABEL_COLUMNS = ("churned", "score", "answered_at")
+MIN_SURVEY_ANSWERS = 30
+SIGNATURE_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class FittedModel:
     feature_names: list[str]
     metrics: dict[str, float]
     split_method: str
+    sample: pd.DataFrame
 
 
 def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> FittedModel:
@@ -138,25 +141,31 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     evaluated = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix[split.train], labels[split.train])
     metrics = churn_metrics(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1])
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
-    return FittedModel(final, names, metrics, split.method)
+    return FittedModel(final, names, metrics, split.method, training_set[names].head(SIGNATURE_ROWS))
 
 
-def fit_satisfaction(training_set: pd.DataFrame, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel:
+def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel | None:
+    """None with fewer than MIN_SURVEY_ANSWERS answers: no satisfaction model beats one learned from noise."""
+    if training_set is None or len(training_set) < MIN_SURVEY_ANSWERS:
+        return None
     names = feature_columns(training_set)
     matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
     split = satisfaction_split(training_set, holdout_from, seed)
     evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train])
     metrics = satisfaction_metrics(scores[split.valid], evaluated.predict(matrix[split.valid]))
     final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores)
-    return FittedModel(final, names, metrics, split.method)
+    return FittedModel(final, names, metrics, split.method, training_set[names].head(SIGNATURE_ROWS))
 
 
-def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel) -> dict:
+def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel | None) -> dict:
     """What a reviewer needs to trust a training run: data used, how it was validated, what it scored."""
     return {
         "sources": list(sources),
         "mention_sentiment": sentiment,
         "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
         "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
-        "satisfaction": {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names},
+        "satisfaction": (
+            {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names}
+            if satisfaction else {"validation": f"not trained: fewer than {MIN_SURVEY_ANSWERS} survey answers"}
+        ),
     }

@@ -1,6 +1,6 @@
 """The `surveyless` command: parses arguments, sets quiet logging and a progress display, runs a flow.
 
-Exit codes: 0 success, 2 bad input or configuration (nothing written), 1 anything unexpected.
+Exit codes: 0 success, 2 bad input, configuration, or no model trained yet (nothing written), 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.contract import ContractError
+from models.tracking import MissingModelError
 from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 
 EXIT_BAD_INPUT = 2
@@ -82,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(arguments.config, arguments.data, arguments.out)
         quiet_environment(Path(config.out))
         return COMMANDS[arguments.command](arguments, config, console)
-    except (ContractError, ConfigError) as error:
-        Console(stderr=True, highlight=False).print(f"[bold red]surveyless: {'invalid input' if isinstance(error, ContractError) else 'invalid configuration'}[/]\n{error}", markup=True)
+    except (ContractError, ConfigError, MissingModelError) as error:
+        kind = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet"}[type(error)]
+        Console(stderr=True, highlight=False).print(f"surveyless: {kind}\n{error}", markup=False)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
@@ -160,13 +162,18 @@ def demo_command(arguments, config: Config, console: Console) -> int:
 
 
 def print_training(trained: dict, console: Console) -> None:
-    churn, satisfaction = trained["churn"], trained["satisfaction"]
+    card = trained["card"]
+    churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
+    console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
     console.print(
-        f"Churn model, held out ({trained['card']['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f}, PR AUC {churn['pr_auc']:.3f}, "
+        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f}, PR AUC {churn['pr_auc']:.3f}, "
         f"Brier {churn['brier']:.4f} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
     )
+    if satisfaction is None:
+        console.print(f"Satisfaction model: {card['satisfaction']['validation']}.")
+        return
     console.print(
-        f"Satisfaction model, held out ({trained['card']['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f}, "
+        f"Satisfaction model, held out ({card['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f}, "
         f"MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers."
     )
 

@@ -18,9 +18,9 @@ from features.loaders import load_sentiment_scorer, load_tables
 from features.registry import churn_directions
 from features.sentiment import scorer_name, with_sentiment
 from features.schema import SURVEY_SCALES
-from features.training_sets import churn_training_set, labelled_cutoffs, satisfaction_training_set
+from features.training_sets import build_training_set, labelled_cutoffs
 from models.scoring import score_customers
-from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion, log_training
+from models.tracking import SATISFACTION_MODEL, load_champion, load_churn_champion, log_training
 from models.training import fit_churn, fit_satisfaction, model_card
 from pipelines.config import load_config
 from pipelines.progress import staged
@@ -35,12 +35,12 @@ def step(label: str, function, **options):
 
 load_tables_task = step("Loading and validating tables", load_tables, retries=2, retry_delay_seconds=[2, 10])
 score_mentions_task = step("Scoring mention sentiment", with_sentiment)
-churn_training_set_task = step("Building churn training set", churn_training_set)
-satisfaction_training_set_task = step("Building satisfaction training set", satisfaction_training_set)
+build_training_set_task = step("Building training sets over cutoffs and survey answers", build_training_set)
 fit_churn_task = step("Training churn model", fit_churn)
 fit_satisfaction_task = step("Training satisfaction model", fit_satisfaction)
 log_training_task = step("Logging to MLflow and registering champions", log_training, retries=2, retry_delay_seconds=[2, 10])
-load_champion_task = step("Loading champion model", load_champion, retries=2, retry_delay_seconds=[2, 10])
+load_churn_champion_task = step("Loading champion churn model", load_churn_champion, retries=2, retry_delay_seconds=[2, 10])
+load_champion_task = step("Loading champion satisfaction model", load_champion, retries=2, retry_delay_seconds=[2, 10])
 build_features_task = step("Building features", build_features)
 score_customers_task = step("Scoring customers and explaining scores", score_customers)
 write_predictions_task = step("Writing predictions", write_predictions, retries=2, retry_delay_seconds=[2, 10])
@@ -54,14 +54,13 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     scorer = load_sentiment_scorer(config.out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
-    churn_set = churn_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
-    satisfaction_set = satisfaction_training_set_task(tables, config.feature_settings)
+    rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
-    churn = fit_churn_task(churn_set, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
-    satisfaction = fit_satisfaction_task(satisfaction_set, cutoffs[-1], config.model.satisfaction, config.model.seed)
+    churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
+    satisfaction = fit_satisfaction_task(rows.satisfaction, cutoffs[-1], config.model.satisfaction, config.model.seed)
     card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction)
-    record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card, churn_set.head(200), satisfaction_set.head(200))
-    return {"run_id": record.run_id, "churn": churn.metrics, "satisfaction": satisfaction.metrics, "card": card}
+    record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card)
+    return {"run_id": record.run_id, "card": card}
 
 
 @flow(name="score")
@@ -70,13 +69,13 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     config = load_config(config_path, data, out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
     scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
-    churn = load_champion_task(config.out, CHURN_MODEL)
+    churn = load_churn_champion_task(config.out)
     satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
     population = active_customers(tables, scoring_date, config.churn_definition)
     features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
     catalogue = catalogue_for(tables, config.feature_settings)
     predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, SURVEY_SCALES[config.satisfaction.scale])
-    versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version, "run_id": churn.run_id}
+    versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version if satisfaction else "", "run_id": churn.run_id}
     folder = write_predictions_task(predictions, Path(config.out), scoring_date, config.output.csv, versions)
     report = write_report_task(predictions, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)
     return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(predictions)}

@@ -32,7 +32,7 @@ def test_valid_tables_are_typed():
     ("tables", "message"),
     [
         (raw(customers=None), r"customers: table is missing"),
-        (raw(orders=None), r"no event table found; at least one of orders, activities, mentions"),
+        (raw(orders=None), r"no event table found; at least one of orders, activities, mentions \(or churn_events"),
         (raw(orders=ORDERS.drop(columns="amount")), r"orders: column 'amount' is missing"),
         (raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "31/02/2024", "soon"])), r"orders: column 'ordered_at' has 2 invalid values \(rows 2, 3: '31/02/2024', 'soon'\); expected ISO 8601"),
         (raw(orders=ORDERS.assign(amount=["1", "x", "3"])), r"orders: column 'amount' has 1 invalid values \(rows 2: 'x'\); expected numbers"),
