@@ -36,7 +36,7 @@ def lapses_silently(tables: Tables, definition: ChurnDefinition) -> pd.Series:
 
 
 def activity_events(tables: Tables) -> pd.DataFrame:
-    """Events that show a customer is still buying: orders when the source has them, else any linked event."""
+    """Events that show a customer is still buying: orders when the source has them, else any linked event (maybe none)."""
     if tables.orders is not None:
         return tables.orders[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "at"})
     frames = [
@@ -44,6 +44,8 @@ def activity_events(tables: Tables) -> pd.DataFrame:
         for frame, column in ((tables.activities, "occurred_at"), (tables.mentions, "posted_at"))
         if frame is not None
     ]
+    if not frames:
+        return pd.DataFrame({"customer_id": pd.Series(dtype="str"), "at": pd.Series(dtype="datetime64[us]")})
     return pd.concat(frames).dropna(subset=["customer_id"])
 
 
