@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields, replace
 
 import pandas as pd
@@ -36,6 +37,14 @@ class Tables:
             if TABLE_SPECS[name].time_column and len(frame)
         )
         return last.normalize() + pd.Timedelta(days=1)
+
+    def fingerprint(self) -> str:
+        """A hash of every table's content: the same data gives the same fingerprint."""
+        digest = hashlib.sha256()
+        for name, frame in self.present().items():
+            digest.update(name.encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def for_customers(self, customer_ids: pd.Index) -> Tables:
         """The same tables limited to some customers (unlinked mentions are kept: they are brand context)."""

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
 
+import pandas as pd
+
+from models.evaluation import churn_scores_report
+from models.gate import Decision, GateSettings, champion_metric, gate_decision
 from models.scoring import ScoringModel
 from models.training import FittedModel, model_matrix
 
@@ -20,7 +26,24 @@ EXPERIMENT = "surveyless"
 CHURN_MODEL = "surveyless-churn"
 SATISFACTION_MODEL = "surveyless-satisfaction"
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 MODEL_REQUIREMENTS = [f"lightgbm=={version('lightgbm')}", f"pandas=={version('pandas')}", f"scikit-learn=={version('scikit-learn')}"]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Everything a training run logs."""
+
+    churn: FittedModel
+    satisfaction: FittedModel | None
+    params: dict
+    fingerprint: str
+    cutoffs: list[pd.Timestamp]
+    card: dict
+    card_markdown: str
+    baselines: dict[str, dict[str, float]]
+    decisions: dict[str, Decision]
+    figures: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,29 +73,79 @@ class MissingModelError(LookupError):
     """No champion model in this work folder's registry: train first."""
 
 
-def log_training(work: Path, churn: FittedModel, satisfaction: FittedModel | None, params: dict, model_card: dict) -> TrainingRecord:
-    """One run holding the models' parameters, held-out metrics and model card; each registered as champion.
+def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
+    """One run with config, data fingerprint, cutoffs, metrics with intervals, baselines, model card and models.
 
-    Without a satisfaction model (too few surveys) the satisfaction champion alias is removed, so
-    scoring never pairs this churn model with one trained on other data.
+    Each new model version is registered; the gate's decision makes it `champion` or `challenger`,
+    recorded as run tags and appended to `OUT/promotion_log.csv`. Without a satisfaction model (too
+    few surveys) the satisfaction champion alias is removed, so scoring never pairs this churn model
+    with one trained on other data.
     """
     mlflow = use_store(work)
-    fitted = {CHURN_MODEL: churn, SATISFACTION_MODEL: satisfaction}
-    with mlflow.start_run(run_name="train") as run:
-        mlflow.log_params(flatten(params))
-        mlflow.log_dict(model_card, "model_card.json")
+    fitted = {CHURN_MODEL: run.churn, SATISFACTION_MODEL: run.satisfaction}
+    with mlflow.start_run(run_name="train") as active:
+        mlflow.log_params(flatten(run.params))
+        mlflow.set_tags({"data_fingerprint": run.fingerprint, "last_training_cutoff": str(run.cutoffs[-1].date())})
+        mlflow.log_dict({"cutoffs": [str(c.date()) for c in run.cutoffs]}, "cutoffs.json")
+        mlflow.log_dict(run.card, "model_card.json")
+        mlflow.log_text(run.card_markdown, "model_card.md")
+        for baseline, metrics in run.baselines.items():
+            mlflow.log_metrics({f"baseline_{baseline}_{k}": v for k, v in metrics.items()})
+        for name, path in run.figures.items():
+            mlflow.log_figure(path, name)
         versions = {}
         for name, model in fitted.items():
             if model is not None:
-                mlflow.log_metrics({f"{name.removeprefix('surveyless-')}_{k}": v for k, v in model.metrics.items()})
+                mlflow.log_metrics({f"{short(name)}_{k}": v for k, v in model.metrics.items()})
                 versions[name] = log_model(mlflow, model, name)
+                mlflow.set_tags({f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger", f"{short(name)}_reason": run.decisions[name].reason})
     client = mlflow.MlflowClient()
     for name in fitted:
         if name in versions:
-            client.set_registered_model_alias(name, CHAMPION, versions[name])
+            client.set_registered_model_alias(name, CHAMPION if run.decisions[name].promote else CHALLENGER, versions[name])
         elif champion_version(client, name):
             client.delete_registered_model_alias(name, CHAMPION)
-    return TrainingRecord(run.info.run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
+    append_promotion_log(work, active.info.run_id, versions, run.decisions)
+    return TrainingRecord(active.info.run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
+
+
+def short(name: str) -> str:
+    return name.removeprefix("surveyless-")
+
+
+def append_promotion_log(work: Path, run_id: str, versions: dict[str, str], decisions: dict) -> None:
+    """Appends one row per model to the promotion log, written whole to a temporary file and renamed."""
+    path = Path(work) / "promotion_log.csv"
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rows = pd.DataFrame([
+        {"at": now, "model": name, "version": version, "run_id": run_id, "decision": "champion" if decisions[name].promote else "challenger", "reason": decisions[name].reason}
+        for name, version in versions.items()
+    ])
+    log = pd.concat([pd.read_csv(path, dtype=str), rows.astype(str)], ignore_index=True) if path.exists() else rows
+    temporary = path.with_suffix(".csv.tmp")
+    log.to_csv(temporary, index=False)
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class ChampionStanding:
+    """The current champion and what it scored when it was trained."""
+
+    model: ScoringModel
+    metrics: dict[str, float]
+    last_training_cutoff: pd.Timestamp | None
+
+
+def champion_standing(work: Path, name: str) -> ChampionStanding | None:
+    mlflow = use_store(work)
+    model = load_champion(work, name)
+    if model is None:
+        return None
+    run = mlflow.MlflowClient().get_run(model.run_id)
+    prefix = f"{short(name)}_"
+    metrics = {k.removeprefix(prefix): v for k, v in run.data.metrics.items() if k.startswith(prefix)}
+    last = run.data.tags.get("last_training_cutoff")
+    return ChampionStanding(model, metrics, pd.Timestamp(last) if last else None)
 
 
 def champion_version(client, name: str) -> str | None:
@@ -92,7 +165,13 @@ def log_model(mlflow, fitted: FittedModel, name: str) -> str:
     matrix = model_matrix(fitted.sample, fitted.feature_names)
     output = fitted.estimator.predict_proba(matrix)[:, 1] if hasattr(fitted.estimator, "predict_proba") else fitted.estimator.predict(matrix)
     signature = infer_signature(fitted.sample, output)
-    info = mlflow.lightgbm.log_model(fitted.estimator, name=name, signature=signature, pip_requirements=MODEL_REQUIREMENTS)
+    example = fitted.sample.head(5).astype({c: object for c in fitted.sample.columns if not pd.api.types.is_numeric_dtype(fitted.sample[c])})
+    # A JSON serving example cannot carry pandas categories, which LightGBM needs; scoring goes through
+    # `model_matrix`, so MLflow's serving round-trip check is skipped rather than failing noisily.
+    info = mlflow.lightgbm.log_model(
+        fitted.estimator, name=name, signature=signature, input_example=example,
+        pip_requirements=MODEL_REQUIREMENTS, validate_serving_input=False,
+    )
     client = mlflow.MlflowClient()
     try:
         client.create_registered_model(name)
@@ -116,7 +195,10 @@ def load_champion(work: Path, name: str) -> ScoringModel | None:
 def load_churn_champion(work: Path) -> ScoringModel:
     champion = load_champion(work, CHURN_MODEL)
     if champion is None:
-        raise MissingModelError(f"no champion churn model in {tracking_uri(work)}: run `surveyless train` first.")
+        raise MissingModelError(
+            f"no champion churn model in {tracking_uri(work)}: train one that passes the promotion gate "
+            f"(`surveyless train`; {Path(work) / 'promotion_log.csv'} says why earlier ones did not)."
+        )
     return champion
 
 
@@ -128,3 +210,29 @@ def flatten(params: dict, prefix: str = "") -> dict[str, str]:
         else:
             flat[f"{prefix}{key}"] = json.dumps(value, default=str) if isinstance(value, (list, tuple)) else str(value)
     return flat
+
+
+def promotion_decisions(work: Path, churn: FittedModel, satisfaction: FittedModel | None, churn_rows: pd.DataFrame, baselines: dict[str, dict[str, float]], gate: GateSettings) -> dict[str, Decision]:
+    """The gate's verdict per model, against the current champions and (for churn) every baseline."""
+    decisions = {}
+    standing = champion_standing(work, CHURN_MODEL)
+    metric = gate.churn_metric
+    on_rows = champion_on_validation_rows(standing, churn_rows, churn.split.valid, metric)
+    reference = champion_metric(standing.metrics if standing else None, on_rows, metric)
+    decisions[CHURN_MODEL] = gate_decision(metric, churn.metrics.get(metric, float("nan")), reference, {n: m[metric] for n, m in baselines.items() if metric in m}, gate)
+    if satisfaction is not None:
+        standing = champion_standing(work, SATISFACTION_MODEL)
+        reference = champion_metric(standing.metrics if standing else None, None, gate.satisfaction_metric)
+        decisions[SATISFACTION_MODEL] = gate_decision(gate.satisfaction_metric, satisfaction.metrics.get(gate.satisfaction_metric, float("nan")), reference, {}, gate)
+    return decisions
+
+
+def champion_on_validation_rows(standing: ChampionStanding | None, rows: pd.DataFrame, valid, metric: str) -> float | None:
+    """The champion's score on the new validation rows, when it never trained on them and can read their features."""
+    if standing is None or standing.last_training_cutoff is None:
+        return None
+    validation = rows[valid]
+    if validation.index.get_level_values("as_of").min() <= standing.last_training_cutoff or not set(standing.model.feature_names) <= set(rows.columns):
+        return None
+    probabilities = standing.model.estimator.predict_proba(model_matrix(validation, standing.model.feature_names))[:, 1]
+    return churn_scores_report(validation["churned"].to_numpy(), probabilities, seed=0).get(metric)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.metrics import average_precision_score, brier_score_loss, mean_absolute_error, roc_auc_score
 from sklearn.model_selection import train_test_split
+
+from models.evaluation import churn_scores_report, satisfaction_report
 
 LABEL_COLUMNS = ("churned", "score", "answered_at")
 MIN_SURVEY_ANSWERS = 30
@@ -99,25 +99,6 @@ def satisfaction_split(training_set: pd.DataFrame, holdout_from: pd.Timestamp, s
     return Split(train=train, valid=~train, method="random 25% of answers held out")
 
 
-def churn_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    has_both = 0 < labels.mean() < 1
-    return {
-        "roc_auc": float(roc_auc_score(labels, probabilities)) if has_both else float("nan"),
-        "pr_auc": float(average_precision_score(labels, probabilities)) if has_both else float("nan"),
-        "brier": float(brier_score_loss(labels, probabilities)),
-        "churn_rate": float(labels.mean()),
-        "rows": float(len(labels)),
-    }
-
-
-def satisfaction_metrics(scores: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "spearman": float(spearmanr(scores, predicted).statistic),
-        "mae": float(mean_absolute_error(scores, predicted)),
-        "rows": float(len(scores)),
-    }
-
-
 @dataclass
 class FittedModel:
     """A fitted final model, the features it reads, and what it scored on data it never saw."""
@@ -125,8 +106,12 @@ class FittedModel:
     estimator: lgb.LGBMModel
     feature_names: list[str]
     metrics: dict[str, float]
-    split_method: str
+    split: Split
     sample: pd.DataFrame
+
+    @property
+    def split_method(self) -> str:
+        return self.split.method
 
 
 def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> FittedModel:
@@ -139,9 +124,9 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     split = churn_split(training_set, horizon, seed)
     constraints = [directions.get(name, 0) for name in names]
     evaluated = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix[split.train], labels[split.train])
-    metrics = churn_metrics(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1])
+    metrics = churn_scores_report(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1], seed)
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
-    return FittedModel(final, names, metrics, split.method, training_set[names].head(SIGNATURE_ROWS))
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS))
 
 
 def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel | None:
@@ -152,20 +137,6 @@ def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timesta
     matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
     split = satisfaction_split(training_set, holdout_from, seed)
     evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train])
-    metrics = satisfaction_metrics(scores[split.valid], evaluated.predict(matrix[split.valid]))
+    metrics = satisfaction_report(scores[split.valid], evaluated.predict(matrix[split.valid]), seed)
     final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores)
-    return FittedModel(final, names, metrics, split.method, training_set[names].head(SIGNATURE_ROWS))
-
-
-def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel | None) -> dict:
-    """What a reviewer needs to trust a training run: data used, how it was validated, what it scored."""
-    return {
-        "sources": list(sources),
-        "mention_sentiment": sentiment,
-        "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
-        "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
-        "satisfaction": (
-            {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names}
-            if satisfaction else {"validation": f"not trained: fewer than {MIN_SURVEY_ANSWERS} survey answers"}
-        ),
-    }
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS))

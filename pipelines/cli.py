@@ -24,9 +24,10 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
-def quiet_environment(work: Path) -> None:
-    """Keeps Prefect's state and MLflow's store inside the work folder, telemetry off, logs at warnings only.
+def quiet_environment(work: Path, verbose: bool) -> None:
+    """Keeps Prefect's state and MLflow's store inside the work folder, telemetry off, logs quiet.
 
+    The CLI reports failures itself, so Prefect logs only critical problems unless --verbose.
     Values the user already set (a Prefect server URL, say) are kept.
     """
     defaults = {
@@ -34,7 +35,7 @@ def quiet_environment(work: Path) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "true",
         "MLFLOW_DISABLE_TELEMETRY": "true",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "GIT_PYTHON_REFRESH": "quiet",
@@ -50,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, default=None, help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])})")
     common.add_argument("--data", type=Path, default=None, help="input folder (CSV/Parquet per table) or DuckDB file; overrides the config's `data`")
     common.add_argument("--out", type=Path, default=None, help="work folder holding the MLflow store, predictions and reports; overrides the config's `out`")
-    common.add_argument("--verbose", action="store_true", help="show full tracebacks for unexpected errors")
+    common.add_argument("--verbose", action="store_true", help="show Prefect's logs and full tracebacks for unexpected errors")
 
     root = argparse.ArgumentParser(prog="surveyless", description="Infer each customer's satisfaction and churn risk without surveys.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=False, highlight=False)
     try:
         config = load_config(arguments.config, arguments.data, arguments.out)
-        quiet_environment(Path(config.out))
+        quiet_environment(Path(config.out), arguments.verbose)
         return COMMANDS[arguments.command](arguments, config, console)
     except (ContractError, ConfigError, MissingModelError) as error:
         kind = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet"}[type(error)]
@@ -166,15 +167,19 @@ def print_training(trained: dict, console: Console) -> None:
     churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
     console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
     console.print(
-        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f}, PR AUC {churn['pr_auc']:.3f}, "
-        f"Brier {churn['brier']:.4f} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
+        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f} (95% CI {churn['roc_auc_low']:.3f}-{churn['roc_auc_high']:.3f}), "
+        f"PR AUC {churn['pr_auc']:.3f}, Brier {churn['brier']:.4f}, ECE {churn['ece']:.3f}, top-decile lift {churn['top_decile_lift']:.2f} "
+        f"on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
     )
+    console.print("Baselines, same rows: " + "; ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in trained["baselines"].items() if "roc_auc" in m) + ".")
+    for name, decision in trained["decisions"].items():
+        console.print(f"{name}: {'promoted to champion' if decision['promote'] else 'kept as challenger'} ({decision['reason']}).")
     if satisfaction is None:
         console.print(f"Satisfaction model: {card['satisfaction']['validation']}.")
         return
     console.print(
-        f"Satisfaction model, held out ({card['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f}, "
-        f"MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers."
+        f"Satisfaction model, held out ({card['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f} "
+        f"(95% CI {satisfaction['spearman_low']:.3f}-{satisfaction['spearman_high']:.3f}), MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers."
     )
 
 

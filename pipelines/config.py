@@ -14,6 +14,7 @@ from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
+from models.gate import GateSettings
 from models.training import BoosterSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
@@ -83,6 +84,7 @@ class Config(Strict):
     cutoffs: CutoffConfig = CutoffConfig()
     features: FeatureConfig = FeatureConfig()
     model: ModelConfig = ModelConfig()
+    promotion: GateSettings = GateSettings()
     output: OutputConfig = OutputConfig()
 
     @property

@@ -20,16 +20,30 @@ from features.sentiment import scorer_name, with_sentiment
 from features.schema import SURVEY_SCALES
 from features.training_sets import build_training_set, labelled_cutoffs
 from models.scoring import score_customers
-from models.tracking import SATISFACTION_MODEL, load_champion, load_churn_champion, log_training
-from models.training import fit_churn, fit_satisfaction, model_card
-from pipelines.config import load_config
+from models.baselines import churn_baselines
+from models.card import model_card, model_card_markdown
+from models.tracking import SATISFACTION_MODEL, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
+from models.training import fit_churn, fit_satisfaction
+from features.contract import ContractError
+from models.tracking import MissingModelError
+from pipelines.config import ConfigError, load_config
 from pipelines.progress import staged
 from pipelines.report import write_report
 from pipelines.writers import write_predictions
 
 
+USER_ERRORS = (ContractError, ConfigError, MissingModelError)
+
+
+def retry_unless_user_error(task, task_run, state) -> bool:
+    """Retry I/O hiccups, never bad input or a missing model: those fail the same way every time."""
+    return not isinstance(state.result(raise_on_failure=False), USER_ERRORS)
+
+
 def step(label: str, function, **options):
     """A Prefect task shown on the progress display; frames pass between tasks, so nothing is cached."""
+    if options.get("retries"):
+        options["retry_condition_fn"] = retry_unless_user_error
     return task(staged(label, function), name=function.__name__, cache_policy=NO_CACHE, **options)
 
 
@@ -38,6 +52,8 @@ score_mentions_task = step("Scoring mention sentiment", with_sentiment)
 build_training_set_task = step("Building training sets over cutoffs and survey answers", build_training_set)
 fit_churn_task = step("Training churn model", fit_churn)
 fit_satisfaction_task = step("Training satisfaction model", fit_satisfaction)
+churn_baselines_task = step("Scoring churn baselines on the same rows", churn_baselines)
+promotion_decisions_task = step("Comparing with the champion (promotion gate)", promotion_decisions, retries=2, retry_delay_seconds=[2, 10])
 log_training_task = step("Logging to MLflow and registering champions", log_training, retries=2, retry_delay_seconds=[2, 10])
 load_churn_champion_task = step("Loading champion churn model", load_churn_champion, retries=2, retry_delay_seconds=[2, 10])
 load_champion_task = step("Loading champion satisfaction model", load_champion, retries=2, retry_delay_seconds=[2, 10])
@@ -58,9 +74,13 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
     churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
     satisfaction = fit_satisfaction_task(rows.satisfaction, cutoffs[-1], config.model.satisfaction, config.model.seed)
+    baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.model.seed)
+    decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
     card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction)
-    record = log_training_task(config.out, churn, satisfaction, config.model_dump(mode="json"), card)
-    return {"run_id": record.run_id, "card": card}
+    fingerprint = tables.fingerprint()
+    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions)
+    record = log_training_task(config.out, run)
+    return {"run_id": record.run_id, "card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
 
 
 @flow(name="score")

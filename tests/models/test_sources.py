@@ -11,7 +11,8 @@ from features.contract import ContractError, validated_tables
 from features.labels import ChurnDefinition
 from features.registry import churn_directions
 from features.training_sets import CutoffSchedule, build_training_set, labelled_cutoffs
-from models.training import BoosterSettings, fit_churn, fit_satisfaction, model_card
+from models.card import model_card
+from models.training import BoosterSettings, fit_churn, fit_satisfaction
 
 FAST = BoosterSettings(n_estimators=40, learning_rate=0.1)
 DEFINITION = ChurnDefinition(90, ("consumer",))

@@ -21,6 +21,7 @@ model:
   churn: {n_estimators: 60, learning_rate: 0.1}
   satisfaction: {n_estimators: 60, learning_rate: 0.1}
 output: {csv: true}
+promotion: {must_beat_baselines: false}
 """
 
 
@@ -115,3 +116,30 @@ def test_console_output_is_quiet(demo_run, capsys):
     assert main(["score", *arguments]) == 0
     output = capsys.readouterr()
     assert " INFO " not in output.out + output.err and "Traceback" not in output.out + output.err
+
+
+def test_a_model_failing_the_gate_stays_challenger_and_the_champion_stays(demo_run, capsys):
+    from models.tracking import CHURN_MODEL, load_champion
+
+    root, arguments, _ = demo_run
+    champion_before = load_champion(root / "work", CHURN_MODEL).version
+    strict = root / "strict.yaml"
+    strict.write_text(CONFIG.replace("promotion: {must_beat_baselines: false}", "promotion: {min_improvement: 0.5}"))
+    assert main(["train", "--config", str(strict), *arguments[2:]]) == 0
+    assert "surveyless-churn: kept as challenger (roc_auc" in " ".join(capsys.readouterr().out.split())
+    assert load_champion(root / "work", CHURN_MODEL).version == champion_before
+    log = pd.read_csv(root / "work" / "promotion_log.csv", dtype=str)
+    assert log["decision"].tolist()[-2:] == ["challenger", "challenger"] and log["decision"].iloc[0] == "champion"
+
+
+def test_model_card_and_baselines_are_logged(demo_run):
+    import mlflow
+
+    from models.tracking import use_store
+
+    use_store(demo_run[0] / "work")
+    run = mlflow.search_runs(experiment_names=["surveyless"], order_by=["start_time ASC"], max_results=1, output_format="list")[0]
+    assert {"baseline_recency_rule_roc_auc", "baseline_logistic_regression_roc_auc", "baseline_bg_nbd_roc_auc", "churn_roc_auc_low"} <= set(run.data.metrics)
+    assert run.data.tags["churn_decision"] == "champion" and len(run.data.tags["data_fingerprint"]) == 16
+    card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
+    assert "| LightGBM |" in card and "| bg_nbd |" in card

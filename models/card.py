@@ -1,0 +1,56 @@
+"""The model card: what a reviewer needs to trust a training run, as data (JSON) and as Markdown."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from models.gate import Decision
+from models.training import MIN_SURVEY_ANSWERS, FittedModel
+
+HEADLINE = {"churn": ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift"), "satisfaction": ("spearman", "mae")}
+
+
+def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel | None) -> dict:
+    """Data used, how each model was validated and what it scored."""
+    return {
+        "sources": list(sources),
+        "mention_sentiment": sentiment,
+        "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
+        "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
+        "satisfaction": (
+            {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names}
+            if satisfaction else {"validation": f"not trained: fewer than {MIN_SURVEY_ANSWERS} survey answers"}
+        ),
+    }
+
+
+def interval(metrics: dict, name: str) -> str:
+    if name not in metrics:
+        return "n/a"
+    low, high = metrics.get(f"{name}_low"), metrics.get(f"{name}_high")
+    return f"{metrics[name]:.3f}" + (f" ({low:.3f}-{high:.3f})" if low is not None else "")
+
+
+def model_card_markdown(card: dict, baselines: dict[str, dict], decisions: dict[str, Decision], fingerprint: str) -> str:
+    churn = card["churn"]["metrics"]
+    lines = [
+        "# surveyless model card",
+        "",
+        f"- Data fingerprint: `{fingerprint}`; sources used: {', '.join(card['sources']) or 'customers only'}; mention sentiment: {card['mention_sentiment']}.",
+        f"- Training cutoffs: {card['cutoffs']['count']} from {card['cutoffs']['first']} to {card['cutoffs']['last']}.",
+        f"- Churn validation: {card['churn']['validation']}; satisfaction validation: {card['satisfaction']['validation']}.",
+        "",
+        "## Churn, held out (95 % bootstrap intervals)",
+        "",
+        "| model | " + " | ".join(HEADLINE["churn"]) + " |",
+        "|---|" + "---|" * len(HEADLINE["churn"]),
+        "| LightGBM | " + " | ".join(interval(churn, m) for m in HEADLINE["churn"]) + " |",
+    ]
+    lines += [f"| {name} | " + " | ".join(interval(metrics, m) for m in HEADLINE["churn"]) + " |" for name, metrics in baselines.items()]
+    if "metrics" in card["satisfaction"]:
+        satisfaction = card["satisfaction"]["metrics"]
+        lines += ["", "## Satisfaction, held out", "", " ".join(f"{m}: {interval(satisfaction, m)};" for m in HEADLINE["satisfaction"])]
+    lines += ["", "## Promotion", ""] + [f"- {name}: {'champion' if d.promote else 'challenger'} ({d.reason})" for name, d in decisions.items()]
+    lines += ["", "## Known limits", "", "- Scores describe customers like those in the training window; check drift before trusting them on new segments.",
+              "- Survey answers come from the customers who chose to answer; satisfaction inherits that bias.", ""]
+    return "\n".join(lines)
