@@ -98,6 +98,7 @@ def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
             if model is not None:
                 mlflow.log_metrics({f"{short(name)}_{k}": v for k, v in model.metrics.items()})
                 versions[name] = log_model(mlflow, model, name)
+                mlflow.log_dict(model.extras, f"{short(name)}_scoring.json")
                 mlflow.set_tags({f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger", f"{short(name)}_reason": run.decisions[name].reason})
     client = mlflow.MlflowClient()
     for name in fitted:
@@ -189,7 +190,8 @@ def load_champion(work: Path, name: str) -> ScoringModel | None:
     if version is None:
         return None
     entry = mlflow.MlflowClient().get_model_version(name, version)
-    return ScoringModel(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), version, entry.run_id)
+    extras = mlflow.artifacts.load_dict(f"runs:/{entry.run_id}/{short(name)}_scoring.json")
+    return ScoringModel(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), version, entry.run_id, extras)
 
 
 def load_churn_champion(work: Path) -> ScoringModel:

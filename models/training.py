@@ -6,7 +6,7 @@ model with its held-out metrics. No tracking or files here: `models.tracking` lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from models.evaluation import churn_scores_report, satisfaction_report
+from models.uncertainty import calibration_map, cross_fitted_calibration, cross_fitted_coverage, residual_model
 
 LABEL_COLUMNS = ("churned", "score", "answered_at")
 MIN_SURVEY_ANSWERS = 30
@@ -108,6 +109,7 @@ class FittedModel:
     metrics: dict[str, float]
     split: Split
     sample: pd.DataFrame
+    extras: dict = field(default_factory=dict)
 
     @property
     def split_method(self) -> str:
@@ -124,9 +126,11 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     split = churn_split(training_set, horizon, seed)
     constraints = [directions.get(name, 0) for name in names]
     evaluated = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix[split.train], labels[split.train])
-    metrics = churn_scores_report(labels[split.valid], evaluated.predict_proba(matrix[split.valid])[:, 1], seed)
+    held_out = evaluated.predict_proba(matrix[split.valid])[:, 1]
+    metrics = churn_scores_report(labels[split.valid], held_out, seed) | cross_fitted_calibration(labels[split.valid], held_out, seed)
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS))
+    extras = {"calibration": calibration_map(labels[split.valid], held_out)}
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)
 
 
 def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel | None:
@@ -137,6 +141,8 @@ def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timesta
     matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
     split = satisfaction_split(training_set, holdout_from, seed)
     evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train])
-    metrics = satisfaction_report(scores[split.valid], evaluated.predict(matrix[split.valid]), seed)
+    held_out = evaluated.predict(matrix[split.valid])
+    metrics = satisfaction_report(scores[split.valid], held_out, seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, seed)}
     final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores)
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS))
+    extras = {"uncertainty": residual_model(scores[split.valid], held_out)}
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)

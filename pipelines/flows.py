@@ -17,7 +17,6 @@ from features.labels import active_customers
 from features.loaders import load_sentiment_scorer, load_tables
 from features.registry import churn_directions
 from features.sentiment import scorer_name, with_sentiment
-from features.schema import SURVEY_SCALES
 from features.training_sets import build_training_set, labelled_cutoffs
 from models.scoring import score_customers
 from models.baselines import churn_baselines
@@ -94,7 +93,7 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     population = active_customers(tables, scoring_date, config.churn_definition)
     features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
     catalogue = catalogue_for(tables, config.feature_settings)
-    predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, SURVEY_SCALES[config.satisfaction.scale])
+    predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale)
     versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version if satisfaction else "", "run_id": churn.run_id}
     folder = write_predictions_task(predictions, Path(config.out), scoring_date, config.output.csv, versions)
     report = write_report_task(predictions, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)

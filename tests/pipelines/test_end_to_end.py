@@ -11,6 +11,7 @@ from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from models.scoring import PREDICTION_COLUMNS
 from models.training import model_matrix
+from models.uncertainty import calibrated
 from pipelines.cli import main
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,8 @@ def test_prediction_file_has_the_contract_columns_and_one_row_per_active_custome
     assert len(predictions) == len(active) and set(predictions["customer_id"]) == set(active)
     assert predictions["churn_probability"].between(0, 1).all()
     assert predictions["satisfaction_score"].between(0, 10).all()
+    assert (predictions["satisfaction_lower"] <= predictions["satisfaction_score"]).all() and (predictions["satisfaction_score"] <= predictions["satisfaction_upper"]).all()
+    assert set(predictions["nps_category"]) <= {"promoter", "passive", "detractor"}
     assert predictions["reason_1"].str.contains(r"pts churn risk\)$").all()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["rows"] == len(predictions) and folder.name == f"as_of={tables.data_end.date()}"
@@ -75,7 +78,7 @@ def test_registered_champions_load_and_match_the_prediction_file(demo_run):
     tables = with_sentiment(load_tables(root / "world", "nps"), LexiconScorer.shipped())
     features = build_features(tables, predictions["as_of"].iloc[0], FeatureSettings())
     features = features.reindex(predictions["customer_id"])
-    reproduced = churn.estimator.predict_proba(model_matrix(features, churn.feature_names))[:, 1]
+    reproduced = calibrated(churn.estimator.predict_proba(model_matrix(features, churn.feature_names))[:, 1], churn.extras["calibration"])
     assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
 
 

@@ -1,0 +1,87 @@
+"""Honest uncertainty: calibrated churn probabilities and conformal satisfaction intervals.
+
+Both are learned from the out-of-time validation rows (which the evaluated model never saw) and
+stored as plain numbers beside the model, so scoring needs no pickle. Reported quality is
+cross-fitted: learned on one half of the validation rows, measured on the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from models.evaluation import expected_calibration_error
+
+INTERVAL_COVERAGE = 0.9
+RESIDUAL_LEVELS = np.linspace(0, 1, 101)
+NPS_CATEGORIES = ("detractor", "passive", "promoter")
+NPS_BOUNDS = (6.5, 8.5)  # 0-6 detractor, 7-8 passive, 9-10 promoter
+
+
+def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[float]]:
+    """Isotonic regression from raw to observed churn rates, as the points of a monotone curve."""
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(probabilities, labels)
+    return {"raw": isotonic.X_thresholds_.tolist(), "calibrated": isotonic.y_thresholds_.tolist()}
+
+
+def calibrated(probabilities: np.ndarray, mapping: dict[str, list[float]] | None) -> np.ndarray:
+    if not mapping:
+        return probabilities
+    return np.interp(probabilities, mapping["raw"], mapping["calibrated"])
+
+
+def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return order[: n // 2], order[n // 2 :]
+
+
+def cross_fitted_calibration(labels: np.ndarray, probabilities: np.ndarray, seed: int) -> dict[str, float]:
+    """ECE and Brier of calibrated probabilities, each half calibrated by a map learned on the other."""
+    first, second = halves(len(labels), seed)
+    out = np.empty_like(probabilities)
+    out[first] = calibrated(probabilities[first], calibration_map(labels[second], probabilities[second]))
+    out[second] = calibrated(probabilities[second], calibration_map(labels[first], probabilities[first]))
+    return {"calibrated_ece": expected_calibration_error(labels, out), "calibrated_brier": float(np.mean((out - labels) ** 2))}
+
+
+def conformal_half_width(residuals: np.ndarray, coverage: float = INTERVAL_COVERAGE) -> float:
+    """Split conformal: the ceil((n+1)·coverage)-th smallest |residual| gives coverage on exchangeable new rows."""
+    ordered = np.sort(np.abs(residuals))
+    rank = int(np.ceil((len(ordered) + 1) * coverage))
+    return float(ordered[min(rank, len(ordered)) - 1])
+
+
+def residual_model(scores: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
+    residuals = scores - predicted
+    return {"half_width": conformal_half_width(residuals), "residual_quantiles": np.quantile(residuals, RESIDUAL_LEVELS).tolist()}
+
+
+def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) -> float:
+    """Share of held-out answers inside intervals whose width was learned on the other half."""
+    first, second = halves(len(scores), seed)
+    inside = []
+    for fit, test in ((first, second), (second, first)):
+        width = conformal_half_width(scores[fit] - predicted[fit])
+        inside.append(np.abs(scores[test] - predicted[test]) <= width)
+    return float(np.concatenate(inside).mean())
+
+
+def satisfaction_interval(predicted: np.ndarray, model: dict, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    width = float(model["half_width"])
+    return np.clip(predicted - width, *scale), np.clip(predicted + width, *scale)
+
+
+def nps_probabilities(predicted: np.ndarray, model: dict) -> pd.DataFrame:
+    """P(detractor / passive / promoter): the prediction plus the validation residual distribution."""
+    residuals = np.asarray(model["residual_quantiles"])
+    outcomes = predicted[:, None] + residuals[None, :]
+    low, high = NPS_BOUNDS
+    promoter = (outcomes >= high).mean(axis=1)
+    detractor = (outcomes < low).mean(axis=1)
+    return pd.DataFrame({"detractor": detractor, "passive": 1 - promoter - detractor, "promoter": promoter})
+
+
+def nps(probabilities: pd.DataFrame) -> float:
+    """Net promoter score (-100..100) of a group from its members' category probabilities."""
+    return float(100 * (probabilities["promoter"].mean() - probabilities["detractor"].mean()))

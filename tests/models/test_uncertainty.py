@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from models.evaluation import expected_calibration_error
+from models.uncertainty import (
+    calibrated, calibration_map, conformal_half_width, cross_fitted_coverage, nps, nps_probabilities, residual_model, satisfaction_interval,
+)
+
+
+def test_conformal_half_width_by_hand():
+    residuals = np.array([-1.0, 0.5, 2.0, -3.0, 0.1, 0.2, -0.3, 0.4, 0.6])
+    # n = 9, rank ceil(10 * 0.9) = 9: the largest |residual|
+    assert conformal_half_width(residuals) == 3.0
+    assert conformal_half_width(residuals, coverage=0.5) == 0.5  # rank 5 of sorted |r|: .1 .2 .3 .4 .5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_conformal_intervals_cover_90_percent_of_new_answers(seed):
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(6, 2, 4000)
+    predicted = truth + rng.standard_t(4, 4000)  # heavy-tailed errors
+    calibration, test = slice(0, 1000), slice(1000, None)
+    width = conformal_half_width(truth[calibration] - predicted[calibration])
+    covered = np.abs(truth[test] - predicted[test]) <= width
+    assert 0.87 <= covered.mean() <= 0.93  # marginal guarantee: 0.9 in expectation, about ±0.015 for 1,000 calibration rows
+    assert 0.87 <= cross_fitted_coverage(truth[:1000], predicted[:1000], seed) <= 0.94
+
+
+def test_isotonic_calibration_fixes_overconfident_probabilities():
+    rng = np.random.default_rng(0)
+    true_rate = rng.uniform(0, 0.5, 6000)
+    labels = (rng.random(6000) < true_rate).astype(int)
+    overconfident = np.clip(true_rate * 1.8, 0, 1)
+    mapping = calibration_map(labels[:3000], overconfident[:3000])
+    before = expected_calibration_error(labels[3000:], overconfident[3000:])
+    after = expected_calibration_error(labels[3000:], calibrated(overconfident[3000:], mapping))
+    assert before > 0.1 and after < 0.03
+    assert np.all(np.diff(calibrated(np.linspace(0, 1, 50), mapping)) >= 0)
+
+
+def test_nps_probabilities_by_hand():
+    model = {"half_width": 1.0, "residual_quantiles": [-2.0, -1.0, 0.0, 1.0, 2.0]}
+    probabilities = nps_probabilities(np.array([8.0, 3.0]), model)
+    # 8 + (-2, -1, 0, 1, 2) = 6, 7, 8, 9, 10 -> one detractor, two passive, two promoters
+    assert probabilities.iloc[0].tolist() == pytest.approx([0.2, 0.4, 0.4])
+    assert probabilities.iloc[1].tolist() == [1.0, 0.0, 0.0]
+    assert nps(probabilities) == pytest.approx(100 * (0.2 - 0.6))
+
+
+def test_intervals_stay_on_the_scale():
+    lower, upper = satisfaction_interval(np.array([0.5, 9.8]), residual_model(np.array([1.0, 3.0]), np.array([0.0, 3.0])), (0.0, 10.0))
+    assert lower.tolist() == [0.0, 8.8] and upper.tolist() == [1.5, 10.0]
