@@ -8,6 +8,7 @@ from models.gate import Decision
 from models.training import MIN_SURVEY_ANSWERS, FittedModel
 
 HEADLINE = {"churn": ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift"), "satisfaction": ("spearman", "mae")}
+CALIBRATION = ("calibrated_ece", "calibrated_brier")
 
 
 def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel | None) -> dict:
@@ -47,9 +48,15 @@ def model_card_markdown(card: dict, baselines: dict[str, dict], decisions: dict[
         "| LightGBM | " + " | ".join(interval(churn, m) for m in HEADLINE["churn"]) + " |",
     ]
     lines += [f"| {name} | " + " | ".join(interval(metrics, m) for m in HEADLINE["churn"]) + " |" for name, metrics in baselines.items()]
+    lines += ["", "After isotonic calibration (cross-fitted on the validation rows): " + ", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn) + "."]
     if "metrics" in card["satisfaction"]:
         satisfaction = card["satisfaction"]["metrics"]
         lines += ["", "## Satisfaction, held out", "", " ".join(f"{m}: {interval(satisfaction, m)};" for m in HEADLINE["satisfaction"])]
+        lines += [f"90 % conformal interval coverage (cross-fitted): {satisfaction['interval_coverage']:.3f}."]
+    if card.get("segment_nps"):
+        table = card["segment_nps"]
+        lines += ["", "## NPS by segment", "", "| segment | surveyed (biased) | inferred | inferred, response-bias corrected |", "|---|---|---|---|"]
+        lines += [f"| {segment} | {table['surveyed'].get(segment, float('nan')):.1f} | {table['inferred_uncorrected'][segment]:.1f} | {value:.1f} |" for segment, value in table["inferred_corrected"].items()]
     lines += ["", "## Promotion", ""] + [f"- {name}: {'champion' if d.promote else 'challenger'} ({d.reason})" for name, d in decisions.items()]
     lines += ["", "## Known limits", "", "- Scores describe customers like those in the training window; check drift before trusting them on new segments.",
               "- Survey answers come from the customers who chose to answer; satisfaction inherits that bias.", ""]

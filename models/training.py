@@ -133,16 +133,20 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)
 
 
-def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int) -> FittedModel | None:
-    """None with fewer than MIN_SURVEY_ANSWERS answers: no satisfaction model beats one learned from noise."""
+def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, weights: np.ndarray | None = None) -> FittedModel | None:
+    """None with fewer than MIN_SURVEY_ANSWERS answers: no satisfaction model beats one learned from noise.
+
+    `weights` (one per answer) reweight training, e.g. against survey response bias.
+    """
     if training_set is None or len(training_set) < MIN_SURVEY_ANSWERS:
         return None
     names = feature_columns(training_set)
     matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
     split = satisfaction_split(training_set, holdout_from, seed)
-    evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train])
+    weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
+    evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train], sample_weight=weights[split.train])
     held_out = evaluated.predict(matrix[split.valid])
     metrics = satisfaction_report(scores[split.valid], held_out, seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, seed)}
-    final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores)
+    final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores, sample_weight=weights)
     extras = {"uncertainty": residual_model(scores[split.valid], held_out)}
     return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)

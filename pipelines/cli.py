@@ -35,6 +35,7 @@ def quiet_environment(work: Path, verbose: bool) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "true",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "CRITICAL",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
@@ -168,7 +169,7 @@ def print_training(trained: dict, console: Console) -> None:
     console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
     console.print(
         f"Churn model, held out ({card['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f} (95% CI {churn['roc_auc_low']:.3f}-{churn['roc_auc_high']:.3f}), "
-        f"PR AUC {churn['pr_auc']:.3f}, Brier {churn['brier']:.4f}, ECE {churn['ece']:.3f}, top-decile lift {churn['top_decile_lift']:.2f} "
+        f"PR AUC {churn['pr_auc']:.3f}, Brier {churn['brier']:.4f}, ECE {churn['ece']:.3f} ({churn['calibrated_ece']:.3f} calibrated), top-decile lift {churn['top_decile_lift']:.2f} "
         f"on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
     )
     console.print("Baselines, same rows: " + "; ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in trained["baselines"].items() if "roc_auc" in m) + ".")
@@ -179,8 +180,14 @@ def print_training(trained: dict, console: Console) -> None:
         return
     console.print(
         f"Satisfaction model, held out ({card['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f} "
-        f"(95% CI {satisfaction['spearman_low']:.3f}-{satisfaction['spearman_high']:.3f}), MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers."
+        f"(95% CI {satisfaction['spearman_low']:.3f}-{satisfaction['spearman_high']:.3f}), MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers; "
+        f"90% interval coverage {satisfaction['interval_coverage']:.1%}."
     )
+    if card.get("segment_nps"):
+        table = card["segment_nps"]
+        console.print("NPS by segment (surveyed / inferred / inferred with response-bias correction): " + "; ".join(
+            f"{segment} {table['surveyed'].get(segment, float('nan')):.0f} / {table['inferred_uncorrected'][segment]:.0f} / {value:.0f}" for segment, value in table["inferred_corrected"].items()
+        ) + ".")
 
 
 def print_scoring(scored: dict, config: Config, console: Console) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 import yaml
@@ -14,6 +13,7 @@ from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
+from models.bias import SurveySettings
 from models.gate import GateSettings
 from models.training import BoosterSettings
 
@@ -38,10 +38,6 @@ class WorldConfig(Strict):
 class ChurnConfig(Strict):
     horizon_days: int = Field(90, gt=0, description="Churn means leaving within this many days after the scoring date.")
     lapse_segments: tuple[str, ...] = Field(("consumer",), description="Segments that churn by going quiet (no order within the horizon) even when churn_events exist.")
-
-
-class SatisfactionConfig(Strict):
-    scale: Literal["nps", "csat"] = Field("nps", description="Survey scale: nps (0-10) or csat (1-5).")
 
 
 class CutoffConfig(Strict):
@@ -80,7 +76,7 @@ class Config(Strict):
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
     world: WorldConfig = WorldConfig()
     churn: ChurnConfig = ChurnConfig()
-    satisfaction: SatisfactionConfig = SatisfactionConfig()
+    satisfaction: SurveySettings = SurveySettings()
     cutoffs: CutoffConfig = CutoffConfig()
     features: FeatureConfig = FeatureConfig()
     model: ModelConfig = ModelConfig()

@@ -22,7 +22,8 @@ from models.scoring import score_customers
 from models.baselines import churn_baselines
 from models.card import model_card, model_card_markdown
 from models.tracking import SATISFACTION_MODEL, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
-from models.training import fit_churn, fit_satisfaction
+from models.bias import fit_satisfaction_corrected
+from models.training import fit_churn
 from features.contract import ContractError
 from models.tracking import MissingModelError
 from pipelines.config import ConfigError, load_config
@@ -50,7 +51,7 @@ load_tables_task = step("Loading and validating tables", load_tables, retries=2,
 score_mentions_task = step("Scoring mention sentiment", with_sentiment)
 build_training_set_task = step("Building training sets over cutoffs and survey answers", build_training_set)
 fit_churn_task = step("Training churn model", fit_churn)
-fit_satisfaction_task = step("Training satisfaction model", fit_satisfaction)
+fit_satisfaction_task = step("Training satisfaction model, correcting survey response bias", fit_satisfaction_corrected)
 churn_baselines_task = step("Scoring churn baselines on the same rows", churn_baselines)
 promotion_decisions_task = step("Comparing with the champion (promotion gate)", promotion_decisions, retries=2, retry_delay_seconds=[2, 10])
 log_training_task = step("Logging to MLflow and registering champions", log_training, retries=2, retry_delay_seconds=[2, 10])
@@ -72,10 +73,11 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
     churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
-    satisfaction = fit_satisfaction_task(rows.satisfaction, cutoffs[-1], config.model.satisfaction, config.model.seed)
+    now = build_features_task(tables, tables.data_end, config.feature_settings).reindex(active_customers(tables, tables.data_end, config.churn_definition))
+    satisfaction, segment_nps = fit_satisfaction_task(rows, tables, now, cutoffs[-1], config.model.satisfaction, config.model.seed, config.satisfaction)
     baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.model.seed)
     decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
-    card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction)
+    card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps}
     fingerprint = tables.fingerprint()
     run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions)
     record = log_training_task(config.out, run)

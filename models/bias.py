@@ -1,0 +1,95 @@
+"""Survey response bias: who answers depends on how they feel, so answers are reweighted.
+
+A propensity model learns P(answers a survey within RESPONSE_WINDOW_DAYS | behaviour) on the churn
+rows (every active customer at every cutoff); each answer is then weighted by 1 / propensity, so
+the kinds of customers who rarely answer count for as many as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from features.tables import Tables
+from features.training_sets import TrainingSets
+from models.training import BoosterSettings, FittedModel, churn_classifier, feature_columns, fit_satisfaction, model_matrix
+from models.uncertainty import nps, nps_probabilities
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """The survey scale (nps 0-10, csat 1-5) and whether to reweight answers against response bias."""
+
+    scale: Literal["nps", "csat"] = "nps"
+    correct_response_bias: bool = True
+
+
+RESPONSE_WINDOW_DAYS = 30
+MIN_PROPENSITY = 0.02
+PROPENSITY_MODEL = BoosterSettings(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=100)
+
+
+def answered_soon(churn_rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
+    """1 where the customer answered a survey within RESPONSE_WINDOW_DAYS after the row's as_of."""
+    as_of = churn_rows.index.get_level_values("as_of")
+    customers = churn_rows.index.get_level_values("customer_id")
+    keys = pd.DataFrame({"customer_id": customers, "as_of": as_of})
+    answers = surveys[["customer_id", "answered_at"]].merge(keys.drop_duplicates(), on="customer_id")
+    window = (answers["answered_at"] >= answers["as_of"]) & (answers["answered_at"] < answers["as_of"] + pd.Timedelta(days=RESPONSE_WINDOW_DAYS))
+    hit = pd.MultiIndex.from_frame(answers.loc[window, ["as_of", "customer_id"]])
+    return pd.MultiIndex.from_arrays([as_of, customers]).isin(hit).astype(int)
+
+
+def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, seed: int) -> np.ndarray:
+    """Inverse-propensity weights for the survey answers, normalised to mean 1."""
+    names = [n for n in feature_columns(churn_rows) if n in satisfaction_rows.columns]
+    labels = answered_soon(churn_rows, tables.surveys)
+    model = churn_classifier(settings=PROPENSITY_MODEL, seed=seed).fit(model_matrix(churn_rows, names), labels)
+    propensity = model.predict_proba(model_matrix(satisfaction_rows, names))[:, 1]
+    weights = 1 / np.clip(propensity, MIN_PROPENSITY, 1)
+    return weights / weights.mean()
+
+
+def segment_nps(predicted: np.ndarray, uncertainty: dict, segments: pd.Series) -> pd.Series:
+    """Inferred NPS per segment (and 'all') from each customer's category probabilities."""
+    probabilities = nps_probabilities(predicted, uncertainty).set_index(segments.index)
+    by_segment = {segment: nps(group) for segment, group in probabilities.groupby(segments.fillna("unknown").to_numpy())}
+    return pd.Series({**by_segment, "all": nps(probabilities)})
+
+
+def surveyed_nps(scores: pd.Series, segments: pd.Series) -> pd.Series:
+    """NPS of the answers as given (biased toward whoever chose to answer)."""
+    promoter, detractor = (scores >= 9).astype(float), (scores <= 6).astype(float)
+    by_segment = {s: float(100 * (promoter[segments == s].mean() - detractor[segments == s].mean())) for s in segments.dropna().unique()}
+    return pd.Series({**by_segment, "all": float(100 * (promoter.mean() - detractor.mean()))})
+
+
+def fit_satisfaction_corrected(
+    rows: TrainingSets, tables: Tables, now: pd.DataFrame, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, survey: SurveySettings,
+) -> tuple[FittedModel | None, dict[str, dict[str, float]]]:
+    """The satisfaction model (reweighted for response bias when asked) and, on the NPS scale, segment NPS with and without it.
+
+    `now` holds every active customer's features at the scoring date: the population whose NPS is inferred.
+    """
+    uncorrected = fit_satisfaction(rows.satisfaction, holdout_from, settings, seed)
+    if uncorrected is None or (not survey.correct_response_bias and survey.scale != "nps"):
+        return uncorrected, {}
+    weights = response_weights(rows.churn, rows.satisfaction, tables, seed)
+    corrected = fit_satisfaction(rows.satisfaction, holdout_from, settings, seed, weights)
+    if survey.scale != "nps":
+        return corrected if survey.correct_response_bias else uncorrected, {}
+    segments = tables.customers.set_index("customer_id")["segment"].reindex(now.index) if "segment" in tables.customers else pd.Series("all", index=now.index)
+    answers = rows.satisfaction
+    answer_segments = tables.customers.set_index("customer_id")["segment"].reindex(answers.index.get_level_values("customer_id")) if "segment" in tables.customers else pd.Series("all", index=answers.index)
+    report = {
+        "surveyed": surveyed_nps(answers["score"].reset_index(drop=True), answer_segments.reset_index(drop=True)).to_dict(),
+        "inferred_uncorrected": segment_nps(predicted_scores(uncorrected, now), uncorrected.extras["uncertainty"], segments).to_dict(),
+        "inferred_corrected": segment_nps(predicted_scores(corrected, now), corrected.extras["uncertainty"], segments).to_dict(),
+    }
+    return (corrected if survey.correct_response_bias else uncorrected), report
+
+
+def predicted_scores(model: FittedModel, features: pd.DataFrame) -> np.ndarray:
+    return np.clip(model.estimator.predict(model_matrix(features, model.feature_names)), 0, 10)
