@@ -63,3 +63,20 @@ def reason_sentence(record: dict, catalogue: dict[str, Feature], unit: str) -> s
     text = catalogue[record["feature"]].reason_text(record["value"])
     points = record["contribution"] * (100 if unit == "churn risk" else 1)
     return f"{text} ({points:+.1f} pts {unit})"
+
+
+def pain_points(points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarray, catalogue: dict[str, Feature]) -> pd.DataFrame:
+    """Drivers ranked by revenue at risk: churn probability x the driver's share of what raises the risk x customer value.
+
+    Only risk-raising contributions count: a driver that lowers a customer's risk puts nothing of it at stake.
+    """
+    raising = points.clip(lower=0)
+    total = raising.sum(axis=1).replace(0, np.nan)
+    drivers = pd.Series({name: catalogue[name].driver for name in points.columns})
+    share = raising.T.groupby(drivers).sum().T.div(total, axis=0).fillna(0)
+    at_risk = share.mul(probabilities * value, axis=0)
+    ranked = pd.DataFrame({
+        "revenue_at_risk": at_risk.sum(),
+        "customers_most_affected": share.idxmax(axis=1).where(total.notna()).value_counts().reindex(share.columns, fill_value=0),
+    }).sort_values("revenue_at_risk", ascending=False)
+    return ranked.rename_axis("driver").reset_index()

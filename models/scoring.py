@@ -6,6 +6,7 @@ The prediction file's columns are declared here once; the writer, the docs and t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -13,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from features.registry import Feature
-from models.explain import probability_points, shap_values, top_reasons
+from models.explain import pain_points, probability_points, shap_values, top_reasons
 from features.schema import SURVEY_SCALES
 from models.training import model_matrix
 from models.uncertainty import calibrated, nps_probabilities, satisfaction_interval
 
 SCHEMA_VERSION = "1.2"
+SPEND_WINDOW = re.compile(r"spend_(\d+)d")
 PREDICTION_COLUMNS: dict[str, str] = {
     "customer_id": "Customer identifier from the input's customers table.",
     "as_of": "Scoring date: features use only events strictly before it.",
@@ -58,12 +60,13 @@ def score_customers(
     satisfaction_model: ScoringModel | None,
     catalogue: dict[str, Feature],
     scale_name: str,
-) -> pd.DataFrame:
+) -> Scored:
     """One prediction row per customer in `features`, with the top three churn reasons (no satisfaction model: NaN)."""
     churn_matrix = model_matrix(features, churn.feature_names)
     churn_probability = calibrated(churn.estimator.predict_proba(churn_matrix)[:, 1], churn.extras.get("calibration"))
     satisfaction = satisfaction_columns(features, satisfaction_model, scale_name)
-    reasons = top_reasons(probability_points(shap_values(churn.estimator, churn_matrix)), churn_matrix, catalogue, "churn risk")
+    points = probability_points(shap_values(churn.estimator, churn_matrix))
+    reasons = top_reasons(points, churn_matrix, catalogue, "churn risk")
     frame = pd.DataFrame({
         "customer_id": features.index.astype(str),
         "as_of": pd.Series(as_of, index=features.index).astype("datetime64[us]"),
@@ -74,7 +77,28 @@ def score_customers(
         satisfaction_model_version=satisfaction_model.version if satisfaction_model else "",
         run_id=churn.run_id,
     )
-    return frame[list(PREDICTION_COLUMNS)].reset_index(drop=True)
+    value = customer_value(features)
+    return Scored(frame[list(PREDICTION_COLUMNS)].reset_index(drop=True), pain_points(points, churn_probability, value, catalogue), value_measure(features))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The prediction rows, and the pain points they add up to (for the report)."""
+
+    predictions: pd.DataFrame
+    pain_points: pd.DataFrame
+    value_measure: str
+
+
+def value_measure(features: pd.DataFrame) -> str:
+    windows = [int(m.group(1)) for c in features.columns if (m := SPEND_WINDOW.fullmatch(c))]
+    return f"spend_{max(windows)}d" if windows else "customers"
+
+
+def customer_value(features: pd.DataFrame) -> np.ndarray:
+    """What a customer is worth for ranking pain points: spend over the longest window, else 1 (count customers)."""
+    measure = value_measure(features)
+    return np.ones(len(features)) if measure == "customers" else features[measure].fillna(0).to_numpy(dtype=float)
 
 
 def satisfaction_columns(features: pd.DataFrame, model: ScoringModel | None, scale_name: str) -> pd.DataFrame:

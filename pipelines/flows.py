@@ -95,8 +95,8 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     population = active_customers(tables, scoring_date, config.churn_definition)
     features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
     catalogue = catalogue_for(tables, config.feature_settings)
-    predictions = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale)
+    scored = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale)
     versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version if satisfaction else "", "run_id": churn.run_id}
-    folder = write_predictions_task(predictions, Path(config.out), scoring_date, config.output.csv, versions)
-    report = write_report_task(predictions, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)
-    return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(predictions)}
+    folder = write_predictions_task(scored.predictions, Path(config.out), scoring_date, config.output.csv, versions)
+    report = write_report_task(scored, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)
+    return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(scored.predictions)}

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
-import pandas as pd
+
+from models.scoring import Scored
 
 from pipelines.writers import write_text_atomically
 
 RISK_BANDS = [(0.0, 0.1, "low"), (0.1, 0.3, "medium"), (0.3, 1.01, "high")]
 
 
-def report_html(predictions: pd.DataFrame, customers_listed: int, scale: str) -> str:
+def report_html(scored: Scored, customers_listed: int, scale: str) -> str:
     """Renders the report; every value from data is HTML-escaped by the template engine."""
+    predictions = scored.predictions
     environment = jinja2.Environment(loader=jinja2.PackageLoader("pipelines", "templates"), autoescape=True)
     at_risk = predictions.nlargest(customers_listed, "churn_probability")
     bands = [
@@ -30,9 +32,11 @@ def report_html(predictions: pd.DataFrame, customers_listed: int, scale: str) ->
         at_risk=at_risk.to_dict("records"),
         churn_version=predictions["churn_model_version"].iloc[0] if len(predictions) else "",
         satisfaction_version=predictions["satisfaction_model_version"].iloc[0] if len(predictions) else "",
+        pain_points=scored.pain_points.to_dict("records"),
+        value_measure=scored.value_measure,
     )
 
 
-def write_report(predictions: pd.DataFrame, path: Path, customers_listed: int, scale: str) -> Path:
-    write_text_atomically(path, report_html(predictions, customers_listed, scale))
+def write_report(scored: Scored, path: Path, customers_listed: int, scale: str) -> Path:
+    write_text_atomically(path, report_html(scored, customers_listed, scale))
     return path

@@ -52,3 +52,15 @@ def test_top_reasons_are_the_largest_effects_in_plain_words():
     assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
     assert reasons.loc["C2", "reason_1"] == "segment consumer (-3.0 pts churn risk)"
     assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {"feature": "segment", "value": "consumer", "contribution": -0.03}
+
+
+def test_pain_points_rank_drivers_by_revenue_at_risk():
+    from models.explain import pain_points
+
+    points = pd.DataFrame({"late_deliveries_90d": [0.2, 0.0], "complaints_90d": [0.1, 0.3], "orders_90d": [-0.05, 0.1]}, index=["C1", "C2"])
+    catalogue = feature_catalogue((90,), ("orders", "activities"))
+    ranked = pain_points(points, np.array([0.5, 0.2]), np.array([100.0, 50.0]), catalogue)
+    # C1: delivery 2/3 and service 1/3 of 0.5 x 100; C2: service 3/4 and engagement 1/4 of 0.2 x 50
+    assert ranked["driver"].tolist() == ["delivery", "service responsiveness", "engagement"]
+    assert ranked["revenue_at_risk"].tolist() == pytest.approx([100 / 3, 50 / 3 + 7.5, 2.5])
+    assert ranked["customers_most_affected"].tolist() == [1, 1, 0]
