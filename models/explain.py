@@ -80,3 +80,13 @@ def pain_points(points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarr
         "customers_most_affected": share.idxmax(axis=1).where(total.notna()).value_counts().reindex(share.columns, fill_value=0),
     }).sort_values("revenue_at_risk", ascending=False)
     return ranked.rename_axis("driver").reset_index()
+
+
+def reason_stability(models: list, matrix: pd.DataFrame) -> float:
+    """Mean share of the top-3 churn reasons two models trained with different seeds agree on, per customer."""
+    tops = [np.argsort(-np.abs(shap_values(m, matrix).drop(columns="expected").to_numpy()), axis=1)[:, :TOP_REASONS] for m in models]
+    overlaps = [
+        np.mean([len(set(a) & set(b)) / TOP_REASONS for a, b in zip(first, second)])
+        for i, first in enumerate(tops) for second in tops[i + 1 :]
+    ]
+    return float(np.mean(overlaps))

@@ -91,8 +91,10 @@ def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
         mlflow.log_text(run.card_markdown, "model_card.md")
         for baseline, metrics in run.baselines.items():
             mlflow.log_metrics({f"baseline_{baseline}_{k}": v for k, v in metrics.items()})
-        for name, path in run.figures.items():
-            mlflow.log_figure(path, name)
+        for name, figure in run.figures.items():
+            mlflow.log_figure(figure, name)
+        if "churn_reason_stability" in run.card:
+            mlflow.log_metric("churn_reason_stability", run.card["churn_reason_stability"])
         versions = {}
         for name, model in fitted.items():
             if model is not None:

@@ -110,6 +110,7 @@ class FittedModel:
     split: Split
     sample: pd.DataFrame
     extras: dict = field(default_factory=dict)
+    held_out: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def split_method(self) -> str:
@@ -130,7 +131,8 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     metrics = churn_scores_report(labels[split.valid], held_out, seed) | cross_fitted_calibration(labels[split.valid], held_out, seed)
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
     extras = {"calibration": calibration_map(labels[split.valid], held_out)}
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)
+    validation = pd.DataFrame({"truth": labels[split.valid], "predicted": held_out})
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras, validation)
 
 
 def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, weights: np.ndarray | None = None) -> FittedModel | None:
@@ -149,4 +151,22 @@ def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timesta
     metrics = satisfaction_report(scores[split.valid], held_out, seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, seed)}
     final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores, sample_weight=weights)
     extras = {"uncertainty": residual_model(scores[split.valid], held_out)}
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras)
+    validation = pd.DataFrame({"truth": scores[split.valid], "predicted": held_out})
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras, validation)
+
+
+STABILITY_SEEDS = 3
+STABILITY_SAMPLE = 2000
+
+
+def churn_reason_stability(training_set: pd.DataFrame, churn: FittedModel, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> float:
+    """Top-3 reason overlap between the churn model and refits with other seeds, on validation customers."""
+    from models.explain import reason_stability
+
+    matrix = model_matrix(training_set, churn.feature_names)
+    labels = training_set["churned"].to_numpy()
+    constraints = [directions.get(name, 0) for name in churn.feature_names]
+    refits = [churn_classifier(settings=settings, seed=seed + k, monotone=constraints).fit(matrix, labels) for k in range(1, STABILITY_SEEDS)]
+    sample = matrix[churn.split.valid]
+    sample = sample.sample(min(STABILITY_SAMPLE, len(sample)), random_state=seed)
+    return reason_stability([churn.estimator, *refits], sample)

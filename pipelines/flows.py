@@ -23,7 +23,8 @@ from models.baselines import churn_baselines
 from models.card import model_card, model_card_markdown
 from models.tracking import SATISFACTION_MODEL, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
 from models.bias import fit_satisfaction_corrected
-from models.training import fit_churn
+from models.plots import training_figures
+from models.training import churn_reason_stability, fit_churn
 from features.contract import ContractError
 from models.tracking import MissingModelError
 from pipelines.config import ConfigError, load_config
@@ -54,6 +55,8 @@ fit_churn_task = step("Training churn model", fit_churn)
 fit_satisfaction_task = step("Training satisfaction model, correcting survey response bias", fit_satisfaction_corrected)
 churn_baselines_task = step("Scoring churn baselines on the same rows", churn_baselines)
 promotion_decisions_task = step("Comparing with the champion (promotion gate)", promotion_decisions, retries=2, retry_delay_seconds=[2, 10])
+reason_stability_task = step("Checking reason stability across seeds", churn_reason_stability)
+figures_task = step("Drawing SHAP and reliability plots", training_figures)
 log_training_task = step("Logging to MLflow and registering champions", log_training, retries=2, retry_delay_seconds=[2, 10])
 load_churn_champion_task = step("Loading champion churn model", load_churn_champion, retries=2, retry_delay_seconds=[2, 10])
 load_champion_task = step("Loading champion satisfaction model", load_champion, retries=2, retry_delay_seconds=[2, 10])
@@ -77,9 +80,11 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     satisfaction, segment_nps = fit_satisfaction_task(rows, tables, now, cutoffs[-1], config.model.satisfaction, config.model.seed, config.satisfaction)
     baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.model.seed)
     decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
-    card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps}
+    stability = reason_stability_task(rows.churn, churn, config.model.churn, config.model.seed, directions)
+    card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps, "churn_reason_stability": stability}
+    figures = figures_task(churn, satisfaction, rows.churn, rows.satisfaction, config.model.seed)
     fingerprint = tables.fingerprint()
-    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions)
+    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures)
     record = log_training_task(config.out, run)
     return {"run_id": record.run_id, "card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
 
