@@ -64,3 +64,14 @@ def test_pain_points_rank_drivers_by_revenue_at_risk():
     assert ranked["driver"].tolist() == ["delivery", "service responsiveness", "engagement"]
     assert ranked["revenue_at_risk"].tolist() == pytest.approx([100 / 3, 50 / 3 + 7.5, 2.5])
     assert ranked["customers_most_affected"].tolist() == [1, 1, 0]
+
+
+def test_reason_stability_is_one_for_the_same_model_and_low_for_an_unrelated_one():
+    from models.explain import reason_stability
+
+    rng = np.random.default_rng(2)
+    matrix = pd.DataFrame(rng.normal(size=(600, 6)), columns=[f"x{i}" for i in range(6)])
+    signal = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x0"] + matrix["x1"] + matrix["x2"] > 0)
+    other = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x3"] + matrix["x4"] + matrix["x5"] > 0)
+    assert reason_stability([signal, signal], matrix) == 1.0
+    assert reason_stability([signal, other], matrix) < 0.5
