@@ -53,8 +53,11 @@ def conformal_half_width(residuals: np.ndarray, coverage: float = INTERVAL_COVER
 
 
 def residual_model(scores: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
+    """Interval half-width, and the spread of answers around a prediction (centred: the final model,
+    refitted on later data, already carries any shift the held-out period showed)."""
     residuals = scores - predicted
-    return {"half_width": conformal_half_width(residuals), "residual_quantiles": np.quantile(residuals, RESIDUAL_LEVELS).tolist()}
+    centred = residuals - np.median(residuals)
+    return {"half_width": conformal_half_width(residuals), "residual_quantiles": np.quantile(centred, RESIDUAL_LEVELS).tolist()}
 
 
 def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) -> float:

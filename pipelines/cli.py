@@ -43,6 +43,7 @@ def quiet_environment(work: Path, verbose: bool) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     warnings.filterwarnings("ignore")
     logging.getLogger().setLevel(logging.WARNING)
 

@@ -107,6 +107,14 @@ def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_pa
     assert {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*")} == before
 
 
+def test_training_into_a_new_work_folder_works(demo_run, tmp_path, monkeypatch):
+    root, arguments, _ = demo_run
+    monkeypatch.delenv("PREFECT_HOME")
+    fresh = tmp_path / "not" / "yet" / "there"
+    assert main(["train", *arguments[:4], "--out", str(fresh)]) == 0
+    assert (fresh / "mlflow.db").exists() and (fresh / ".prefect").is_dir()
+
+
 def test_validate_prints_a_one_line_summary(demo_run, capsys):
     root, arguments, _ = demo_run
     assert main(["validate", *arguments]) == 0
