@@ -33,6 +33,8 @@ OUTBOUND_PER_WEEK = np.array([0.04, 0.25, 0.8])
 OPPORTUNITIES_PER_WEEK = np.array([0.0, 0.02, 0.05])
 CHURN_HAZARD = np.array([0.0080, 0.0060, 0.0036])
 PROMISED_DAYS = np.array([3.0, 5.0, 7.0])
+# How latent satisfaction becomes a survey score: round(base + slope * latent + noise * mood of the day), clipped.
+SURVEY_RESPONSE = {"nps": (6.3, 2.2, 1.2, 0, 10), "csat": (3.3, 0.9, 0.5, 1, 5)}
 
 TEXTS = {
     ("en", "negative"): [
@@ -421,10 +423,8 @@ def survey_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, r
     raw = in_world(spec, raw, "day")
     mood = rng.normal(0, 1.0, len(raw))
     latent = raw["satisfaction"].to_numpy()
-    if spec.survey_scale == "nps":
-        score = np.clip(np.round(6.3 + 2.2 * latent + 1.2 * mood), 0, 10) + 0.0
-    else:
-        score = np.clip(np.round(3.3 + 0.9 * latent + 0.5 * mood), 1, 5) + 0.0
+    base, slope, noise, low, high = SURVEY_RESPONSE[spec.survey_scale]
+    score = np.clip(np.round(base + slope * latent + noise * mood), low, high) + 0.0
     return pd.DataFrame({
         "customer_id": customer_ids[raw["customer"]],
         "answered_at": to_time(spec, raw["day"]),
@@ -440,3 +440,12 @@ def churn_table(spec: WorldSpec, churn_day: np.ndarray, segment: np.ndarray, cus
         "customer_id": customer_ids[recorded],
         "churned_at": to_time(spec, churn_day[recorded]),
     }).sort_values("churned_at", kind="stable").reset_index(drop=True)
+
+
+def true_nps_probabilities(latent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(promoter) and P(detractor) if every customer answered today: what a survey of everyone would find."""
+    from scipy.stats import norm
+
+    base, slope, noise, _, _ = SURVEY_RESPONSE["nps"]
+    mean = base + slope * latent
+    return 1 - norm.cdf((8.5 - mean) / noise), norm.cdf((6.5 - mean) / noise)
