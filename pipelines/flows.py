@@ -13,20 +13,19 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from features.builders import build_features, catalogue_for
+from features.contract import ContractError
 from features.labels import active_customers
 from features.loaders import load_sentiment_scorer, load_tables
 from features.registry import churn_directions
 from features.sentiment import scorer_name, with_sentiment
 from features.training_sets import build_training_set, labelled_cutoffs
-from models.scoring import score_customers
 from models.baselines import churn_baselines
-from models.card import model_card, model_card_markdown
-from models.tracking import SATISFACTION_MODEL, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
 from models.bias import fit_satisfaction_corrected
+from models.card import model_card, model_card_markdown
 from models.plots import training_figures
+from models.scoring import score_customers
+from models.tracking import SATISFACTION_MODEL, MissingModelError, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
 from models.training import churn_reason_stability, fit_churn
-from features.contract import ContractError
-from models.tracking import MissingModelError
 from pipelines.config import ConfigError, load_config
 from pipelines.progress import staged
 from pipelines.report import write_report
@@ -68,7 +67,7 @@ write_report_task = step("Writing report", write_report, retries=2, retry_delay_
 
 @flow(name="train")
 def train_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
-    """Trains both models out of time, logs them to MLflow and makes them the champions."""
+    """Trains both models out of time, scores baselines, logs everything to MLflow; the gate picks champions."""
     config = load_config(config_path, data, out)
     scorer = load_sentiment_scorer(config.out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
