@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -103,10 +104,9 @@ def run_generate(arguments, config: Config, console: Console) -> int:
     from pipelines.progress import showing_progress, stage
     from pipelines.writers import write_world
 
-    spec = config.world_spec
-    overrides = {k: v for k, v in (("customers", arguments.customers), ("seed", arguments.seed)) if v is not None}
-    spec = type(spec)(**{**spec.__dict__, **overrides})
-    folder = Path(arguments.world_out or config.data)
+    overrides = {key: getattr(arguments, key, None) for key in ("customers", "seed")}
+    spec = replace(config.world_spec, **{key: value for key, value in overrides.items() if value is not None})
+    folder = Path(getattr(arguments, "world_out", None) or config.data)
     with showing_progress(console), stage(f"Simulating {spec.customers:,} customers", total=spec.customers) as advance:
         counts = write_world(spec, folder, advance)
     console.print(f"World written to {folder}: " + ", ".join(f"{name} {rows:,}" for name, rows in counts.items()))
@@ -154,7 +154,6 @@ def score_command(arguments, config: Config, console: Console) -> int:
 
 def demo_command(arguments, config: Config, console: Console) -> int:
     started = time.perf_counter()
-    arguments.world_out, arguments.customers, arguments.seed = None, None, None
     run_generate(arguments, config, console)
     trained = run_train(arguments, config, console)
     scored = run_score(arguments, config, console)
