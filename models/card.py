@@ -50,7 +50,7 @@ def model_card_markdown(card: dict, baselines: dict[str, dict], decisions: dict[
     lines += [f"| {name} | " + " | ".join(interval(metrics, m) for m in HEADLINE["churn"]) + " |" for name, metrics in baselines.items()]
     if "churn_reason_stability" in card:
         lines += ["", f"Top-3 reason overlap across 3 training seeds: {card['churn_reason_stability']:.2f} (1 = the same three reasons for every customer)."]
-    lines += ["", "After isotonic calibration (cross-fitted on the validation rows): " + ", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn) + "."]
+    lines += ["", "After Platt calibration (cross-fitted on the validation rows): " + ", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn) + "."]
     if "metrics" in card["satisfaction"]:
         satisfaction = card["satisfaction"]["metrics"]
         lines += ["", "## Satisfaction, held out", "", " ".join(f"{m}: {interval(satisfaction, m)};" for m in HEADLINE["satisfaction"])]

@@ -48,7 +48,7 @@ def reliability_figure(churn: FittedModel) -> object:
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 6))
     truth, raw = churn.held_out["truth"].to_numpy(), churn.held_out["predicted"].to_numpy()
-    for label, probabilities in (("LightGBM", raw), ("calibrated (isotonic)", calibrated(raw, churn.extras.get("calibration")))):
+    for label, probabilities in (("LightGBM", raw), ("calibrated (Platt)", calibrated(raw, churn.extras.get("calibration")))):
         edges = np.unique(np.quantile(probabilities, np.linspace(0, 1, 11)))
         bins = np.clip(np.digitize(probabilities, edges[1:-1]), 0, len(edges) - 2)
         means = pd.DataFrame({"bin": bins, "p": probabilities, "y": truth}).groupby("bin").mean()

@@ -24,7 +24,7 @@ SPEND_WINDOW = re.compile(r"spend_(\d+)d")
 PREDICTION_COLUMNS: dict[str, str] = {
     "customer_id": "Customer identifier from the input's customers table.",
     "as_of": "Scoring date: features use only events strictly before it.",
-    "churn_probability": "Calibrated probability (isotonic, out of time) that the customer churns within the configured horizon after as_of.",
+    "churn_probability": "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of.",
     "satisfaction_score": "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).",
     "satisfaction_lower": "Lower end of the 90 % split-conformal interval for satisfaction_score.",
     "satisfaction_upper": "Upper end of the 90 % split-conformal interval for satisfaction_score.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from models.evaluation import expected_calibration_error
 
@@ -19,16 +19,24 @@ NPS_CATEGORIES = ("detractor", "passive", "promoter")
 NPS_BOUNDS = (6.5, 8.5)  # 0-6 detractor, 7-8 passive, 9-10 promoter
 
 
-def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, list[float]]:
-    """Isotonic regression from raw to observed churn rates, as the points of a monotone curve."""
-    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(probabilities, labels)
-    return {"raw": isotonic.X_thresholds_.tolist(), "calibrated": isotonic.y_thresholds_.tolist()}
+def logit(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
 
 
-def calibrated(probabilities: np.ndarray, mapping: dict[str, list[float]] | None) -> np.ndarray:
+def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Platt scaling on the log-odds: smooth and strictly increasing, so it never ties customers a ranking separates.
+
+    (Isotonic regression fits as well on average but turns the top of the list into flat steps.)
+    """
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit(probabilities).reshape(-1, 1), labels)
+    return {"slope": float(platt.coef_[0, 0]), "intercept": float(platt.intercept_[0])}
+
+
+def calibrated(probabilities: np.ndarray, mapping: dict[str, float] | None) -> np.ndarray:
     if not mapping:
         return probabilities
-    return np.interp(probabilities, mapping["raw"], mapping["calibrated"])
+    return 1 / (1 + np.exp(-(mapping["slope"] * logit(probabilities) + mapping["intercept"])))
 
 
 def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,16 +26,17 @@ def test_split_conformal_intervals_cover_90_percent_of_new_answers(seed):
     assert 0.87 <= cross_fitted_coverage(truth[:1000], predicted[:1000], seed) <= 0.94
 
 
-def test_isotonic_calibration_fixes_overconfident_probabilities():
+def test_platt_calibration_fixes_overconfident_probabilities_and_keeps_the_ranking():
     rng = np.random.default_rng(0)
-    true_rate = rng.uniform(0, 0.5, 6000)
+    true_rate = rng.uniform(0.01, 0.5, 6000)
     labels = (rng.random(6000) < true_rate).astype(int)
-    overconfident = np.clip(true_rate * 1.8, 0, 1)
+    overconfident = 1 / (1 + np.exp(-2.0 * np.log(true_rate / (1 - true_rate)) - 0.5))
     mapping = calibration_map(labels[:3000], overconfident[:3000])
     before = expected_calibration_error(labels[3000:], overconfident[3000:])
     after = expected_calibration_error(labels[3000:], calibrated(overconfident[3000:], mapping))
-    assert before > 0.1 and after < 0.03
-    assert np.all(np.diff(calibrated(np.linspace(0, 1, 50), mapping)) >= 0)
+    assert before > 0.05 and after < 0.02
+    assert mapping["slope"] == pytest.approx(0.5, abs=0.05) and mapping["intercept"] == pytest.approx(-0.25, abs=0.1)  # undoes 2 * logit + 0.5
+    assert np.all(np.diff(calibrated(np.linspace(0.01, 0.99, 50), mapping)) > 0)
 
 
 def test_nps_probabilities_by_hand():
