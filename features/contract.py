@@ -85,23 +85,16 @@ def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -
 def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list[Problem]) -> pd.Series:
     values = frame[column.name]
     present = values.notna()
-    if column.kind == "timestamp":
-        converted = as_timestamps(values)
+    if column.kind in PARSERS:
+        parse, expected = PARSERS[column.kind]
+        converted = parse(values)
         failed = present & converted.isna()
-        expected = "ISO 8601 timestamps"
-    elif column.kind == "number":
-        converted = as_numbers(values)
-        failed = present & converted.isna()
-        expected = "numbers"
-    elif column.kind == "category" and column.allowed:
+    elif column.allowed:
         converted = values.astype("str").str.strip().str.lower()
-        failed = present & ~converted.isin(column.allowed)
-        expected = f"one of {', '.join(column.allowed)}"
+        failed, expected = present & ~converted.isin(column.allowed), f"one of {', '.join(column.allowed)}"
     else:
-        converted = values.astype("str")
-        failed = present & False
-        expected = ""
-    if failed.any():
+        converted, failed, expected = values.astype("str"), None, ""
+    if failed is not None and failed.any():
         problems.append(Problem(table, column.name, f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); expected {expected}."))
     if not column.nullable:
         empty = ~present
@@ -126,6 +119,9 @@ def as_timestamps(values: pd.Series) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.astype("datetime64[us]")
+
+
+PARSERS = {"timestamp": (as_timestamps, "ISO 8601 timestamps"), "number": (as_numbers, "numbers")}
 
 
 def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:

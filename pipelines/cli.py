@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, help="seed (default: config world.seed)")
     generate.add_argument("--world-out", type=Path, help="folder to write the world to (default: --data)")
     commands.add_parser("validate", parents=[common], help="check a data source against the input contract", description="Check --data against the input contract; print every problem, or a one-line summary.")
-    commands.add_parser("train", parents=[common], help="train both models, log them to MLflow, make them champions", description="Train churn and satisfaction models out of time on --data and register them as champions in --out.")
+    commands.add_parser("train", parents=[common], help="train both models, compare with baselines and the champion, log to MLflow", description="Train churn and satisfaction models out of time on --data, register them in --out, and promote each to champion only if it passes the promotion gate.")
     score = commands.add_parser("score", parents=[common], help="score every active customer at a date", description="Score every active customer at --as-of with the champion models; write predictions and the report into --out.")
     score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the day after the data's last event)")
     sentiment = commands.add_parser("sentiment", help="train a text sentiment model on labelled mentions", description="Sentiment scoring for social mentions.")
@@ -125,20 +125,25 @@ def run_validate(arguments, config: Config, console: Console) -> int:
     return 0
 
 
+def flow_paths(arguments, config: Config) -> dict[str, str | None]:
+    """Flows take plain paths, so deployments and schedules can pass the same ones."""
+    return {"config_path": str(arguments.config) if arguments.config else None, "data": str(config.data), "out": str(config.out)}
+
+
 def run_train(arguments, config: Config, console: Console) -> dict:
     from pipelines.flows import train_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        return train_flow(config_path=str(arguments.config) if arguments.config else None, data=str(config.data), out=str(config.out))
+        return train_flow(**flow_paths(arguments, config))
 
 
-def run_score(arguments, config: Config, console: Console, as_of: str | None = None) -> dict:
+def run_score(arguments, config: Config, console: Console) -> dict:
     from pipelines.flows import score_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        return score_flow(as_of=as_of or getattr(arguments, "as_of", None), config_path=str(arguments.config) if arguments.config else None, data=str(config.data), out=str(config.out))
+        return score_flow(as_of=getattr(arguments, "as_of", None), **flow_paths(arguments, config))
 
 
 def train_command(arguments, config: Config, console: Console) -> int:
@@ -163,16 +168,21 @@ def demo_command(arguments, config: Config, console: Console) -> int:
     return 0
 
 
+def shown(metrics: dict, name: str, spec: str = ".3f") -> str:
+    """A metric for people; 'n/a' when it could not be measured (e.g. no churner among the validation rows)."""
+    return format(metrics[name], spec) if name in metrics else "n/a"
+
+
 def print_training(trained: dict, console: Console) -> None:
     card = trained["card"]
     churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
     console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
     console.print(
-        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {churn['roc_auc']:.3f} (95% CI {churn['roc_auc_low']:.3f}-{churn['roc_auc_high']:.3f}), "
-        f"PR AUC {churn['pr_auc']:.3f}, Brier {churn['brier']:.4f}, ECE {churn['ece']:.3f} ({churn['calibrated_ece']:.3f} calibrated), top-decile lift {churn['top_decile_lift']:.2f} "
-        f"on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
+        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), "
+        f"PR AUC {shown(churn, 'pr_auc')}, Brier {shown(churn, 'brier', '.4f')}, ECE {shown(churn, 'ece')} ({shown(churn, 'calibrated_ece')} calibrated), "
+        f"top-decile lift {shown(churn, 'top_decile_lift', '.2f')} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
     )
-    console.print("Baselines, same rows: " + "; ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in trained["baselines"].items() if "roc_auc" in m) + ".")
+    console.print("Baselines, same rows: " + "; ".join(f"{name} ROC AUC {shown(m, 'roc_auc')}" for name, m in trained["baselines"].items()) + ".")
     for name, decision in trained["decisions"].items():
         console.print(f"{name}: {'promoted to champion' if decision['promote'] else 'kept as challenger'} ({decision['reason']}).")
     if satisfaction is None:
