@@ -31,9 +31,9 @@ test: dev
 lock: dev
 	$(PY) -m pip freeze --exclude-editable | grep -v '^surveyless' > constraints.txt
 
-# Regenerate README's contract, feature and prediction tables from the declarations in code.
+# Regenerate README's contract, feature and prediction tables and the prediction JSON Schema from the declarations in code.
 docs: install
-	$(PY) -c "from pipelines.docs import update_readme; update_readme()"
+	$(PY) -c "from pipelines.docs import update_docs; update_docs()"
 
 clean:
 	rm -rf work .pytest_cache

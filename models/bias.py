@@ -1,8 +1,12 @@
 """Survey response bias: who answers depends on how they feel, so answers are reweighted.
 
-A propensity model learns P(answers a survey within RESPONSE_WINDOW_DAYS | behaviour) on the churn
-rows (every active customer at every cutoff); each answer is then weighted by 1 / propensity, so
-the kinds of customers who rarely answer count for as many as they are.
+A response model learns P(answers a survey within RESPONSE_WINDOW_DAYS | behaviour, satisfaction)
+on the churn rows (every active customer at every cutoff). Behaviour alone cannot explain the bias:
+answering depends on the very satisfaction the survey measures, and features see it only partly.
+So the model also reads the customer's stated satisfaction: at a cutoff, their last answer before
+it (when they have one, which is what identifies how answering varies with satisfaction); at an
+answer, the score given. Each answer is then weighted by 1 / its response probability, so the
+kinds of customers who rarely answer count for as many as they are.
 """
 
 from __future__ import annotations
@@ -42,13 +46,29 @@ def answered_soon(churn_rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray
     return pd.MultiIndex.from_arrays([as_of, customers]).isin(hit).astype(int)
 
 
+def last_stated_score(rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
+    """Each row's customer's last survey score strictly before the row's as_of (NaN if none yet)."""
+    keys = rows.index.to_frame(index=False)[["as_of", "customer_id"]].reset_index(names="position").sort_values("as_of", kind="stable")
+    answers = surveys[["customer_id", "answered_at", "score"]].sort_values("answered_at", kind="stable")
+    matched = pd.merge_asof(keys, answers, left_on="as_of", right_on="answered_at", by="customer_id", allow_exact_matches=False)
+    return matched.sort_values("position")["score"].to_numpy(dtype=float)
+
+
+def response_probability_model(churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, seed: int):
+    """P(answering soon | behaviour, last stated score), fitted on every active customer at every cutoff."""
+    matrix = model_matrix(churn_rows, names).assign(**{STATED_SCORE: last_stated_score(churn_rows, surveys)})
+    return churn_classifier(settings=PROPENSITY_MODEL, seed=seed).fit(matrix, answered_soon(churn_rows, surveys))
+
+
+STATED_SCORE = "stated_score"
+
+
 def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, seed: int) -> np.ndarray:
-    """Inverse-propensity weights for the survey answers, normalised to mean 1."""
+    """Inverse response-probability weights for the survey answers, normalised to mean 1."""
     names = [n for n in feature_columns(churn_rows) if n in satisfaction_rows.columns]
-    labels = answered_soon(churn_rows, tables.surveys)
-    model = churn_classifier(settings=PROPENSITY_MODEL, seed=seed).fit(model_matrix(churn_rows, names), labels)
-    propensity = model.predict_proba(model_matrix(satisfaction_rows, names))[:, 1]
-    weights = 1 / np.clip(propensity, MIN_PROPENSITY, 1)
+    model = response_probability_model(churn_rows, names, tables.surveys, seed)
+    answers = model_matrix(satisfaction_rows, names).assign(**{STATED_SCORE: satisfaction_rows["score"].to_numpy(dtype=float)})
+    weights = 1 / np.clip(model.predict_proba(answers)[:, 1], MIN_PROPENSITY, 1)
     return weights / weights.mean()
 
 

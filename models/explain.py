@@ -15,6 +15,7 @@ import pandas as pd
 from features.registry import Feature
 
 TOP_REASONS = 3
+CHURN_POINTS = {"en": "pts churn risk", "fi": "%-yks. poistumariski"}
 
 
 def shap_values(estimator: lgb.LGBMModel, matrix: pd.DataFrame) -> pd.DataFrame:
@@ -40,8 +41,8 @@ def sigmoid(x: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], unit: str) -> pd.DataFrame:
-    """The three largest contributions per customer as plain-language reasons and as JSON records."""
+def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], language: str = "en") -> pd.DataFrame:
+    """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON records."""
     values = contributions.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
     names = np.array(contributions.columns)
@@ -53,16 +54,16 @@ def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: di
             value = matrix.iat[row, position]
             records.append({"feature": name, "value": None if pd.isna(value) else value if isinstance(value, str) else float(value), "contribution": round(float(values[row, position]), 6)})
         rows.append(records)
-    columns = {f"reason_{i + 1}": [reason_sentence(r[i], catalogue, unit) for r in rows] for i in range(TOP_REASONS)}
+    columns = {f"reason_{i + 1}": [reason_sentence(r[i], catalogue, language) for r in rows] for i in range(TOP_REASONS)}
     columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in rows]
     return pd.DataFrame(columns, index=contributions.index)
 
 
-def reason_sentence(record: dict, catalogue: dict[str, Feature], unit: str) -> str:
-    """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'."""
-    text = catalogue[record["feature"]].reason_text(record["value"])
-    points = record["contribution"] * (100 if unit == "churn risk" else 1)
-    return f"{text} ({points:+.1f} pts {unit})"
+def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) -> str:
+    """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'; Finnish writes the decimal comma."""
+    text = catalogue[record["feature"]].reason_text(record["value"], language)
+    points = f"{100 * record['contribution']:+.1f}"
+    return f"{text} ({points.replace('.', ',') if language == 'fi' else points} {CHURN_POINTS[language]})"
 
 
 def pain_points(points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarray, catalogue: dict[str, Feature]) -> pd.DataFrame:

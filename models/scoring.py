@@ -1,42 +1,46 @@
-"""Scores customers with fitted models and assembles the prediction file's rows.
-
-The prediction file's columns are declared here once; the writer, the docs and the tests read
-`PREDICTION_COLUMNS`, and a change to them bumps `SCHEMA_VERSION`.
-"""
+"""Scores customers with fitted models and assembles the prediction file's rows (see `models.prediction_file`)."""
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from features.registry import Feature
-from models.explain import pain_points, probability_points, shap_values, top_reasons
 from features.schema import SURVEY_SCALES
+from models.explain import pain_points, probability_points, shap_values, top_reasons
+from models.prediction_file import COLUMN_NAMES
 from models.training import model_matrix
 from models.uncertainty import calibrated, nps_probabilities, satisfaction_interval
 
-SCHEMA_VERSION = "1.2"
 SPEND_WINDOW = re.compile(r"spend_(\d+)d")
-PREDICTION_COLUMNS: dict[str, str] = {
-    "customer_id": "Customer identifier from the input's customers table.",
-    "as_of": "Scoring date: features use only events strictly before it.",
-    "churn_probability": "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of.",
-    "satisfaction_score": "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).",
-    "satisfaction_lower": "Lower end of the 90 % split-conformal interval for satisfaction_score.",
-    "satisfaction_upper": "Upper end of the 90 % split-conformal interval for satisfaction_score.",
-    "nps_category": "Most likely NPS category (promoter / passive / detractor); NPS scale only, else empty.",
-    "reason_1": "Largest driver of the churn score, in plain language with its signed effect in probability points.",
-    "reason_2": "Second largest driver of the churn score.",
-    "reason_3": "Third largest driver of the churn score.",
-    "reasons_json": "The three drivers as JSON: feature, value, contribution (probability, -1..1).",
-    "churn_model_version": "Registered version of the churn model that scored this row.",
-    "satisfaction_model_version": "Registered version of the satisfaction model that scored this row; empty without one.",
-    "run_id": "MLflow run id of the training run that produced the churn model.",
-}
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """How scores become actions: risk bands, the control group left untouched, the language of reasons."""
+
+    medium_risk_from: float = 0.1
+    high_risk_from: float = 0.3
+    control_share: float = 0.05
+    control_key: str = "surveyless-control"
+    language: Literal["en", "fi"] = "en"
+
+
+def churn_risk(probability: np.ndarray, settings: ScoringSettings) -> np.ndarray:
+    return np.select([probability >= settings.high_risk_from, probability >= settings.medium_risk_from], ["high", "medium"], "low")
+
+
+def in_control_group(customer_ids: pd.Series, settings: ScoringSettings) -> np.ndarray:
+    """A stable keyed hash of each id: the same customers stay in control run after run, and no one can pick them."""
+    key = settings.control_key.encode()
+    draws = [int.from_bytes(hmac.digest(key, str(c).encode(), "sha256")[:8], "big") / 2**64 for c in customer_ids]
+    return np.asarray(draws) < settings.control_share
 
 
 @dataclass(frozen=True)
@@ -60,34 +64,39 @@ def score_customers(
     satisfaction_model: ScoringModel | None,
     catalogue: dict[str, Feature],
     scale_name: str,
+    settings: ScoringSettings = ScoringSettings(),
 ) -> Scored:
     """One prediction row per customer in `features`, with the top three churn reasons (no satisfaction model: NaN)."""
     churn_matrix = model_matrix(features, churn.feature_names)
     churn_probability = calibrated(churn.estimator.predict_proba(churn_matrix)[:, 1], churn.extras.get("calibration"))
     satisfaction = satisfaction_columns(features, satisfaction_model, scale_name)
     points = probability_points(shap_values(churn.estimator, churn_matrix))
-    reasons = top_reasons(points, churn_matrix, catalogue, "churn risk")
+    reasons = top_reasons(points, churn_matrix, catalogue, settings.language)
+    customer_ids = pd.Series(features.index.astype(str), index=features.index)
     frame = pd.DataFrame({
-        "customer_id": features.index.astype(str),
+        "customer_id": customer_ids,
         "as_of": pd.Series(as_of, index=features.index).astype("datetime64[us]"),
         "churn_probability": churn_probability,
+        "churn_risk": churn_risk(churn_probability, settings),
     }, index=features.index).join(satisfaction).join(reasons)
     frame = frame.assign(
         churn_model_version=churn.version,
         satisfaction_model_version=satisfaction_model.version if satisfaction_model else "",
         run_id=churn.run_id,
+        control_group=in_control_group(customer_ids, settings),
     )
     value = customer_value(features)
-    return Scored(frame[list(PREDICTION_COLUMNS)].reset_index(drop=True), pain_points(points, churn_probability, value, catalogue), value_measure(features))
+    return Scored(frame[list(COLUMN_NAMES)].reset_index(drop=True), pain_points(points, churn_probability, value, catalogue), value_measure(features), value)
 
 
 @dataclass(frozen=True)
 class Scored:
-    """The prediction rows, and the pain points they add up to (for the report)."""
+    """The prediction rows, and for the report the pain points they add up to and each customer's value."""
 
     predictions: pd.DataFrame
     pain_points: pd.DataFrame
     value_measure: str
+    customer_value: np.ndarray
 
 
 def value_measure(features: pd.DataFrame) -> str:
@@ -103,11 +112,12 @@ def customer_value(features: pd.DataFrame) -> np.ndarray:
 
 def satisfaction_columns(features: pd.DataFrame, model: ScoringModel | None, scale_name: str) -> pd.DataFrame:
     """Score, 90 % interval and (NPS) most likely category; empty without a satisfaction model."""
-    empty = pd.Series(np.nan, index=features.index)
+    no_category = pd.Series(None, index=features.index, dtype=object)
     if model is None:
-        return pd.DataFrame({"satisfaction_score": empty, "satisfaction_lower": empty, "satisfaction_upper": empty, "nps_category": empty.astype("str")})
+        empty = pd.Series(np.nan, index=features.index)
+        return pd.DataFrame({"satisfaction_score": empty, "satisfaction_lower": empty, "satisfaction_upper": empty, "nps_category": no_category})
     scale = SURVEY_SCALES[scale_name]
     predicted = np.clip(model.estimator.predict(model_matrix(features, model.feature_names)), *scale)
     lower, upper = satisfaction_interval(predicted, model.extras["uncertainty"], scale)
-    category = nps_probabilities(predicted, model.extras["uncertainty"]).idxmax(axis=1).to_numpy() if scale_name == "nps" else np.full(len(features), np.nan)
-    return pd.DataFrame({"satisfaction_score": predicted, "satisfaction_lower": lower, "satisfaction_upper": upper, "nps_category": pd.Series(category, dtype="str").to_numpy()}, index=features.index)
+    category = nps_probabilities(predicted, model.extras["uncertainty"]).idxmax(axis=1).set_axis(features.index) if scale_name == "nps" else no_category
+    return pd.DataFrame({"satisfaction_score": predicted, "satisfaction_lower": lower, "satisfaction_upper": upper, "nps_category": category.astype(object)}, index=features.index)

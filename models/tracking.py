@@ -38,6 +38,7 @@ class TrainingRun:
     satisfaction: FittedModel | None
     params: dict
     fingerprint: str
+    config_hash: str
     cutoffs: list[pd.Timestamp]
     card: dict
     card_markdown: str
@@ -85,7 +86,7 @@ def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
     fitted = {CHURN_MODEL: run.churn, SATISFACTION_MODEL: run.satisfaction}
     with mlflow.start_run(run_name="train") as active:
         mlflow.log_params(flatten(run.params))
-        mlflow.set_tags({"data_fingerprint": run.fingerprint, "last_training_cutoff": str(run.cutoffs[-1].date())})
+        mlflow.set_tags({"data_fingerprint": run.fingerprint, "config_hash": run.config_hash, "last_training_cutoff": str(run.cutoffs[-1].date())})
         mlflow.log_dict({"cutoffs": [str(c.date()) for c in run.cutoffs]}, "cutoffs.json")
         mlflow.log_dict(run.card, "model_card.json")
         mlflow.log_text(run.card_markdown, "model_card.md")
@@ -117,14 +118,18 @@ def short(name: str) -> str:
 
 
 def append_promotion_log(work: Path, run_id: str, versions: dict[str, str], decisions: dict) -> None:
-    """Appends one row per model to the promotion log, written whole to a temporary file and renamed."""
-    path = Path(work) / "promotion_log.csv"
+    """Appends one row per model to the promotion log."""
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    rows = pd.DataFrame([
+    append_log(Path(work) / "promotion_log.csv", [
         {"at": now, "model": name, "version": version, "run_id": run_id, "decision": "champion" if decisions[name].promote else "challenger", "reason": decisions[name].reason}
         for name, version in versions.items()
     ])
-    log = pd.concat([pd.read_csv(path, dtype=str), rows.astype(str)], ignore_index=True) if path.exists() else rows
+
+
+def append_log(path: Path, rows: list[dict]) -> None:
+    """Appends rows to a CSV log, written whole to a temporary file and renamed (a crash keeps the old log)."""
+    new = pd.DataFrame(rows).astype(str)
+    log = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), new], ignore_index=True) if path.exists() else new
     temporary = path.with_suffix(".csv.tmp")
     log.to_csv(temporary, index=False)
     os.replace(temporary, path)
@@ -240,3 +245,61 @@ def champion_on_validation_rows(standing: ChampionStanding | None, rows: pd.Data
         return None
     probabilities = standing.model.estimator.predict_proba(model_matrix(validation, standing.model.feature_names))[:, 1]
     return churn_scores_report(validation["churned"].to_numpy(), probabilities, seed=0).get(metric)
+
+
+def finished_training(work: Path, fingerprint: str, config_hash: str) -> dict | None:
+    """The last completed training run on this very data and config, with its summary, or None."""
+    mlflow = use_store(work)
+    runs = mlflow.search_runs(
+        filter_string=f"tags.data_fingerprint = '{fingerprint}' AND tags.config_hash = '{config_hash}' AND attributes.status = 'FINISHED' AND attributes.run_name = 'train'",
+        order_by=["attributes.start_time DESC"], max_results=1, output_format="list",
+    )
+    if not runs:
+        return None
+    return {"run_id": runs[0].info.run_id, **mlflow.artifacts.load_dict(f"runs:/{runs[0].info.run_id}/summary.json")}
+
+
+def log_summary(work: Path, run_id: str, summary: dict) -> None:
+    """What `surveyless train` printed, kept with the run so an unchanged rerun can print it again."""
+    mlflow = use_store(work)
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_dict(summary, "summary.json")
+
+
+def model_card_of(work: Path, model: ScoringModel) -> dict:
+    return use_store(work).artifacts.load_dict(f"runs:/{model.run_id}/model_card.json")
+
+
+def training_metrics(work: Path, run_id: str) -> dict[str, float]:
+    """The churn metrics a training run measured on its validation rows."""
+    metrics = use_store(work).MlflowClient().get_run(run_id).data.metrics
+    return {k.removeprefix("churn_"): v for k, v in metrics.items() if k.startswith("churn_")}
+
+
+def log_evaluation(work: Path, as_of: pd.Timestamp, version: str, training_run_id: str, realised: dict, alert: str | None) -> str:
+    """Realised performance of one scoring date as its own run, tagged with the model version that scored it."""
+    mlflow = use_store(work)
+    with mlflow.start_run(run_name=f"evaluate {as_of.date()}") as active:
+        mlflow.set_tags({"kind": "evaluation", "as_of": str(as_of.date()), "churn_model_version": version, "training_run_id": training_run_id, "alert": alert or ""})
+        mlflow.log_metrics({f"realised_{k}": v for k, v in realised["churn"].items()})
+        if "satisfaction" in realised:
+            mlflow.log_metrics({f"realised_satisfaction_{k}": v for k, v in realised["satisfaction"].items()})
+        mlflow.log_dict(realised, "realised.json")
+    append_log(Path(work) / EVALUATION_LOG, [{
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "as_of": str(as_of.date()), "churn_model_version": version,
+        "roc_auc": realised["churn"].get("roc_auc", ""), "ece": realised["churn"].get("ece", ""),
+        "satisfaction_mae": realised.get("satisfaction", {}).get("mae", ""), "alert": alert or "", "mlflow_run_id": active.info.run_id,
+    }])
+    return active.info.run_id
+
+
+EVALUATION_LOG = "evaluations.csv"
+
+
+def evaluation_history(work: Path) -> pd.DataFrame:
+    """Every realised-performance check so far, oldest scoring date first (empty before the first)."""
+    path = Path(work) / EVALUATION_LOG
+    if not path.exists():
+        return pd.DataFrame(columns=["as_of", "churn_model_version", "roc_auc", "ece", "satisfaction_mae", "alert"])
+    log = pd.read_csv(path, keep_default_na=False)
+    return log.drop_duplicates("as_of", keep="last").sort_values("as_of")

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from models.drift import population_profile
 from models.evaluation import churn_scores_report, satisfaction_report
-from models.uncertainty import calibration_map, cross_fitted_calibration, cross_fitted_coverage, residual_model
+from models.uncertainty import calibrated, calibration_map, cross_fitted_calibration, cross_fitted_coverage, residual_model
 
 LABEL_COLUMNS = ("churned", "score", "answered_at")
 MIN_SURVEY_ANSWERS = 30
@@ -130,9 +131,10 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     held_out = evaluated.predict_proba(matrix[split.valid])[:, 1]
     metrics = churn_scores_report(labels[split.valid], held_out, seed) | cross_fitted_calibration(labels[split.valid], held_out, seed)
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
-    extras = {"calibration": calibration_map(labels[split.valid], held_out)}
+    calibration = calibration_map(labels[split.valid], held_out)
+    profile = population_profile(training_set[names], calibrated(final.predict_proba(matrix)[:, 1], calibration), seed)
     validation = pd.DataFrame({"truth": labels[split.valid], "predicted": held_out})
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras, validation)
+    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), {"calibration": calibration, "profile": profile}, validation)
 
 
 def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, weights: np.ndarray | None = None) -> FittedModel | None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.contract import ContractError
+from models.monitoring import NotYetKnown
 from models.tracking import MissingModelError
 from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 
@@ -65,8 +66,23 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--world-out", type=Path, help="folder to write the world to (default: --data)")
     commands.add_parser("validate", parents=[common], help="check a data source against the input contract", description="Check --data against the input contract; print every problem, or a one-line summary.")
     commands.add_parser("train", parents=[common], help="train both models, compare with baselines and the champion, log to MLflow", description="Train churn and satisfaction models out of time on --data, register them in --out, and promote each to champion only if it passes the promotion gate.")
-    score = commands.add_parser("score", parents=[common], help="score every active customer at a date", description="Score every active customer at --as-of with the champion models; write predictions and the report into --out.")
-    score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the day after the data's last event)")
+    score = commands.add_parser(
+        "score", parents=[common], help="score every active customer at a date",
+        description="Score every active customer with the champion models; write predictions and the report into --out. "
+        "Without --as-of: the day after the data's last event, plus every missed calendar date when the config says catch_up: all.",
+    )
+    score.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD; a past date reproduces that date's scores from the same data")
+    commands.add_parser("retrain", parents=[common], help="train, gate, then score with whichever model is champion", description="Train both models, let the promotion gate decide, then score with the champion.")
+    build = commands.add_parser("features", parents=[common], help="build (and cache) features at a date", description="Build features of every active customer at --as-of into --out/cache/features/.")
+    build.add_argument("--as-of", dest="as_of", help="date YYYY-MM-DD (default: the day after the data's last event)")
+    evaluate = commands.add_parser(
+        "evaluate", parents=[common], help="compare a past date's predictions with what customers then did",
+        description="Once the churn horizon after --as-of is inside the data: churn AUC and calibration, satisfaction error on surveys answered since, "
+        "and high-risk churn of treated vs control customers; logged to MLflow against the model version that scored.",
+    )
+    evaluate.add_argument("--as-of", dest="as_of", required=True, help="the scoring date YYYY-MM-DD to evaluate")
+    serve = commands.add_parser("serve", parents=[common], help="run the config's schedules (retrain, score) with Prefect until stopped", description="Serve the retrain and score flows as Prefect deployments on the cron schedules in the config; Ctrl-C stops.")
+    serve.add_argument("--for-seconds", type=float, default=None, help="stop after this many seconds (default: run until stopped)")
     sentiment = commands.add_parser("sentiment", help="train a text sentiment model on labelled mentions", description="Sentiment scoring for social mentions.")
     sentiment_commands = sentiment.add_subparsers(dest="sentiment_command", required=True, metavar="ACTION")
     sentiment_train = sentiment_commands.add_parser(
@@ -87,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(arguments.config, arguments.data, arguments.out)
         quiet_environment(Path(config.out), arguments.verbose)
         return COMMANDS[arguments.command](arguments, config, console)
-    except (ContractError, ConfigError, MissingModelError) as error:
-        kind = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet"}[type(error)]
+    except (ContractError, ConfigError, MissingModelError, NotYetKnown) as error:
+        kind = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet", NotYetKnown: "not yet known"}[type(error)]
         Console(stderr=True, highlight=False).print(f"surveyless: {kind}\n{error}", markup=False)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -146,6 +162,53 @@ def run_score(arguments, config: Config, console: Console) -> dict:
         return score_flow(as_of=getattr(arguments, "as_of", None), **flow_paths(arguments, config))
 
 
+def retrain_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.flows import retrain_flow
+    from pipelines.progress import showing_progress
+
+    with showing_progress(console):
+        result = retrain_flow(**flow_paths(arguments, config))
+    print_training(result["train"], console)
+    print_scoring(result["score"], config, console)
+    return 0
+
+
+def features_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.flows import build_features_flow
+    from pipelines.progress import showing_progress
+
+    with showing_progress(console):
+        built = build_features_flow(as_of=arguments.as_of, **flow_paths(arguments, config))
+    console.print(f"Features at {built['as_of']}: {built['customers']:,} customers x {built['features']} features, cached in {Path(config.out) / 'cache' / 'features'}.")
+    return 0
+
+
+def evaluate_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.flows import evaluate_flow
+    from pipelines.progress import showing_progress
+
+    with showing_progress(console):
+        result = evaluate_flow(as_of=arguments.as_of, **flow_paths(arguments, config))
+    realised, churn = result["realised"], result["realised"]["churn"]
+    console.print(f"Predictions of {result['as_of']} (churn model v{result['churn_model_version']}) against the {config.churn.horizon_days} days since, {realised['customers']:,} customers:")
+    console.print(f"  churn ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), ECE {shown(churn, 'ece')}, Brier {shown(churn, 'brier', '.4f')}, churn rate {churn['churn_rate']:.1%}.")
+    if "satisfaction" in realised:
+        console.print(f"  satisfaction on {realised['satisfaction']['answers']:,} answers since: MAE {realised['satisfaction']['mae']:.2f}, Spearman {realised['satisfaction']['spearman']:.3f}.")
+    treated, control = realised["high_risk_treated"], realised["high_risk_control"]
+    rate = lambda group: "n/a" if group["churn_rate"] is None else f"{group['churn_rate']:.1%}"  # noqa: E731
+    console.print(f"  high-risk churn: treated {rate(treated)} of {treated['customers']:,}, control {rate(control)} of {control['customers']:,}.")
+    console.print(f"  {'ALERT: ' + result['alert'] if result['alert'] else 'No performance alert.'} Logged to MLflow run {result['mlflow_run_id']}.")
+    return 0
+
+
+def serve_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.serving import serve_schedules
+
+    deployments = serve_schedules(config, arguments.config, arguments.for_seconds)
+    console.print(f"Stopped serving {', '.join(deployments)}.")
+    return 0
+
+
 def train_command(arguments, config: Config, console: Console) -> int:
     print_training(run_train(arguments, config, console), console)
     return 0
@@ -174,6 +237,8 @@ def shown(metrics: dict, name: str, spec: str = ".3f") -> str:
 
 
 def print_training(trained: dict, console: Console) -> None:
+    if trained["skipped"]:
+        console.print(f"Data and config unchanged since training run {trained['run_id']}: nothing new to learn, training skipped.")
     card = trained["card"]
     churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
     console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
@@ -206,7 +271,11 @@ def print_scoring(scored: dict, config: Config, console: Console) -> None:
     from models.tracking import tracking_uri
 
     predictions = pd.read_parquet(Path(scored["predictions"]) / "predictions.parquet")
-    console.print(f"Scored {scored['customers']:,} customers as of {scored['as_of']}.")
+    if scored["skipped"]:
+        console.print(f"Predictions for {scored['as_of']} already made from the same data, config and models: kept as they are.")
+    if len(scored["scored_dates"]) > 1:
+        console.print(f"Caught up on {len(scored['scored_dates'])} dates: {', '.join(scored['scored_dates'])}.")
+    console.print(f"Scored {scored['customers']:,} customers as of {scored['as_of']} ({(predictions['churn_risk'] == 'high').sum():,} high risk).")
     top = Table(title="Top 5 customers at risk", show_lines=True)
     for column in ("customer", "churn", "satisfaction", "why"):
         top.add_column(column)
@@ -243,6 +312,10 @@ COMMANDS = {
     "validate": run_validate,
     "train": train_command,
     "score": score_command,
+    "retrain": retrain_command,
+    "features": features_command,
+    "evaluate": evaluate_command,
+    "serve": serve_command,
 }
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
@@ -15,6 +16,7 @@ from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
 from models.bias import SurveySettings
 from models.gate import GateSettings
+from models.scoring import ScoringSettings
 from models.training import BoosterSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
@@ -71,6 +73,54 @@ class OutputConfig(Strict):
     report_customers: int = Field(25, gt=0, description="At-risk customers listed in the HTML report.")
 
 
+class RiskThresholds(Strict):
+    medium: float = Field(0.1, gt=0, lt=1, description="churn_probability from which a customer is medium risk.")
+    high: float = Field(0.3, gt=0, lt=1, description="churn_probability from which a customer is high risk.")
+
+    @model_validator(mode="after")
+    def ordered(self) -> RiskThresholds:
+        if self.medium >= self.high:
+            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
+        return self
+
+
+class ScoringConfig(Strict):
+    risk_thresholds: RiskThresholds = RiskThresholds()
+    control_group_share: float = Field(0.05, ge=0, lt=1, description="Share of customers held out of any action (keyed hash of customer_id).")
+    control_group_key: str = Field("surveyless-control", min_length=1, description="Key of the control group's hash: change it to draw a new group.")
+    frequency: str = Field("W-MON", description="The scoring calendar (pandas offset alias); catch-up fills dates missed on it.")
+    catch_up: Literal["latest", "all"] = Field("latest", description="After downtime: score only the latest missed date, or every missed date.")
+
+    @field_validator("frequency")
+    @classmethod
+    def known_frequency(cls, value: str) -> str:
+        pd.tseries.frequencies.to_offset(value)
+        return value
+
+
+class MonitoringConfig(Strict):
+    drift_threshold: float = Field(0.2, gt=0, description="Population stability index from which a feature, or the prediction distribution, is flagged as drifted.")
+    max_auc_drop: float = Field(0.05, ge=0, description="Realised churn ROC AUC this far below the model's validation AUC is flagged.")
+
+
+class Schedule(Strict):
+    cron: str = Field(description="Cron expression, e.g. '0 6 * * MON'.")
+    timezone: str = Field("UTC", description="IANA time zone the cron expression is read in, e.g. Europe/Helsinki.")
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+
+class SchedulesConfig(Strict):
+    retrain: Schedule | None = Field(Schedule(cron="0 3 1 * *", timezone="Europe/Helsinki"), description="Train, gate, then score with the champion.")
+    score: Schedule | None = Field(Schedule(cron="0 6 * * MON", timezone="Europe/Helsinki"), description="Score with the champion (catch-up applies).")
+
+
 class Config(Strict):
     data: Path = Field(Path("work/world"), description="Input folder (CSV/Parquet per table) or DuckDB file.")
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
@@ -81,7 +131,16 @@ class Config(Strict):
     features: FeatureConfig = FeatureConfig()
     model: ModelConfig = ModelConfig()
     promotion: GateSettings = GateSettings()
+    language: Literal["en", "fi"] = Field("en", description="Language of reasons and the report.")
+    scoring: ScoringConfig = ScoringConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
+
+    @property
+    def scoring_settings(self) -> ScoringSettings:
+        s = self.scoring
+        return ScoringSettings(s.risk_thresholds.medium, s.risk_thresholds.high, s.control_group_share, s.control_group_key, self.language)
 
     @property
     def churn_definition(self) -> ChurnDefinition:

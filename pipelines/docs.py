@@ -1,7 +1,7 @@
-"""README tables generated from the declarations, so the docs cannot drift from the code.
+"""README tables and the prediction JSON Schema, generated from the declarations so docs cannot drift from code.
 
-`make docs` rewrites them in README.md between `<!-- table:NAME -->` markers; a test checks the
-README holds exactly these tables.
+`make docs` rewrites the tables in README.md between `<!-- table:NAME -->` markers and the
+published schema file; tests check both match.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from features.registry import FEATURES
 from features.schema import TABLE_SPECS
-from models.scoring import PREDICTION_COLUMNS, SCHEMA_VERSION
+from models.prediction_file import PREDICTION_COLUMNS, SCHEMA_FILE, SCHEMA_VERSION, schema_text
 
 
 def contract_markdown() -> str:
@@ -26,8 +26,10 @@ def contract_markdown() -> str:
 
 
 def predictions_markdown() -> str:
-    lines = [f"Schema version {SCHEMA_VERSION}.", "", "| column | meaning |", "|---|---|"]
-    lines += [f"| `{name}` | {meaning} |" for name, meaning in PREDICTION_COLUMNS.items()]
+    lines = [f"Schema version {SCHEMA_VERSION}.", "", "| column | type | meaning |", "|---|---|---|"]
+    for column in PREDICTION_COLUMNS:
+        kind = f"{column.type}: {' / '.join(column.allowed)}" if column.allowed else column.type
+        lines.append(f"| `{column.name}` | {kind}{', may be empty' if column.nullable else ''} | {column.description} |")
     return "\n".join(lines)
 
 
@@ -38,7 +40,6 @@ def features_markdown() -> str:
         name, meaning = feature.name.replace("{window}", window), feature.description.replace("{window}", window)
         lines.append(f"| `{name}` | {feature.source} | {feature.unit} | {meaning} | {feature.driver} |")
     return "\n".join(lines)
-
 
 
 TABLES = {"contract": contract_markdown, "predictions": predictions_markdown, "features": features_markdown}
@@ -52,5 +53,7 @@ def with_reference_tables(readme: str) -> str:
     return readme
 
 
-def update_readme(path: Path = Path("README.md")) -> None:
-    path.write_text(with_reference_tables(path.read_text(encoding="utf-8")), encoding="utf-8")
+def update_docs(readme: Path = Path("README.md")) -> None:
+    readme.write_text(with_reference_tables(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    SCHEMA_FILE.parent.mkdir(exist_ok=True)
+    SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")

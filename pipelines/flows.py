@@ -14,25 +14,32 @@ from prefect.cache_policies import NO_CACHE
 
 from features.builders import build_features, catalogue_for
 from features.contract import ContractError
-from features.labels import active_customers
+from features.labels import active_customers, churn_labels, survey_answers
 from features.loaders import load_sentiment_scorer, load_tables
 from features.registry import churn_directions
 from features.sentiment import scorer_name, with_sentiment
+from features.tables import Tables
 from features.training_sets import build_training_set, labelled_cutoffs
 from models.baselines import churn_baselines
 from models.bias import fit_satisfaction_corrected
 from models.card import model_card, model_card_markdown
+from models.drift import drift_summary
+from models.monitoring import NotYetKnown, performance_alert, realised_performance
 from models.plots import training_figures
-from models.scoring import score_customers
-from models.tracking import SATISFACTION_MODEL, MissingModelError, TrainingRun, load_champion, load_churn_champion, log_training, promotion_decisions
+from models.scoring import ScoringModel, score_customers
+from models.tracking import (
+    SATISFACTION_MODEL, MissingModelError, TrainingRun, evaluation_history, finished_training, load_champion, load_churn_champion,
+    log_evaluation, log_summary, log_training, model_card_of, promotion_decisions, training_metrics,
+)
 from models.training import churn_reason_stability, fit_churn
-from pipelines.config import ConfigError, load_config
+from pipelines.cache import cached_frame, config_hash, digest
+from pipelines.config import Config, ConfigError, load_config
 from pipelines.progress import staged
-from pipelines.report import write_report
-from pipelines.writers import write_predictions
+from pipelines.report import report_context, write_report
+from pipelines.writers import complete_dates, prediction_folder_name, previous_predictions, read_manifest, write_predictions
 
 
-USER_ERRORS = (ContractError, ConfigError, MissingModelError)
+USER_ERRORS = (ContractError, ConfigError, MissingModelError, NotYetKnown)
 
 
 def retry_unless_user_error(task, task_run, state) -> bool:
@@ -67,40 +74,123 @@ write_report_task = step("Writing report", write_report, retries=2, retry_delay_
 
 @flow(name="train")
 def train_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
-    """Trains both models out of time, scores baselines, logs everything to MLflow; the gate picks champions."""
+    """Trains both models out of time, scores baselines, logs everything to MLflow; the gate picks champions.
+
+    Unchanged data and config since the last finished training run: nothing to learn, the run is skipped.
+    """
     config = load_config(config_path, data, out)
     scorer = load_sentiment_scorer(config.out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
+    fingerprint, settings_hash = tables.fingerprint(), config_hash(config)
+    if previous := finished_training(config.out, fingerprint, settings_hash):
+        return previous | {"skipped": True}
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
     rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
     churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
-    now = build_features_task(tables, tables.data_end, config.feature_settings).reindex(active_customers(tables, tables.data_end, config.churn_definition))
+    now = features_at(config, tables, tables.data_end)
     satisfaction, segment_nps = fit_satisfaction_task(rows, tables, now, cutoffs[-1], config.model.satisfaction, config.model.seed, config.satisfaction)
     baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.model.seed)
     decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
     stability = reason_stability_task(rows.churn, churn, config.model.churn, config.model.seed, directions)
     card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps, "churn_reason_stability": stability}
     figures = figures_task(churn, satisfaction, rows.churn, rows.satisfaction, config.model.seed)
-    fingerprint = tables.fingerprint()
-    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures)
+    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, settings_hash, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures)
     record = log_training_task(config.out, run)
-    return {"run_id": record.run_id, "card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
+    summary = {"card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
+    log_summary(config.out, record.run_id, summary)
+    return {"run_id": record.run_id, "skipped": False, **summary}
+
+
+def features_at(config: Config, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Features of every customer active at `as_of`, reused from the cache when data and config are unchanged."""
+    key = digest(tables.fingerprint(), config_hash(config), str(as_of))
+    population = active_customers(tables, as_of, config.churn_definition)
+    compute = lambda: build_features_task(tables, as_of, config.feature_settings).reindex(population)  # noqa: E731 - deferred until the cache misses
+    return cached_frame(Path(config.out) / "cache" / "features", key, compute)
+
+
+@flow(name="build_features")
+def build_features_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
+    """Features of every active customer at `as_of` (default: the day after the data's last event), cached."""
+    config = load_config(config_path, data, out)
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
+    scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
+    features = features_at(config, tables, scoring_date)
+    return {"as_of": str(scoring_date.date()), "customers": len(features), "features": features.shape[1]}
 
 
 @flow(name="score")
 def score_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
-    """Scores every active customer at `as_of` (default: the day after the data's last event) with the champions."""
+    """Scores every active customer with the champions at `as_of`, or, by default, at the dates the catch-up
+    policy picks (the day after the data's last event, plus any missed calendar dates when `catch_up: all`)."""
     config = load_config(config_path, data, out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
-    scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
     churn = load_churn_champion_task(config.out)
     satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
-    population = active_customers(tables, scoring_date, config.churn_definition)
-    features = build_features_task(tables, scoring_date, config.feature_settings).reindex(population)
+    root = Path(config.out) / "predictions"
+    dates = [pd.Timestamp(as_of)] if as_of else due_dates(complete_dates(root), tables.data_end, config.scoring.frequency, config.scoring.catch_up)
+    results = [score_one_date(config, tables, date, churn, satisfaction) for date in dates]
+    return results[-1] | {"scored_dates": [r["as_of"] for r in results if not r["skipped"]]}
+
+
+def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, churn: ScoringModel, satisfaction: ScoringModel | None) -> dict:
+    """Predictions, manifest and report for one date; skipped when the same data, config and models already made them."""
+    out = Path(config.out)
+    folder = out / "predictions" / prediction_folder_name(scoring_date)
+    report = out / "reports" / prediction_folder_name(scoring_date) / "report.html"
+    provenance = {
+        "churn_model_version": churn.version,
+        "satisfaction_model_version": satisfaction.version if satisfaction else "",
+        "run_id": churn.run_id,
+        "data_fingerprint": tables.fingerprint(),
+        "config_hash": config_hash(config),
+    }
+    if (manifest := read_manifest(folder)) and all(manifest.get(k) == v for k, v in provenance.items()) and report.exists():
+        return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": manifest["rows"], "skipped": True}
+    features = features_at(config, tables, scoring_date)
     catalogue = catalogue_for(tables, config.feature_settings)
-    scored = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale)
-    versions = {"churn_model_version": churn.version, "satisfaction_model_version": satisfaction.version if satisfaction else "", "run_id": churn.run_id}
-    folder = write_predictions_task(scored.predictions, Path(config.out), scoring_date, config.output.csv, versions)
-    report = write_report_task(scored, Path(config.out) / "reports" / f"as_of={scoring_date.date()}" / "report.html", config.output.report_customers, config.satisfaction.scale)
-    return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(scored.predictions)}
+    scored = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale, config.scoring_settings)
+    drift = drift_summary(churn.extras["profile"], features, scored.predictions["churn_probability"].to_numpy(), config.monitoring.drift_threshold)
+    previous = previous_predictions(out / "predictions", scoring_date)
+    write_predictions_task(scored.predictions, out, scoring_date, config.output.csv, provenance | {"drift": drift})
+    context = report_context(config, tables, scored, satisfaction, drift, previous, model_card_of(config.out, churn), evaluation_history(out))
+    write_report_task(context, report)
+    return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(scored.predictions), "skipped": False}
+
+
+def due_dates(done: list[pd.Timestamp], data_end: pd.Timestamp, frequency: str, catch_up: str) -> list[pd.Timestamp]:
+    """The dates to score now: the latest (the day after the data's last event), and with `catch_up: all`
+    also every calendar date missed since the last complete scoring date."""
+    if catch_up == "latest" or not done:
+        return [data_end]
+    missed = pd.date_range(done[-1], data_end, freq=frequency, inclusive="neither")
+    return sorted({*missed, data_end})
+
+
+@flow(name="retrain")
+def retrain_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
+    """Train, let the gate decide, then score with whichever model is champion."""
+    trained = train_flow(config_path, data, out)
+    return {"train": trained, "score": score_flow(None, config_path, data, out)}
+
+
+@flow(name="evaluate")
+def evaluate_flow(as_of: str, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
+    """Compares the predictions made at `as_of` with what customers did in the horizon since; logs it to MLflow."""
+    config = load_config(config_path, data, out)
+    scoring_date = pd.Timestamp(as_of)
+    folder = Path(config.out) / "predictions" / prediction_folder_name(scoring_date)
+    if read_manifest(folder) is None:
+        raise NotYetKnown(f"no complete predictions for {scoring_date.date()} in {folder.parent}: score that date first (surveyless score --as-of {scoring_date.date()})")
+    tables = load_tables_task(config.data, config.satisfaction.scale)
+    horizon_end = scoring_date + config.churn_definition.horizon
+    if horizon_end > tables.data_end:
+        raise NotYetKnown(f"the {config.churn.horizon_days}-day horizon after {scoring_date.date()} ends {horizon_end.date()}, after the data's last day {(tables.data_end - pd.Timedelta(days=1)).date()}")
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    answers = survey_answers(tables, scoring_date, horizon_end)
+    realised = realised_performance(predictions, churn_labels(tables, scoring_date, config.churn_definition), answers, config.model.seed)
+    version, run_id = predictions["churn_model_version"].iloc[0], predictions["run_id"].iloc[0]
+    alert = performance_alert(realised, training_metrics(config.out, run_id).get("roc_auc"), config.monitoring.max_auc_drop)
+    evaluation_run = log_evaluation(config.out, scoring_date, version, run_id, realised, alert)
+    return {"as_of": str(scoring_date.date()), "churn_model_version": version, "realised": realised, "alert": alert, "mlflow_run_id": evaluation_run}

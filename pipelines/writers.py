@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from features.sentiment import TextModelScorer
 from features.synthetic import WorldSpec, world_chunks
-from models.scoring import PREDICTION_COLUMNS, SCHEMA_VERSION
+from models.prediction_file import COLUMN_NAMES, SCHEMA_VERSION
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:
@@ -100,17 +100,18 @@ def sha256(path: Path) -> str:
 
 
 def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp, csv: bool, extra: dict) -> Path:
-    """Writes `predictions/as_of=YYYY-MM-DD/` (Parquet, optional CSV, manifest.json) whole, and returns it."""
+    """Writes `predictions/as_of=YYYY-MM-DD/` whole (Parquet, optional CSV, then manifest.json as the commit
+    marker), then points `predictions/latest` at the newest complete date; returns the folder."""
     root = out / "predictions"
-    final = root / f"as_of={as_of.date().isoformat()}"
+    final = root / prediction_folder_name(as_of)
     staging = root / f".{final.name}.{uuid.uuid4().hex}.tmp"
     staging.mkdir(parents=True)
     try:
         parquet = staging / "predictions.parquet"
-        predictions[list(PREDICTION_COLUMNS)].to_parquet(parquet, index=False)
+        predictions[list(COLUMN_NAMES)].to_parquet(parquet, index=False)
         files = {"predictions.parquet": sha256(parquet)}
         if csv:
-            predictions.to_csv(staging / "predictions.csv", index=False)
+            predictions[list(COLUMN_NAMES)].to_csv(staging / "predictions.csv", index=False)
             files["predictions.csv"] = sha256(staging / "predictions.csv")
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -120,12 +121,46 @@ def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **extra,
         }
-        write_text_atomically(staging / "manifest.json", json.dumps(manifest, indent=2))
+        write_text_atomically(staging / MANIFEST, json.dumps(manifest, indent=2))
         swap_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    point_latest(root)
     return final
+
+
+MANIFEST = "manifest.json"
+LATEST = "latest"
+
+
+def prediction_folder_name(as_of: pd.Timestamp) -> str:
+    return f"as_of={as_of.date().isoformat()}"
+
+
+def complete_dates(root: Path) -> list[pd.Timestamp]:
+    """Scoring dates whose folder holds a manifest (written last, so the folder is whole), oldest first."""
+    folders = root.glob("as_of=*") if root.exists() else []
+    return sorted(pd.Timestamp(folder.name.removeprefix("as_of=")) for folder in folders if (folder / MANIFEST).exists())
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest, or None when the folder is absent or incomplete."""
+    path = folder / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def previous_predictions(root: Path, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """The newest complete predictions before `as_of`, for 'what changed since the last run'."""
+    earlier = [date for date in complete_dates(root) if date < as_of]
+    return pd.read_parquet(root / prediction_folder_name(earlier[-1]) / "predictions.parquet") if earlier else None
+
+
+def point_latest(root: Path) -> None:
+    """`latest` names the newest complete date; a backfill of an older date leaves it alone."""
+    dates = complete_dates(root)
+    if dates:
+        write_text_atomically(root / LATEST, prediction_folder_name(dates[-1]) + "\n")
 
 
 def write_sentiment_model(scorer: TextModelScorer, metrics: dict, work: Path) -> Path:

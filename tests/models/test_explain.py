@@ -47,11 +47,28 @@ def test_top_reasons_are_the_largest_effects_in_plain_words():
     contributions = pd.DataFrame({"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]}, index=["C1", "C2"])
     matrix = pd.DataFrame({"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]}, index=["C1", "C2"])
     catalogue = feature_catalogue((90,), ("orders",))
-    reasons = top_reasons(contributions, matrix, catalogue, "churn risk")
+    reasons = top_reasons(contributions, matrix, catalogue)
     assert reasons.loc["C1", "reason_1"] == "3 late deliveries in the last 90 days (+12.0 pts churn risk)"
     assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
     assert reasons.loc["C2", "reason_1"] == "segment consumer (-3.0 pts churn risk)"
     assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {"feature": "segment", "value": "consumer", "contribution": -0.03}
+
+
+def test_reasons_read_in_finnish_when_asked():
+    contributions = pd.DataFrame({"late_deliveries_90d": [0.12], "days_since_last_order": [0.05], "segment": [-0.01]}, index=["C1"])
+    matrix = pd.DataFrame({"late_deliveries_90d": [3.0], "days_since_last_order": [np.nan], "segment": ["smb"]}, index=["C1"])
+    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), ("orders",)), "fi")
+    assert reasons.loc["C1", "reason_1"] == "3 myöhästynyttä toimitusta viimeisten 90 päivän aikana (+12,0 %-yks. poistumariski)"
+    assert reasons.loc["C1", "reason_2"] == "ei vielä tilauksia (+5,0 %-yks. poistumariski)"
+
+
+def test_every_feature_has_a_finnish_reason_with_the_same_placeholders():
+    import string
+
+    for feature in feature_catalogue((30, 90), ("orders", "activities", "mentions")).values():
+        assert feature.fi, feature.name
+        fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+        assert fields(feature.fi[0]) == fields(feature.reason), feature.name
 
 
 def test_pain_points_rank_drivers_by_revenue_at_risk():

@@ -10,6 +10,6 @@ def test_training_summary_says_n_a_when_the_validation_rows_hold_one_class():
         "churn": {"validation": "single cutoff", "metrics": {"rows": 40.0, "churn_rate": 0.0, "calibrated_ece": 0.0}},
         "satisfaction": {"validation": "not trained: fewer than 30 survey answers"},
     }
-    print_training({"card": card, "baselines": {"recency_rule": {"rows": 40.0}}, "decisions": {}}, console)
+    print_training({"skipped": False, "card": card, "baselines": {"recency_rule": {"rows": 40.0}}, "decisions": {}}, console)
     text = console.export_text()
     assert "ROC AUC n/a" in text and "recency_rule ROC AUC n/a" in text and "Satisfaction model: not trained" in text

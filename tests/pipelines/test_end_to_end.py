@@ -9,7 +9,7 @@ import pytest
 from features.builders import FeatureSettings, build_features
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
-from models.scoring import PREDICTION_COLUMNS
+from models.prediction_file import COLUMN_NAMES, json_schema
 from models.training import model_matrix
 from models.uncertainty import calibrated
 from pipelines.cli import main
@@ -54,7 +54,7 @@ def test_prediction_file_has_the_contract_columns_and_one_row_per_active_custome
     predictions = pd.read_parquet(folder / "predictions.parquet")
     tables = load_tables(root / "world", "nps")
     active = active_customers(tables, tables.data_end, ChurnDefinition(90, ("consumer",)))
-    assert list(predictions.columns) == list(PREDICTION_COLUMNS)
+    assert list(predictions.columns) == list(COLUMN_NAMES)
     assert len(predictions) == len(active) and set(predictions["customer_id"]) == set(active)
     assert predictions["churn_probability"].between(0, 1).all()
     assert predictions["satisfaction_score"].between(0, 10).all()
@@ -82,16 +82,99 @@ def test_registered_champions_load_and_match_the_prediction_file(demo_run):
     assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
 
 
-def test_report_is_written(demo_run):
+def test_real_output_validates_against_the_published_json_schema(demo_run):
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
+    rows = json.loads(predictions.assign(as_of=predictions["as_of"].dt.strftime("%Y-%m-%d")).to_json(orient="records"))
+    validator = Draft202012Validator(json_schema(), format_checker=FormatChecker())
+    assert [error.message for row in rows for error in validator.iter_errors(row)] == []
+    manifest = json.loads((prediction_folder(demo_run[0]) / "manifest.json").read_text())
+    assert {"data_fingerprint", "config_hash", "drift", "churn_model_version", "satisfaction_model_version", "created_at", "sha256"} <= set(manifest)
+    assert set(manifest["drift"]["feature_psi"]) == set(load_champion_features(demo_run[0]))
+    assert (demo_run[0] / "work" / "predictions" / "latest").read_text().strip() == prediction_folder(demo_run[0]).name
+
+
+def load_champion_features(root):
+    from models.tracking import CHURN_MODEL, load_champion
+
+    return load_champion(root / "work", CHURN_MODEL).feature_names
+
+
+def test_risk_bands_follow_the_thresholds_and_the_control_group_is_about_five_percent(demo_run):
+    predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
+    expected = pd.cut(predictions["churn_probability"], [0, 0.1, 0.3, 1], right=False, labels=["low", "medium", "high"]).astype(str)
+    assert (predictions["churn_risk"] == expected).all()
+    assert 0.02 < predictions["control_group"].mean() < 0.09
+
+
+def test_report_shows_the_headline_numbers(demo_run):
     (report,) = (demo_run[0] / "work" / "reports").glob("as_of=*/report.html")
-    assert "Customers most at risk" in report.read_text()
+    html = report.read_text()
+    predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
+    assert "Customers most at risk" in html and "Surveyed NPS" in html and "data:image/png;base64," in html
+    assert f"<b>{len(predictions):,}</b>customers scored" in html
+    assert f"<b>{(predictions['churn_risk'] == 'high').sum():,}</b>high-risk customers" in html
+    assert "<script" not in html and "http://" not in html.replace("http-equiv", "")
 
 
-def test_scoring_a_past_date_adds_its_own_folder(demo_run):
+def test_an_unchanged_rerun_skips_and_keeps_the_files(demo_run, capsys):
+    root, arguments, _ = demo_run
+    folder = prediction_folder(root)
+    before = (folder / "manifest.json").read_text()
+    assert main(["score", *arguments]) == 0
+    assert "already made from the same data, config and models" in capsys.readouterr().out
+    assert (folder / "manifest.json").read_text() == before
+    assert main(["train", *arguments]) == 0
+    assert "training skipped" in capsys.readouterr().out
+
+
+def test_a_backfill_adds_its_own_folder_reproducibly_and_leaves_latest(demo_run):
     root, arguments, _ = demo_run
     assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
-    predictions = pd.read_parquet(root / "work" / "predictions" / "as_of=2025-06-01" / "predictions.parquet")
-    assert (predictions["as_of"] == pd.Timestamp("2025-06-01")).all()
+    folder = root / "work" / "predictions" / "as_of=2025-06-01"
+    first = (folder / "predictions.parquet").read_bytes()
+    assert (pd.read_parquet(folder / "predictions.parquet")["as_of"] == pd.Timestamp("2025-06-01")).all()
+    shutil.rmtree(folder)
+    shutil.rmtree(root / "work" / "cache")
+    assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
+    assert (folder / "predictions.parquet").read_bytes() == first
+    assert (root / "work" / "predictions" / "latest").read_text().strip() != "as_of=2025-06-01"
+
+
+def test_evaluate_compares_a_past_date_with_what_customers_did(demo_run, capsys):
+    import mlflow
+
+    from models.tracking import use_store
+
+    root, arguments, _ = demo_run
+    assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--as-of", "2025-06-01", *arguments]) == 0
+    assert "churn ROC AUC 0." in capsys.readouterr().out
+    log = pd.read_csv(root / "work" / "evaluations.csv")
+    assert log["as_of"].tolist() == ["2025-06-01"] and 0.5 < log["roc_auc"].iloc[0] <= 1
+    use_store(root / "work")
+    (run,) = mlflow.search_runs(experiment_names=["surveyless"], filter_string="tags.kind = 'evaluation'", output_format="list")
+    assert run.data.tags["churn_model_version"] == "1" and "realised_roc_auc" in run.data.metrics
+
+
+def test_evaluate_before_the_horizon_has_passed_is_refused(demo_run, capsys):
+    root, arguments, _ = demo_run
+    latest = (root / "work" / "predictions" / "latest").read_text().strip().removeprefix("as_of=")
+    assert main(["evaluate", "--as-of", latest, *arguments]) == 2
+    assert "not yet known" in capsys.readouterr().err
+
+
+def test_the_report_and_reasons_read_in_finnish(demo_run):
+    root, arguments, _ = demo_run
+    finnish = root / "finnish.yaml"
+    finnish.write_text(CONFIG + "language: fi\n")
+    assert main(["score", "--as-of", "2025-09-01", "--config", str(finnish), *arguments[2:]]) == 0
+    html = (root / "work" / "reports" / "as_of=2025-09-01" / "report.html").read_text()
+    assert '<html lang="fi">' in html and "Asiakasriskiraportti" in html and "Kipupisteet" in html
+    predictions = pd.read_parquet(root / "work" / "predictions" / "as_of=2025-09-01" / "predictions.parquet")
+    assert predictions["reason_1"].str.endswith("%-yks. poistumariski)").all()
 
 
 def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_path, capsys):

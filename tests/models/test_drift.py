@@ -1,0 +1,35 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.drift import drift_summary, feature_profile, numeric_shares, population_profile, psi, shift
+
+
+def test_psi_matches_the_formula_on_hand_made_shares():
+    expected, actual = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    assert psi(expected, actual) == pytest.approx(-0.25 * np.log(0.5) + 0.25 * np.log(1.5))
+    assert psi(expected, expected) == 0.0
+
+
+def test_numeric_shares_count_bins_and_the_missing_share():
+    shares = numeric_shares(pd.Series([0.0, 1.0, 2.0, 5.0, np.nan]), np.array([1.0, 3.0]))
+    assert shares.tolist() == [0.2, 0.4, 0.2, 0.2]
+
+
+def test_the_same_population_is_stable_and_a_shifted_one_is_flagged():
+    rng = np.random.default_rng(0)
+    training = pd.DataFrame({"orders_90d": rng.poisson(3, 5000).astype(float), "segment": rng.choice(["a", "b"], 5000)})
+    profile = population_profile(training, rng.uniform(0, 0.3, 5000), seed=0)
+    same = pd.DataFrame({"orders_90d": rng.poisson(3, 5000).astype(float), "segment": rng.choice(["a", "b"], 5000)})
+    moved = pd.DataFrame({"orders_90d": rng.poisson(6, 5000).astype(float), "segment": rng.choice(["a", "b", "c"], 5000)})
+    stable = drift_summary(profile, same, rng.uniform(0, 0.3, 5000), threshold=0.2)
+    drifted = drift_summary(profile, moved, rng.uniform(0.3, 0.6, 5000), threshold=0.2)
+    assert stable["flagged_features"] == [] and stable["prediction_psi"] < 0.05
+    assert max(stable["feature_psi"].values()) < 0.05
+    assert drifted["flagged_features"] == sorted(["orders_90d", "segment"], key=drifted["feature_psi"].get, reverse=True)
+    assert drifted["prediction_psi"] > 1
+
+
+def test_a_feature_that_goes_missing_is_drift():
+    profile = feature_profile(pd.Series(np.arange(100, dtype=float)))
+    assert shift(profile, pd.Series(np.full(100, np.nan))) > 1

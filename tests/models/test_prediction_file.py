@@ -1,0 +1,36 @@
+import pandas as pd
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+
+from models.prediction_file import COLUMN_NAMES, SCHEMA_FILE, SCHEMA_VERSION, contract_fingerprint, json_schema, schema_text
+
+# Each published schema version and the shape (names, order, types, allowed values) it promises.
+PUBLISHED = {"2.0": "0c048ca6a6a8c661"}
+
+
+def test_the_contract_cannot_change_without_a_version_bump():
+    assert PUBLISHED.get(SCHEMA_VERSION) == contract_fingerprint(), (
+        "the prediction contract changed: bump SCHEMA_VERSION, pin its fingerprint here, and run make docs"
+    )
+
+
+def test_the_published_schema_file_is_the_declared_one():
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), "stale schema file: run make docs"
+
+
+def row(**changes) -> dict:
+    valid = {name: "x" for name in COLUMN_NAMES} | {
+        "as_of": "2025-06-01", "churn_probability": 0.2, "churn_risk": "medium", "satisfaction_score": 7.5,
+        "satisfaction_lower": 5.0, "satisfaction_upper": 9.0, "nps_category": "passive", "control_group": False,
+    }
+    return valid | changes
+
+
+@pytest.mark.parametrize("changes", [{"churn_risk": "severe"}, {"control_group": "no"}, {"churn_probability": None}, {"extra": 1}, {"nps_category": "fan"}])
+def test_the_schema_rejects_rows_that_break_the_contract(changes):
+    with pytest.raises(ValidationError):
+        Draft202012Validator(json_schema()).validate(row(**changes))
+
+
+def test_the_schema_accepts_empty_satisfaction_without_a_model():
+    Draft202012Validator(json_schema()).validate(row(satisfaction_score=None, satisfaction_lower=None, satisfaction_upper=None, nps_category=None))
