@@ -45,7 +45,7 @@ def prefect_api(work: Path):
         )
     try:
         wait_for_health(url, server, log / "server.log")
-        os.environ["PREFECT_API_URL"] = url
+        os.environ["PREFECT_API_URL"] = url  # for the flow-run processes the runner starts
         yield url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
@@ -87,12 +87,13 @@ def deployments(config: Config, config_path: Path | None) -> list:
 def serve_schedules(config: Config, config_path: Path | None, for_seconds: float | None) -> list[str]:
     """Serves until stopped (Ctrl-C), or for `for_seconds`; returns the deployments' names."""
     from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_api(Path(config.out)):
+    with prefect_api(Path(config.out)) as url, temporary_settings(updates={PREFECT_API_URL: url}):
         served = deployments(config, config_path)
         if not served:
             return []
-        runner = Runner(name="surveyless", pause_on_shutdown=True)
+        runner = Runner(name="surveyless", pause_on_shutdown=True, limit=1)  # one run at a time: runs share the work folder
         for deployment in served:
             runner.add_deployment(deployment)
         try:

@@ -237,3 +237,16 @@ def test_model_card_and_baselines_are_logged(demo_run):
     assert run.data.tags["churn_decision"] == "champion" and len(run.data.tags["data_fingerprint"]) == 16
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
     assert "| LightGBM |" in card and "| bg_nbd |" in card
+
+
+def test_a_served_schedule_fires_a_scoring_run(demo_run):
+    from pipelines.cache import config_hash
+    from pipelines.config import load_config
+
+    root, arguments, _ = demo_run
+    served = root / "served.yaml"
+    served.write_text(CONFIG + "scoring: {risk_thresholds: {medium: 0.15, high: 0.35}}\nschedules: {retrain: null, score: {cron: '* * * * * */5', timezone: Europe/Helsinki}}\n")
+    expected = config_hash(load_config(served))
+    assert main(["serve", "--config", str(served), *arguments[2:], "--for-seconds", "60"]) == 0
+    latest = (root / "work" / "predictions" / "latest").read_text().strip()
+    assert json.loads((root / "work" / "predictions" / latest / "manifest.json").read_text())["config_hash"] == expected
