@@ -4,7 +4,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 
-.PHONY: demo test install dev lock docs clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test install dev browser lock docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +26,12 @@ dev: $(VENV)/.installed-dev
 demo: install
 	$(VENV)/bin/surveyless demo
 
-test: dev
+# The report's browser test needs Chromium: Debian's package, installed when missing.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null)
+
+test: dev browser
 	$(PY) -m pytest
 
 # Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).

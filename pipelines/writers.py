@@ -6,6 +6,7 @@ system); a prediction folder is assembled beside its final name and swapped in w
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -83,12 +84,35 @@ def append_parquet(writers: dict[Path, pq.ParquetWriter], path: Path, frame: pd.
 
 
 def swap_into_place(staging: Path, final: Path) -> None:
-    """Replaces `final` with the complete `staging` folder; readers see the old or the new, never a mix."""
-    retired = final.parent / f".{final.name}.{uuid.uuid4().hex}.old"
-    if final.exists():
-        os.replace(final, retired)
-    os.replace(staging, final)
-    shutil.rmtree(retired, ignore_errors=True)
+    """Replaces `final` with the complete `staging` folder; readers see the old or the new, never a mix.
+
+    An existing folder is exchanged with the new one in a single atomic step (Linux renameat2), so
+    a crash at any instant leaves a complete folder under `final`; the old one is then deleted.
+    """
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    exchange(staging, final)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange(first: Path, second: Path) -> None:
+    """Atomically swaps two paths. Where renameat2 is missing (not Linux), two renames stand in for it,
+    with a moment in between where `second` is absent."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        retired = second.parent / f".{second.name}.{uuid.uuid4().hex}.old"
+        os.replace(second, retired)
+        os.replace(first, second)
+        os.replace(retired, first)
+        return
+    if libc.renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(second))
 
 
 def sha256(path: Path) -> str:

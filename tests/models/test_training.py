@@ -74,3 +74,15 @@ def test_satisfaction_model_tracks_survey_scores(small_tables):
     fitted = fit_satisfaction(rows, pd.Timestamp("2025-07-01"), FAST, seed=1)
     assert fitted.metrics["spearman"] > 0.2
     assert fitted.metrics["mae"] < rows["score"].sub(rows["score"].median()).abs().mean()
+
+
+def test_risk_bands_and_a_stable_control_group():
+    from models.scoring import ScoringSettings, churn_risk, in_control_group
+
+    settings = ScoringSettings(medium_risk_from=0.1, high_risk_from=0.3, control_share=0.05)
+    assert churn_risk(np.array([0.0, 0.099, 0.1, 0.3, 0.95]), settings).tolist() == ["low", "low", "medium", "high", "high"]
+    ids = pd.Series([f"C{i:06d}" for i in range(20_000)])
+    control = in_control_group(ids, settings)
+    assert 0.045 < control.mean() < 0.055
+    assert (in_control_group(ids[::-1], settings) == control[::-1]).all()  # depends on the id alone
+    assert (control != in_control_group(ids, ScoringSettings(control_key="another key"))).any()

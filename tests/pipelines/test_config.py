@@ -47,3 +47,26 @@ def test_partial_config_keeps_other_defaults_and_cli_overrides_win(tmp_path):
 def test_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "absent.yaml")
+
+
+def test_catch_up_scores_the_latest_date_or_every_missed_one():
+    import pandas as pd
+
+    from pipelines.flows import due_dates
+
+    done = [pd.Timestamp("2025-05-05")]
+    end = pd.Timestamp("2025-06-03")
+    assert due_dates(done, end, "W-MON", "latest") == [end]
+    assert due_dates(done, end, "W-MON", "all") == [pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")]
+    assert due_dates([], end, "W-MON", "all") == [end]
+
+
+def test_risk_thresholds_must_be_ordered(tmp_path):
+    import pytest
+
+    from pipelines.config import ConfigError, load_config
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("scoring: {risk_thresholds: {medium: 0.4, high: 0.3}}\n")
+    with pytest.raises(ConfigError, match="medium"):
+        load_config(path)

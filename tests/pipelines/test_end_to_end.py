@@ -118,6 +118,29 @@ def test_report_shows_the_headline_numbers(demo_run):
     assert "<script" not in html and "http://" not in html.replace("http-equiv", "")
 
 
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def test_report_renders_in_headless_chromium_without_console_errors(demo_run, tmp_path):
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (`make test` installs Debian's chromium package)")
+    root = demo_run[0]
+    latest = (root / "work" / "predictions" / "latest").read_text().strip()
+    page = (root / "work" / "reports" / latest / "report.html").resolve().as_uri()
+    shot = tmp_path / "report.png"
+    rendered = subprocess.run([browser, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--window-size=1280,4000", f"--screenshot={shot}", page], capture_output=True, text=True, timeout=120)
+    assert rendered.returncode == 0 and shot.stat().st_size > 20_000
+    assert [line for line in rendered.stderr.splitlines() if ":CONSOLE" in line] == []
+    dom = subprocess.run([browser, *CHROMIUM_FLAGS, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    predictions = pd.read_parquet(root / "work" / "predictions" / latest / "predictions.parquet")
+    assert f'id="customers-scored"><b>{len(predictions):,}</b>' in dom
+    assert f'id="high-risk"><b>{(predictions["churn_risk"] == "high").sum():,}</b>' in dom
+    assert 'id="inferred-nps"><b>' in dom
+
+
 def test_an_unchanged_rerun_skips_and_keeps_the_files(demo_run, capsys):
     root, arguments, _ = demo_run
     folder = prediction_folder(root)

@@ -1,0 +1,59 @@
+"""Kill a writer at random instants: readers must only ever see complete prediction folders."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.writers import sha256
+
+WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import numpy as np
+    import pandas as pd
+    from models.prediction_file import COLUMN_NAMES
+    from pipelines.writers import write_predictions
+
+    out, rows = Path(sys.argv[1]), 100_000
+    frame = pd.DataFrame({name: np.full(rows, "reason text of some length") for name in COLUMN_NAMES})
+    for attempt in range(10_000):
+        frame["churn_probability"] = attempt / 10_000
+        as_of = pd.Timestamp("2025-06-01") + pd.Timedelta(days=attempt % 3)
+        write_predictions(frame.assign(as_of=as_of), out, as_of, csv=True, extra={"attempt": attempt})
+        print(attempt, flush=True)
+""")
+
+
+def assert_readers_see_only_complete_folders(root: Path) -> int:
+    folders = sorted(root.glob("as_of=*"))
+    for folder in folders:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        for name, digest in manifest["sha256"].items():
+            assert sha256(folder / name) == digest, f"{folder.name}/{name} does not match its manifest"
+        assert len(pd.read_parquet(folder / "predictions.parquet", columns=["churn_probability"])) == manifest["rows"]
+    if folders:
+        latest = (root / "latest").read_text().strip()
+        assert (root / latest / "manifest.json").exists() and latest == folders[-1].name
+    return len(folders)
+
+
+def test_killing_the_writer_at_random_points_never_exposes_a_partial_folder(tmp_path):
+    rng = random.Random(7)
+    environment = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for _ in range(8):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=environment)
+        writer.stdout.readline()  # at least one write finished in this round
+        time.sleep(rng.uniform(0.0, 1.5))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        assert assert_readers_see_only_complete_folders(tmp_path / "predictions") >= 1
+    interrupted = list((tmp_path / "predictions").glob(".as_of=*.tmp"))
+    assert interrupted, "no kill landed mid-write: the test did not exercise a crash"
