@@ -1,8 +1,11 @@
 """Drift: how far today's customers sit from the ones the model learned on.
 
-At training, each feature's distribution is summarised as decile bins (plus a missing bin; text
-features by category); at scoring, the population stability index (PSI) compares today's shares
-with those. The usual reading: below 0.1 stable, 0.1-0.25 shifting, above 0.25 a different population.
+At training, each feature's distribution over the customers of the latest training cutoff (the
+most recent population the model saw, with full look-back windows) is summarised as decile bins
+(plus a missing bin; text features by category); at scoring, the population stability index (PSI)
+compares today's shares with those. The usual reading: below 0.1 stable, 0.1-0.25 shifting, above
+0.25 a different population. A feature with one value for everyone on a date (the brand's overall
+mood) has no distribution across customers to compare, so it is left out.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def shift(profile: dict, values: pd.Series) -> float:
 
 def drift_summary(profile: dict, features: pd.DataFrame, probabilities: np.ndarray, threshold: float) -> dict:
     """PSI per feature and of the churn probabilities; features at or past `threshold` are flagged, worst first."""
-    by_feature = {name: round(shift(stored, features[name]), 4) for name, stored in profile["features"].items() if name in features}
+    varying = [name for name in profile["features"] if name in features and features[name].nunique(dropna=False) > 1]
+    by_feature = {name: round(shift(profile["features"][name], features[name]), 4) for name in varying}
     flagged = sorted((name for name, value in by_feature.items() if value >= threshold), key=by_feature.get, reverse=True)
     return {
         "threshold": threshold,

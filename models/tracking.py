@@ -270,17 +270,21 @@ def model_card_of(work: Path, model: ScoringModel) -> dict:
     return use_store(work).artifacts.load_dict(f"runs:/{model.run_id}/model_card.json")
 
 
-def training_metrics(work: Path, run_id: str) -> dict[str, float]:
-    """The churn metrics a training run measured on its validation rows."""
-    metrics = use_store(work).MlflowClient().get_run(run_id).data.metrics
-    return {k.removeprefix("churn_"): v for k, v in metrics.items() if k.startswith("churn_")}
+def training_record(work: Path, run_id: str) -> tuple[dict[str, float], pd.Timestamp]:
+    """The churn metrics a training run measured on its validation rows, and its last training cutoff."""
+    run = use_store(work).MlflowClient().get_run(run_id)
+    metrics = {k.removeprefix("churn_"): v for k, v in run.data.metrics.items() if k.startswith("churn_")}
+    return metrics, pd.Timestamp(run.data.tags["last_training_cutoff"])
 
 
 def log_evaluation(work: Path, as_of: pd.Timestamp, version: str, training_run_id: str, realised: dict, alert: str | None) -> str:
     """Realised performance of one scoring date as its own run, tagged with the model version that scored it."""
     mlflow = use_store(work)
     with mlflow.start_run(run_name=f"evaluate {as_of.date()}") as active:
-        mlflow.set_tags({"kind": "evaluation", "as_of": str(as_of.date()), "churn_model_version": version, "training_run_id": training_run_id, "alert": alert or ""})
+        mlflow.set_tags({
+            "kind": "evaluation", "as_of": str(as_of.date()), "churn_model_version": version, "training_run_id": training_run_id,
+            "alert": alert or "", "in_sample": str(realised["in_sample"]).lower(),
+        })
         mlflow.log_metrics({f"realised_{k}": v for k, v in realised["churn"].items()})
         if "satisfaction" in realised:
             mlflow.log_metrics({f"realised_satisfaction_{k}": v for k, v in realised["satisfaction"].items()})
@@ -288,7 +292,7 @@ def log_evaluation(work: Path, as_of: pd.Timestamp, version: str, training_run_i
     append_log(Path(work) / EVALUATION_LOG, [{
         "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "as_of": str(as_of.date()), "churn_model_version": version,
         "roc_auc": realised["churn"].get("roc_auc", ""), "ece": realised["churn"].get("ece", ""),
-        "satisfaction_mae": realised.get("satisfaction", {}).get("mae", ""), "alert": alert or "", "mlflow_run_id": active.info.run_id,
+        "satisfaction_mae": realised.get("satisfaction", {}).get("mae", ""), "in_sample": realised["in_sample"], "alert": alert or "", "mlflow_run_id": active.info.run_id,
     }])
     return active.info.run_id
 
@@ -300,6 +304,6 @@ def evaluation_history(work: Path) -> pd.DataFrame:
     """Every realised-performance check so far, oldest scoring date first (empty before the first)."""
     path = Path(work) / EVALUATION_LOG
     if not path.exists():
-        return pd.DataFrame(columns=["as_of", "churn_model_version", "roc_auc", "ece", "satisfaction_mae", "alert"])
-    log = pd.read_csv(path, keep_default_na=False)
+        return pd.DataFrame(columns=["as_of", "churn_model_version", "roc_auc", "ece", "satisfaction_mae", "in_sample", "alert"])
+    log = pd.read_csv(path, dtype=str, keep_default_na=False)
     return log.drop_duplicates("as_of", keep="last").sort_values("as_of")

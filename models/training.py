@@ -132,7 +132,8 @@ def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: Boost
     metrics = churn_scores_report(labels[split.valid], held_out, seed) | cross_fitted_calibration(labels[split.valid], held_out, seed)
     final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
     calibration = calibration_map(labels[split.valid], held_out)
-    profile = population_profile(training_set[names], calibrated(final.predict_proba(matrix)[:, 1], calibration), seed)
+    latest = np.asarray(training_set.index.get_level_values("as_of") == training_set.index.get_level_values("as_of").max())
+    profile = population_profile(training_set.loc[latest, names], calibrated(final.predict_proba(matrix[latest])[:, 1], calibration), seed)
     validation = pd.DataFrame({"truth": labels[split.valid], "predicted": held_out})
     return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), {"calibration": calibration, "profile": profile}, validation)
 

@@ -191,6 +191,8 @@ def evaluate_command(arguments, config: Config, console: Console) -> int:
         result = evaluate_flow(as_of=arguments.as_of, **flow_paths(arguments, config))
     realised, churn = result["realised"], result["realised"]["churn"]
     console.print(f"Predictions of {result['as_of']} (churn model v{result['churn_model_version']}) against the {config.churn.horizon_days} days since, {realised['customers']:,} customers:")
+    if realised["in_sample"]:
+        console.print("  Caution: this model's training labels overlap this date's horizon, so it saw some of these outcomes; the figures are optimistic.")
     console.print(f"  churn ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), ECE {shown(churn, 'ece')}, Brier {shown(churn, 'brier', '.4f')}, churn rate {churn['churn_rate']:.1%}.")
     if "satisfaction" in realised:
         console.print(f"  satisfaction on {realised['satisfaction']['answers']:,} answers since: MAE {realised['satisfaction']['mae']:.2f}, Spearman {realised['satisfaction']['spearman']:.3f}.")

@@ -29,7 +29,7 @@ from models.plots import training_figures
 from models.scoring import ScoringModel, score_customers
 from models.tracking import (
     SATISFACTION_MODEL, MissingModelError, TrainingRun, evaluation_history, finished_training, load_champion, load_churn_champion,
-    log_evaluation, log_summary, log_training, model_card_of, promotion_decisions, training_metrics,
+    log_evaluation, log_summary, log_training, model_card_of, promotion_decisions, training_record,
 )
 from models.training import churn_reason_stability, fit_churn
 from pipelines.cache import cached_frame, config_hash, digest
@@ -191,6 +191,8 @@ def evaluate_flow(as_of: str, config_path: str | None = None, data: str | None =
     answers = survey_answers(tables, scoring_date, horizon_end)
     realised = realised_performance(predictions, churn_labels(tables, scoring_date, config.churn_definition), answers, config.model.seed)
     version, run_id = predictions["churn_model_version"].iloc[0], predictions["run_id"].iloc[0]
-    alert = performance_alert(realised, training_metrics(config.out, run_id).get("roc_auc"), config.monitoring.max_auc_drop)
+    validation, last_training_cutoff = training_record(config.out, run_id)
+    realised["in_sample"] = bool(scoring_date < last_training_cutoff + config.churn_definition.horizon)  # the model learned outcomes from this window
+    alert = performance_alert(realised, validation.get("roc_auc"), config.monitoring.max_auc_drop)
     evaluation_run = log_evaluation(config.out, scoring_date, version, run_id, realised, alert)
     return {"as_of": str(scoring_date.date()), "churn_model_version": version, "realised": realised, "alert": alert, "mlflow_run_id": evaluation_run}

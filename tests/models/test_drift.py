@@ -33,3 +33,11 @@ def test_the_same_population_is_stable_and_a_shifted_one_is_flagged():
 def test_a_feature_that_goes_missing_is_drift():
     profile = feature_profile(pd.Series(np.arange(100, dtype=float)))
     assert shift(profile, pd.Series(np.full(100, np.nan))) > 1
+
+
+def test_a_value_shared_by_every_customer_is_not_a_distribution_to_compare():
+    rng = np.random.default_rng(1)
+    training = pd.DataFrame({"brand_mood": rng.uniform(0, 1, 1000), "orders_90d": rng.poisson(3, 1000).astype(float)})
+    profile = population_profile(training, rng.uniform(0, 0.3, 1000), seed=0)
+    today = pd.DataFrame({"brand_mood": np.full(1000, 0.7), "orders_90d": rng.poisson(3, 1000).astype(float)})
+    assert set(drift_summary(profile, today, rng.uniform(0, 0.3, 1000), threshold=0.2)["feature_psi"]) == {"orders_90d"}
