@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install dev browser lock docs clean
+.PHONY: demo test install dev browser bench bench-full lock docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ browser:
 
 test: dev browser
 	$(PY) -m pytest
+
+# Benchmarks into bench/results/ (real data from ../shared/data): quick under 5 minutes, full for the committed results.
+bench: install
+	$(PY) bench/run.py quick
+
+bench-full: install
+	$(PY) bench/run.py full
 
 # Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).
 lock: dev

@@ -64,6 +64,9 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"features_scale_{arguments.customers}.json").write_text(json.dumps(result, indent=2))
+    rows = [f"| {name} | {stage['seconds']} | {stage['peak_rss_gb_so_far']} |" for name, stage in stages.items()]
+    table = [f"{arguments.customers:,} customers, {events:,} events, {features.shape[1]} features.", "", "| stage | seconds | peak RSS so far, GB |", "|---|---|---|", *rows]
+    (RESULTS / "features_scale.md").write_text("\n".join(table) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -55,8 +55,9 @@ def purchase_summary(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     })
 
 
-def probability_alive(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    """P(still a customer) per customer under BG/NBD, fitted by maximum a posteriori on orders before `as_of`."""
+def bg_nbd_scores(orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """Per customer under BG/NBD, fitted by maximum a posteriori on orders before `as_of`: P(still a
+    customer), and P(no purchase in the next `horizon_days`), which is what lapse churn asks."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("pymc").setLevel(logging.ERROR)
@@ -67,10 +68,13 @@ def probability_alive(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
         model = BetaGeoModel(data=summary)
         model.fit(method="map", progressbar=False)
         alive = model.expected_probability_alive(data=summary)
-    return pd.Series(np.asarray(alive).reshape(-1), index=summary["customer_id"].to_numpy())
+        no_purchase = model.expected_probability_no_purchase(t=horizon_days, data=summary)
+    return pd.DataFrame({"alive": np.asarray(alive).reshape(-1), "no_purchase": np.asarray(no_purchase).reshape(-1)}, index=summary["customer_id"].to_numpy())
 
 
-def churn_baselines(training_set: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, tables: Tables, seed: int) -> dict[str, dict[str, float]]:
+def churn_baselines(
+    training_set: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, tables: Tables, horizon: pd.Timedelta, seed: int,
+) -> dict[str, dict[str, float]]:
     """Each baseline's held-out churn metrics on exactly the validation rows the model is judged on."""
     labels = training_set["churned"].to_numpy()[valid]
     rows = training_set[feature_names]
@@ -86,6 +90,7 @@ def churn_baselines(training_set: pd.DataFrame, feature_names: list[str], train:
     if tables.orders is not None and len(tables.orders):
         as_of = training_set.index.get_level_values("as_of")[valid][0]
         customers = training_set.index.get_level_values("customer_id")[valid]
-        alive = probability_alive(tables.orders, as_of).reindex(customers).fillna(0.0).to_numpy()
-        reports["bg_nbd"] = churn_scores_report(labels, 1 - alive, seed)
+        scores = bg_nbd_scores(tables.orders, as_of, horizon.days).reindex(customers)
+        reports["bg_nbd"] = churn_scores_report(labels, 1 - scores["alive"].fillna(0.0).to_numpy(), seed)
+        reports["bg_nbd_no_purchase"] = churn_scores_report(labels, scores["no_purchase"].fillna(1.0).to_numpy(), seed)
     return reports

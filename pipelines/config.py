@@ -65,7 +65,10 @@ class FeatureConfig(Strict):
 class ModelConfig(Strict):
     seed: int = Field(42, description="Seed for model training.")
     churn: BoosterSettings = BoosterSettings()
-    satisfaction: BoosterSettings = BoosterSettings()
+    satisfaction: BoosterSettings = Field(
+        BoosterSettings(n_estimators=400, num_leaves=7, min_child_samples=100),
+        description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in bench/synthetic_truth.py).",
+    )
 
 
 class OutputConfig(Strict):

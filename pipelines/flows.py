@@ -90,7 +90,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
     now = features_at(config, tables, tables.data_end)
     satisfaction, segment_nps = fit_satisfaction_task(rows, tables, now, cutoffs[-1], config.model.satisfaction, config.model.seed, config.satisfaction)
-    baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.model.seed)
+    baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.churn_definition.horizon, config.model.seed)
     decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
     stability = reason_stability_task(rows.churn, churn, config.model.churn, config.model.seed, directions)
     card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps, "churn_reason_stability": stability}

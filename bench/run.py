@@ -1,0 +1,85 @@
+"""Runs the benchmarks and writes bench/results/summary_<mode>.md with the machine they ran on.
+
+    python bench/run.py quick    # under 5 minutes: real datasets, one small synthetic world, 100k-customer features
+    python bench/run.py full     # five 20,000-customer worlds, 1M-customer features
+
+Each benchmark is its own script (and process, so peak memory is its own), writing JSON and
+Markdown into bench/results/; this runner records wall time and a CPU-load check beside each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+PLANS = {
+    "quick": [
+        ("uci_churn", []),
+        ("olist_reviews", []),
+        ("sentiment_airline", []),
+        ("synthetic_truth", ["--customers", "5000", "--seeds", "7"]),
+        ("features_scale", ["--customers", "100000"]),
+    ],
+    "full": [
+        ("uci_churn", []),
+        ("olist_reviews", []),
+        ("sentiment_airline", []),
+        ("synthetic_truth", ["--customers", "20000"]),
+        ("features_scale", ["--customers", "1000000"]),
+    ],
+}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) / 1024**2 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
+    return f"{cpu}; {os.cpu_count()} cores; {memory:.0f} GiB RAM; Python {platform.python_version()}; {platform.platform()}"
+
+
+def run(script: str, arguments: list[str]) -> dict:
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    environment = os.environ | {"PYTHONPATH": os.pathsep.join([str(BENCH.parent), str(BENCH)])}
+    finished = subprocess.run([sys.executable, str(BENCH / f"{script}.py"), *arguments], env=environment, capture_output=True, text=True)
+    return {
+        "script": script, "arguments": " ".join(arguments), "seconds": round(time.perf_counter() - started, 1),
+        "load_before": round(load_before, 2), "exit": finished.returncode, "error": finished.stderr.strip().splitlines()[-1:] if finished.returncode else [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=sorted(PLANS))
+    arguments = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    runs = []
+    for script, options in PLANS[arguments.mode]:
+        print(f"{script} {' '.join(options)} ...", flush=True)
+        runs.append(run(script, options))
+        print(f"  {runs[-1]['seconds']} s, exit {runs[-1]['exit']}", flush=True)
+    lines = [
+        f"# Benchmarks, {arguments.mode} mode", "",
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.", "",
+        "| benchmark | arguments | wall s | 1-min load before | exit |", "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |" for r in runs]
+    for script, _ in PLANS[arguments.mode]:
+        table = RESULTS / f"{script}.md"
+        if table.exists():
+            lines += ["", f"## {script}", "", table.read_text().strip()]
+    (RESULTS / f"summary_{arguments.mode}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    sys.exit(max(r["exit"] for r in runs))
+
+
+if __name__ == "__main__":
+    main()
