@@ -1,0 +1,100 @@
+"""What per-customer reasons cost: model capacity against accuracy and TreeSHAP speed, and the peers.
+
+    python bench/reasons_speed.py [--customers 20000]
+
+On one synthetic world, churn models of several capacities (trees x leaves) are trained out of time.
+For each: held-out ROC AUC; scoring rows/s through `predict_proba` and bare `booster.predict` (the
+limit); exact TreeSHAP rows/s through LightGBM's `pred_contrib` with 1 and 2 threads, and through
+`shap.TreeExplainer` on a sample. TreeSHAP cost grows with trees x leaves x depth^2, so capacity is
+the lever. Writes bench/results/reasons_speed.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.builders import FeatureSettings, catalogue_for
+from features.labels import ChurnDefinition
+from features.loaders import load_tables
+from features.registry import churn_directions
+from features.sentiment import LexiconScorer, with_sentiment
+from features.synthetic import WorldSpec
+from features.training_sets import CutoffSchedule, churn_training_set, labelled_cutoffs
+from models.training import BoosterSettings, fit_churn, model_matrix
+from pipelines.writers import write_world
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFINITION = ChurnDefinition(90, ("consumer",))
+CAPACITIES = ((300, 31), (200, 15), (150, 7), (100, 7))
+SHAP_SAMPLE = 2_000
+
+
+def rows_per_second(work, rows: int, repeats: int = 3) -> float:
+    """Median over repeats, so one slow moment on a shared machine does not decide."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return round(rows / float(np.median(times)))
+
+
+def measure(rows: pd.DataFrame, directions: dict, trees: int, leaves: int, scoring: pd.DataFrame) -> dict:
+    settings = replace(BoosterSettings(), n_estimators=trees, num_leaves=leaves)
+    model = fit_churn(rows, DEFINITION.horizon, settings, 42, directions)
+    matrix = model_matrix(scoring, model.feature_names)
+    booster = model.estimator.booster_
+    sample = matrix.head(SHAP_SAMPLE)
+    import shap
+
+    explainer = shap.TreeExplainer(model.estimator)
+    return {
+        "trees": trees, "leaves": leaves, "roc_auc": round(model.metrics["roc_auc"], 4),
+        "roc_auc_low": round(model.metrics["roc_auc_low"], 4), "roc_auc_high": round(model.metrics["roc_auc_high"], 4),
+        "predict_proba_rows_per_s": rows_per_second(lambda: model.estimator.predict_proba(matrix), len(matrix)),
+        "booster_predict_rows_per_s": rows_per_second(lambda: booster.predict(matrix), len(matrix)),
+        "pred_contrib_rows_per_s_2_threads": rows_per_second(lambda: booster.predict(matrix, pred_contrib=True, num_threads=2), len(matrix)),
+        "pred_contrib_rows_per_s_1_thread": rows_per_second(lambda: booster.predict(matrix, pred_contrib=True, num_threads=1), len(matrix)),
+        "shap_tree_explainer_rows_per_s": rows_per_second(lambda: explainer.shap_values(sample), len(sample), repeats=1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=20_000)
+    arguments = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        write_world(WorldSpec(arguments.customers, seed=3), Path(folder) / "world")
+        tables = with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped())
+    settings = FeatureSettings()
+    cutoffs = labelled_cutoffs(tables, CutoffSchedule(), DEFINITION)
+    rows = churn_training_set(tables, cutoffs, DEFINITION, settings)
+    directions = churn_directions(catalogue_for(tables, settings))
+    scoring = rows.tail(min(len(rows), 50_000))
+    results = [measure(rows, directions, trees, leaves, scoring) for trees, leaves in CAPACITIES]
+    lines = [
+        f"{arguments.customers:,} customers, {len(rows):,} training rows; speeds on {len(scoring):,} rows (TreeExplainer on {SHAP_SAMPLE:,}), medians of 3.", "",
+        "| trees x leaves | held-out ROC AUC (95 % CI) | predict_proba rows/s | booster.predict rows/s | pred_contrib rows/s, 2 threads / 1 thread | shap.TreeExplainer rows/s | 1M customers' reasons, minutes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['trees']} x {r['leaves']} | {r['roc_auc']:.3f} ({r['roc_auc_low']:.3f}–{r['roc_auc_high']:.3f}) | {r['predict_proba_rows_per_s']:,} | {r['booster_predict_rows_per_s']:,} "
+            f"| {r['pred_contrib_rows_per_s_2_threads']:,} / {r['pred_contrib_rows_per_s_1_thread']:,} | {r['shap_tree_explainer_rows_per_s']:,} | {1e6 / r['pred_contrib_rows_per_s_2_threads'] / 60:.1f} |"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reasons_speed.json").write_text(json.dumps({"customers": arguments.customers, "training_rows": len(rows), "models": results}, indent=2))
+    (RESULTS / "reasons_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
