@@ -24,9 +24,12 @@ SIGNATURE_ROWS = 200
 
 @dataclass(frozen=True)
 class BoosterSettings:
-    n_estimators: int = 300
+    """Defaults sized for per-customer reasons: exact TreeSHAP cost grows with trees x leaves x depth^2, and
+    200 x 15 matched 300 x 31 in held-out churn AUC while explaining 5x faster (bench/reasons_speed.py)."""
+
+    n_estimators: int = 200
     learning_rate: float = 0.03
-    num_leaves: int = 31
+    num_leaves: int = 15
     min_child_samples: int = 50
     subsample: float = 0.8
     colsample_bytree: float = 0.8
