@@ -1,7 +1,7 @@
 """Runs the benchmarks and writes bench/results/summary_<mode>.md with the machine they ran on.
 
     python bench/run.py quick    # under 5 minutes: real datasets, one small synthetic world, 100k-customer features
-    python bench/run.py full     # five 20,000-customer worlds, 1M-customer features
+    python bench/run.py full     # five 20,000-customer worlds, reasons' cost by model capacity, 1M-customer features
 
 Each benchmark is its own script (and process, so peak memory is its own), writing JSON and
 Markdown into bench/results/; this runner records wall time and a CPU-load check beside each.
@@ -34,6 +34,7 @@ PLANS = {
         ("olist_reviews", []),
         ("sentiment_airline", []),
         ("synthetic_truth", ["--customers", "20000"]),
+        ("reasons_speed", ["--customers", "20000"]),
         ("features_scale", ["--customers", "1000000"]),
     ],
 }
