@@ -35,10 +35,14 @@ test: dev browser
 	$(PY) -m pytest
 
 # Benchmarks into bench/results/ (real data from ../shared/data): quick under 5 minutes, full for the committed results.
-bench: install
+$(VENV)/.installed-bench: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP) -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) bench/run.py quick
 
-bench-full: install
+bench-full: $(VENV)/.installed-bench
 	$(PY) bench/run.py full
 
 # Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).

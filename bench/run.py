@@ -28,6 +28,7 @@ PLANS = {
         ("sentiment_airline", []),
         ("synthetic_truth", ["--customers", "5000", "--seeds", "7"]),
         ("features_scale", ["--customers", "100000"]),
+        ("features_peers", ["--customers", "100000"]),
     ],
     "full": [
         ("uci_churn", []),
@@ -36,6 +37,7 @@ PLANS = {
         ("synthetic_truth", ["--customers", "20000"]),
         ("reasons_speed", ["--customers", "20000"]),
         ("features_scale", ["--customers", "1000000"]),
+        ("features_peers", ["--customers", "1000000"]),
     ],
 }
 
