@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 import pandas as pd
 
@@ -38,8 +39,9 @@ class Tables:
         )
         return last.normalize() + pd.Timedelta(days=1)
 
+    @cached_property
     def fingerprint(self) -> str:
-        """A hash of every table's content: the same data gives the same fingerprint."""
+        """A hash of every table's content: the same data gives the same fingerprint (hashed once: it reads every row)."""
         digest = hashlib.sha256()
         for name, frame in self.present().items():
             digest.update(name.encode())

@@ -100,6 +100,14 @@ class ScoringConfig(Strict):
         pd.tseries.frequencies.to_offset(value)
         return value
 
+    def due_dates(self, done: list[pd.Timestamp], data_end: pd.Timestamp) -> list[pd.Timestamp]:
+        """The dates to score now: the latest (the day after the data's last event), and with `catch_up: all`
+        also every calendar date missed since the last complete scoring date."""
+        if self.catch_up == "latest" or not done:
+            return [data_end]
+        missed = pd.date_range(done[-1], data_end, freq=self.frequency, inclusive="neither")
+        return sorted({*missed, data_end})
+
 
 class MonitoringConfig(Strict):
     drift_threshold: float = Field(0.2, gt=0, description="Population stability index from which a feature, or the prediction distribution, is flagged as drifted.")

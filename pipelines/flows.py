@@ -81,7 +81,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     config = load_config(config_path, data, out)
     scorer = load_sentiment_scorer(config.out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
-    fingerprint, settings_hash = tables.fingerprint(), config_hash(config)
+    fingerprint, settings_hash = tables.fingerprint, config_hash(config)
     if previous := finished_training(config.out, fingerprint, settings_hash):
         return previous | {"skipped": True}
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
@@ -104,7 +104,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
 
 def features_at(config: Config, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
     """Features of every customer active at `as_of`, reused from the cache when data and config are unchanged."""
-    key = digest(tables.fingerprint(), config_hash(config), str(as_of))
+    key = digest(tables.fingerprint, config_hash(config), str(as_of))
     population = active_customers(tables, as_of, config.churn_definition)
     compute = lambda: build_features_task(tables, as_of, config.feature_settings).reindex(population)  # noqa: E731 - deferred until the cache misses
     return cached_frame(Path(config.out) / "cache" / "features", key, compute)
@@ -129,7 +129,7 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     churn = load_churn_champion_task(config.out)
     satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
     root = Path(config.out) / "predictions"
-    dates = [pd.Timestamp(as_of)] if as_of else due_dates(complete_dates(root), tables.data_end, config.scoring.frequency, config.scoring.catch_up)
+    dates = [pd.Timestamp(as_of)] if as_of else config.scoring.due_dates(complete_dates(root), tables.data_end)
     results = [score_one_date(config, tables, date, churn, satisfaction) for date in dates]
     return results[-1] | {"scored_dates": [r["as_of"] for r in results if not r["skipped"]]}
 
@@ -143,7 +143,7 @@ def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, c
         "churn_model_version": churn.version,
         "satisfaction_model_version": satisfaction.version if satisfaction else "",
         "run_id": churn.run_id,
-        "data_fingerprint": tables.fingerprint(),
+        "data_fingerprint": tables.fingerprint,
         "config_hash": config_hash(config),
     }
     if (manifest := read_manifest(folder)) and all(manifest.get(k) == v for k, v in provenance.items()) and report.exists():
@@ -157,15 +157,6 @@ def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, c
     context = report_context(config, tables, scored, satisfaction, drift, previous, model_card_of(config.out, churn), evaluation_history(out))
     write_report_task(context, report)
     return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": len(scored.predictions), "skipped": False}
-
-
-def due_dates(done: list[pd.Timestamp], data_end: pd.Timestamp, frequency: str, catch_up: str) -> list[pd.Timestamp]:
-    """The dates to score now: the latest (the day after the data's last event), and with `catch_up: all`
-    also every calendar date missed since the last complete scoring date."""
-    if catch_up == "latest" or not done:
-        return [data_end]
-    missed = pd.date_range(done[-1], data_end, freq=frequency, inclusive="neither")
-    return sorted({*missed, data_end})
 
 
 @flow(name="retrain")

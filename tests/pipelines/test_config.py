@@ -52,13 +52,14 @@ def test_missing_config_file_is_a_config_error(tmp_path):
 def test_catch_up_scores_the_latest_date_or_every_missed_one():
     import pandas as pd
 
-    from pipelines.flows import due_dates
+    from pipelines.config import ScoringConfig
 
     done = [pd.Timestamp("2025-05-05")]
     end = pd.Timestamp("2025-06-03")
-    assert due_dates(done, end, "W-MON", "latest") == [end]
-    assert due_dates(done, end, "W-MON", "all") == [pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")]
-    assert due_dates([], end, "W-MON", "all") == [end]
+    assert ScoringConfig(frequency="W-MON", catch_up="latest").due_dates(done, end) == [end]
+    every = ScoringConfig(frequency="W-MON", catch_up="all")
+    assert every.due_dates(done, end) == [pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")]
+    assert every.due_dates([], end) == [end]
 
 
 def test_risk_thresholds_must_be_ordered(tmp_path):
