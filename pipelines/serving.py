@@ -36,15 +36,15 @@ def prefect_api(work: Path):
         return
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    log = (work / ".prefect").resolve()
-    log.mkdir(parents=True, exist_ok=True)
-    with (log / "server.log").open("ab") as output:
+    log = (work / ".prefect" / "server.log").resolve()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
             stdout=output, stderr=subprocess.STDOUT, env=os.environ | {"PREFECT_API_URL": ""},
         )
     try:
-        wait_for_health(url, server, log / "server.log")
+        wait_for_health(url, server, log)
         os.environ["PREFECT_API_URL"] = url  # for the flow-run processes the runner starts
         yield url
     finally:
