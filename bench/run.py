@@ -29,6 +29,7 @@ PLANS = {
         ("synthetic_truth", ["--customers", "5000", "--seeds", "7"]),
         ("features_scale", ["--customers", "100000"]),
         ("features_peers", ["--customers", "100000"]),
+        ("pipeline_stages", ["--customers", "10000"]),
     ],
     "full": [
         ("uci_churn", []),
@@ -38,6 +39,9 @@ PLANS = {
         ("reasons_speed", ["--customers", "20000"]),
         ("features_scale", ["--customers", "1000000"]),
         ("features_peers", ["--customers", "1000000"]),
+        ("pipeline_stages", ["--customers", "10000"]),
+        ("pipeline_stages", ["--customers", "100000"]),
+        ("pipeline_stages", ["--customers", "1000000", "--cutoffs", "2"]),
     ],
 }
 
@@ -75,10 +79,12 @@ def main() -> None:
         "| benchmark | arguments | wall s | 1-min load before | exit |", "|---|---|---|---|---|",
     ]
     lines += [f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |" for r in runs]
-    for script, _ in PLANS[arguments.mode]:
+    for script, options in PLANS[arguments.mode]:
         table = RESULTS / f"{script}.md"
+        if script == "pipeline_stages":
+            table = RESULTS / f"pipeline_stages_{options[1]}.md"
         if table.exists():
-            lines += ["", f"## {script}", "", table.read_text().strip()]
+            lines += ["", f"## {script} {' '.join(options)}", "", table.read_text().strip()]
     (RESULTS / f"summary_{arguments.mode}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     sys.exit(max(r["exit"] for r in runs))
