@@ -63,6 +63,12 @@ def run(script: str, arguments: list[str]) -> dict:
     }
 
 
+def result_table(script: str, options: list[str]) -> Path | None:
+    """The script's Markdown result: per scale when it writes one per scale, else its only one."""
+    scale = options[options.index("--customers") + 1] if "--customers" in options else ""
+    return next((path for path in (RESULTS / f"{script}_{scale}.md", RESULTS / f"{script}.md") if path.exists()), None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=sorted(PLANS))
@@ -80,10 +86,7 @@ def main() -> None:
     ]
     lines += [f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |" for r in runs]
     for script, options in PLANS[arguments.mode]:
-        table = RESULTS / f"{script}.md"
-        if script == "pipeline_stages":
-            table = RESULTS / f"pipeline_stages_{options[1]}.md"
-        if table.exists():
+        if table := result_table(script, options):
             lines += ["", f"## {script} {' '.join(options)}", "", table.read_text().strip()]
     (RESULTS / f"summary_{arguments.mode}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
