@@ -27,7 +27,7 @@ SURVEY_LOOKBACK = pd.Timedelta(days=90)
 TEXT = {
     "en": {
         "title": "Customer risk report", "as_of": "as of", "intro": "Scores inferred from purchases, sales and service activity and social listening; no survey needed.",
-        "models": "Churn model v{churn}, satisfaction model v{satisfaction}.", "scored": "customers scored", "high_risk": "high-risk customers",
+        "models": "Churn model v{churn}, satisfaction model v{satisfaction}.", "scored": "customers scored", "high_risk": "high-risk customers", "high_risk_value": "{value} of the revenue at risk",
         "revenue_at_risk": "revenue at risk", "revenue_note": "churn probability × {measure}, summed over customers", "inferred_nps": "inferred NPS",
         "mean_score": "mean inferred {scale} score", "each_customer_counts_one": "1 per customer (no order values)", "nps_title": "NPS: inferred for everyone, beside what surveys said",
         "nps_note": "Surveyed NPS uses answers from the 90 days before the scoring date, with a 95 % interval; inferred NPS covers every scored customer.",
@@ -48,7 +48,7 @@ TEXT = {
     },
     "fi": {
         "title": "Asiakasriskiraportti", "as_of": "tilanne", "intro": "Arviot perustuvat ostoihin, myynti- ja palvelutapahtumiin sekä some-seurantaan; kyselyä ei tarvita.",
-        "models": "Poistumamalli v{churn}, tyytyväisyysmalli v{satisfaction}.", "scored": "asiakasta arvioitu", "high_risk": "korkean riskin asiakasta",
+        "models": "Poistumamalli v{churn}, tyytyväisyysmalli v{satisfaction}.", "scored": "asiakasta arvioitu", "high_risk": "korkean riskin asiakasta", "high_risk_value": "riskissä olevasta liikevaihdosta {value}",
         "revenue_at_risk": "liikevaihto riskissä", "revenue_note": "poistumatodennäköisyys × {measure}, summattuna asiakkaiden yli", "inferred_nps": "päätelty NPS",
         "mean_score": "keskimääräinen päätelty {scale}-arvo", "each_customer_counts_one": "1 per asiakas (ei tilausarvoja)", "nps_title": "NPS: päätelty kaikille, rinnalla kyselyjen tulos",
         "nps_note": "Kyselyjen NPS perustuu arviointipäivää edeltäneiden 90 päivän vastauksiin (95 %:n luottamusväli); päätelty NPS kattaa kaikki arvioidut asiakkaat.",

@@ -1,6 +1,7 @@
 """One real run through the CLI on a tiny world: generate, train (Prefect + MLflow), score, validate."""
 
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -116,6 +117,7 @@ def test_report_shows_the_headline_numbers(demo_run):
     assert "Customers most at risk" in html and "Surveyed NPS" in html and "data:image/png;base64," in html
     assert f"<b>{len(predictions):,}</b>customers scored" in html
     assert f"<b>{(predictions['churn_risk'] == 'high').sum():,}</b>high-risk customers" in html
+    assert re.search(r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">[\d,]+ of the revenue at risk', html)
     assert "<script" not in html and "http://" not in html.replace("http-equiv", "")
 
 
