@@ -1,5 +1,4 @@
 import pandas as pd
-import pytest
 
 from features.labels import ChurnDefinition, active_customers, churn_labels, survey_answers
 from features.training_sets import CutoffSchedule, churn_training_set, labelled_cutoffs, satisfaction_training_set

@@ -1,4 +1,3 @@
-import pandas as pd
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
