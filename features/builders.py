@@ -113,9 +113,8 @@ def order_rhythm(orders: pd.DataFrame, as_of: pd.Timestamp, settings: FeatureSet
     count_now, count_before = recent.groupby("customer_id").size(), before.groupby("customer_id").size()
     spend_now, spend_before = recent.groupby("customer_id")["amount"].sum(), before.groupby("customer_id")["amount"].sum()
     active = count_now.index.union(count_before.index)
-    ordered = orders.sort_values(["customer_id", "ordered_at"], kind="stable")
-    gaps = ordered["ordered_at"].diff() / DAY
-    gaps = gaps[ordered["customer_id"].eq(ordered["customer_id"].shift())]
+    ordered = orders.sort_values("ordered_at", kind="stable")
+    gaps = (ordered.groupby("customer_id")["ordered_at"].diff() / DAY).dropna()
     typical_gap = per_customer(gaps, ordered.loc[gaps.index, "customer_id"], "median")
     since_last = days_between(last, as_of)
     return pd.DataFrame({
@@ -304,8 +303,9 @@ def catalogue_for(tables: Tables, settings: FeatureSettings) -> dict[str, Featur
 def build_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
     """Every catalogue feature for every customer signed up before `as_of`, in catalogue order."""
     catalogue = catalogue_for(tables, settings)
+    coded = tables.coded
     sources = ("customers", *tables.event_sources)
-    built = pd.concat([BUILDERS[source](tables, as_of, settings) for source in sources], axis=1)
-    population = pd.Index(known_before(tables.customers, "signup_date", as_of)["customer_id"], name="customer_id")
+    built = pd.concat([BUILDERS[source](coded, as_of, settings) for source in sources], axis=1)
+    population = pd.Index(known_before(coded.customers, "signup_date", as_of)["customer_id"])
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
-    return built.reindex(index=population, columns=list(catalogue)).fillna(fills)
+    return built.reindex(index=population, columns=list(catalogue)).fillna(fills).set_axis(tables.customer_ids(population))

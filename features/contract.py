@@ -90,8 +90,9 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
         converted = parse(values)
         failed = present & converted.isna()
     elif column.allowed:
-        converted = values.astype("str").str.strip().str.lower()
-        failed, expected = present & ~converted.isin(column.allowed), f"one of {', '.join(column.allowed)}"
+        cleaned = values.astype("str").str.strip().str.lower()
+        failed, expected = present & ~cleaned.isin(column.allowed), f"one of {', '.join(column.allowed)}"
+        converted = pd.Series(pd.Categorical(cleaned.where(present), categories=column.allowed), index=values.index)
     else:
         converted, failed, expected = values.astype("str"), None, ""
     if failed is not None and failed.any():
@@ -128,10 +129,9 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
     problems = []
     for name, frame in typed.items():
         key = TABLE_SPECS[name].primary_key
-        if key:
+        if key and frame[key].nunique() < len(frame):
             duplicated = frame[key].duplicated(keep=False)
-            if duplicated.any():
-                problems.append(Problem(name, key, f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique."))
+            problems.append(Problem(name, key, f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique."))
     known = typed["customers"]["customer_id"]
     for name, frame in typed.items():
         if name == "customers":

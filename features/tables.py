@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from features.schema import EVENT_SOURCES, TABLE_SPECS
@@ -48,6 +49,20 @@ class Tables:
             digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         return digest.hexdigest()[:16]
 
+    @cached_property
+    def coded(self) -> Tables:
+        """The same tables with `customer_id` as the customer's row number in `customers` (NaN for none).
+
+        Grouping tens of millions of events by number is about four times faster than by text, and
+        the codes are computed once however many cutoffs are built. `customer_ids` maps them back.
+        """
+        ids = pd.Index(self.customers["customer_id"])
+        return replace(self, **{name: frame.assign(customer_id=codes_of(ids, frame["customer_id"])) for name, frame in self.present().items()})
+
+    def customer_ids(self, codes: pd.Index) -> pd.Index:
+        """The ids behind codes of `coded`."""
+        return pd.Index(self.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
+
     def for_customers(self, customer_ids: pd.Index) -> Tables:
         """The same tables limited to some customers (unlinked mentions are kept: they are brand context)."""
         keep = {}
@@ -55,6 +70,12 @@ class Tables:
             linked = frame["customer_id"].isin(customer_ids)
             keep[name] = frame[linked | frame["customer_id"].isna()] if name == "mentions" else frame[linked]
         return replace(self, **keep)
+
+
+def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
+    codes = ids.get_indexer(customer_ids).astype(float)
+    codes[codes < 0] = np.nan
+    return codes
 
 
 def known_before(frame: pd.DataFrame | None, time_column: str, as_of: pd.Timestamp) -> pd.DataFrame | None:

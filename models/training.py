@@ -30,6 +30,7 @@ class BoosterSettings:
     n_estimators: int = 200
     learning_rate: float = 0.03
     num_leaves: int = 15
+    max_depth: int = -1
     min_child_samples: int = 50
     subsample: float = 0.8
     colsample_bytree: float = 0.8

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
@@ -142,3 +144,12 @@ def test_builders_do_not_modify_their_inputs():
     build_features(tables, AS_OF, SETTINGS)
     for name, frame in tables.present().items():
         pdt.assert_frame_equal(frame, before[name])
+
+
+def test_features_built_by_customer_code_equal_those_built_by_id():
+    tables = tiny_tables(orders=ORDERS, activities=ACTIVITIES, mentions=MENTIONS)
+    by_id = pd.concat([BUILDERS[source](tables, AS_OF, SETTINGS) for source in ("customers", *tables.event_sources)], axis=1)
+    shuffled = replace(tables, customers=tables.customers.iloc[::-1])
+    by_code = build_features(shuffled, AS_OF, SETTINGS).loc[by_id.index, by_id.columns]
+    pdt.assert_frame_equal(by_code.where(by_id.notna()), by_id, check_dtype=False, check_names=False)
+    assert by_id["orders_90d"].notna().sum() == 2 and by_code.loc["C3", "orders_90d"] == 0
