@@ -30,6 +30,7 @@ PLANS = {
         ("features_scale", ["--customers", "100000"]),
         ("features_peers", ["--customers", "100000"]),
         ("pipeline_stages", ["--customers", "10000"]),
+        ("scoring_path", ["--customers", "20000", "--train-customers", "5000"]),
     ],
     "full": [
         ("uci_churn", []),
@@ -42,6 +43,7 @@ PLANS = {
         ("pipeline_stages", ["--customers", "10000"]),
         ("pipeline_stages", ["--customers", "100000"]),
         ("pipeline_stages", ["--customers", "1000000", "--cutoffs", "2"]),
+        ("scoring_path", ["--customers", "1000000"]),
     ],
 }
 

@@ -45,18 +45,28 @@ def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: di
     """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON records."""
     values = contributions.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
-    names = np.array(contributions.columns)
-    rows = []
-    for row, picks in enumerate(order):
-        records = []
-        for position in picks:
-            name = names[position]
-            value = matrix.iat[row, position]
-            records.append({"feature": name, "value": None if pd.isna(value) else value if isinstance(value, str) else float(value), "contribution": round(float(values[row, position]), 6)})
-        rows.append(records)
+    names = np.array(contributions.columns)[order]
+    points = np.round(np.take_along_axis(values, order, axis=1), 6)
+    feature_values = picked_values(matrix, order)
+    rows = [
+        [{"feature": names[row, k], "value": feature_values[row, k], "contribution": float(points[row, k])} for k in range(TOP_REASONS)]
+        for row in range(len(order))
+    ]
     columns = {f"reason_{i + 1}": [reason_sentence(r[i], catalogue, language) for r in rows] for i in range(TOP_REASONS)}
     columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in rows]
     return pd.DataFrame(columns, index=contributions.index)
+
+
+def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
+    """matrix[row, order[row, k]] for every row and k, as JSON-ready values (None for missing), gathered column by column."""
+    picked = np.empty(order.shape, dtype=object)
+    for position in np.unique(order):
+        column = matrix.iloc[:, position]
+        typed = column.astype(float) if pd.api.types.is_numeric_dtype(column) else column
+        ready = typed.astype(object).where(column.notna(), None)
+        rows, slots = np.nonzero(order == position)
+        picked[rows, slots] = ready.to_numpy()[rows]
+    return picked
 
 
 def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) -> str:

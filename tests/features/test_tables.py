@@ -1,0 +1,26 @@
+from dataclasses import replace
+
+import pandas as pd
+
+from features.contract import validated_tables
+
+
+def test_fingerprint_follows_content_not_layout(small_world):
+    tables = validated_tables(small_world.tables, "nps")
+    again = validated_tables({name: frame.copy() for name, frame in small_world.tables.items()}, "nps")
+    assert tables.fingerprint == again.fingerprint
+    halves = pd.concat([tables.orders.iloc[:100], tables.orders.iloc[100:]])
+    assert replace(tables, orders=halves).fingerprint == tables.fingerprint
+    changed = tables.orders.copy()
+    changed.loc[changed.index[7], "amount"] += 0.01
+    assert replace(tables, orders=changed).fingerprint != tables.fingerprint
+    assert replace(tables, mentions=None).fingerprint != tables.fingerprint
+
+
+def test_codes_map_back_to_ids(small_tables):
+    coded = small_tables.coded
+    orders = small_tables.orders
+    assert coded.orders["customer_id"].dtype == float
+    assert (small_tables.customer_ids(pd.Index(coded.orders["customer_id"])) == orders["customer_id"].to_numpy()).all()
+    unlinked = small_tables.mentions["customer_id"].isna()
+    assert unlinked.any() and coded.mentions["customer_id"].isna().eq(unlinked).all()
