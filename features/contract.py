@@ -5,34 +5,17 @@ Pure: takes frames, returns frames. Reading files is `features.loaders`' job.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
-from features.schema import EVENT_SOURCES, SURVEY_SCALES, TABLE_SPECS, Column, TableSpec
+from features.schema import EVENT_SOURCES, SURVEY_SCALES, TABLE_SPECS, Column, ContractError, Problem, TableSpec
 from features.tables import Tables
 
 MAX_EXAMPLES = 5
-
-
-@dataclass(frozen=True)
-class Problem:
-    table: str
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.table}: column '{self.column}'" if self.column else f"{self.table}:"
-        return f"{where} {self.message}"
-
-
-class ContractError(ValueError):
-    """The data source breaks the input contract; `problems` says where, with example rows."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+LOG = logging.getLogger(__name__)
 
 
 def examples(frame: pd.DataFrame, mask: pd.Series, column: str) -> str:
@@ -48,8 +31,19 @@ def shown(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str) -> Tables:
-    """Typed, checked tables; raises ContractError naming every table, column and example rows at fault."""
+UnknownCustomers = Literal["error", "drop"]
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+RETURN_STATUSES = ("returned", "refunded")
+ZONE_SUFFIX = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
+
+
+def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str, *, now: pd.Timestamp | None = None, unknown_customers: UnknownCustomers = "error") -> Tables:
+    """Typed, checked tables; raises ContractError naming every table, column and example rows at fault.
+
+    `now` (naive UTC) rejects events stamped after the run, a clock or export error that would
+    otherwise move the scoring date into the future. With `unknown_customers="drop"`, rows of
+    customers missing from `customers` are dropped and counted in a warning instead of failing.
+    """
     problems: list[Problem] = []
     unknown = sorted(set(raw) - set(TABLE_SPECS))
     if unknown:
@@ -62,8 +56,10 @@ def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str) -> Tabl
     for name, frame in raw.items():
         if name in TABLE_SPECS:
             typed[name] = typed_table(TABLE_SPECS[name], frame, problems)
+    if not problems and unknown_customers == "drop":
+        typed = without_unknown_customers(typed)
     if not problems:
-        problems += relational_problems(typed, survey_scale)
+        problems += relational_problems(typed, survey_scale) + event_time_problems(typed, now)
     if problems:
         raise ContractError(problems)
     return Tables(**typed)
@@ -79,7 +75,23 @@ def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -
     for column in spec.columns:
         if column.name in frame.columns:
             converted[column.name] = typed_column(spec.name, column, frame, problems)
+            if column.kind == "timestamp":
+                problems += mixed_time_zone_problems(spec.name, column.name, frame)
     return frame.assign(**converted)
+
+
+def mixed_time_zone_problems(table: str, column: str, frame: pd.DataFrame) -> list[Problem]:
+    """Text timestamps must all carry a UTC offset or none do: a naive one beside aware ones has no known zone."""
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return []
+    text = values.dropna().astype("str").str.strip()
+    zoned = text.str.contains(ZONE_SUFFIX, regex=True)
+    if not zoned.any() or zoned.all():
+        return []
+    naive = pd.Series(False, index=values.index)
+    naive[text.index[~zoned.to_numpy()]] = True
+    return [Problem(table, column, f"mixes timestamps with and without a UTC offset: {int(naive.sum())} have none ({examples(frame, naive, column)}); give every value an offset, or none.")]
 
 
 def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list[Problem]) -> pd.Series:
@@ -125,8 +137,34 @@ def as_timestamps(values: pd.Series) -> pd.Series:
 PARSERS = {"timestamp": (as_timestamps, "ISO 8601 timestamps"), "number": (as_numbers, "numbers")}
 
 
+def without_unknown_customers(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every table but `customers` without rows of customers it does not know; each drop is logged with its count."""
+    known = typed["customers"]["customer_id"]
+    kept = {}
+    for name, frame in typed.items():
+        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known) if name != "customers" else pd.Series(False, index=frame.index)
+        if unknown.any():
+            LOG.warning("%s: dropped %d rows whose customer_id is not in customers (%s).", name, int(unknown.sum()), examples(frame, unknown, "customer_id"))
+        kept[name] = frame[~unknown]
+    return kept
+
+
+def event_time_problems(typed: dict[str, pd.DataFrame], now: pd.Timestamp | None) -> list[Problem]:
+    """Events stamped after the run's own time."""
+    problems = []
+    timed = {name: TABLE_SPECS[name].time_column for name in typed if TABLE_SPECS[name].time_column}
+    if now is not None:
+        for name, column in timed.items():
+            future = typed[name][column] > now + FUTURE_TOLERANCE
+            if future.any():
+                problems.append(Problem(name, column, f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(typed[name], future, column)}); a clock or export error?"))
+    return problems
+
+
 def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:
     problems = []
+    if typed["customers"].empty:
+        problems.append(Problem("customers", None, "has no rows; every customer to score must be listed."))
     for name, frame in typed.items():
         key = TABLE_SPECS[name].primary_key
         if key and frame[key].nunique() < len(frame):
@@ -139,6 +177,12 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
         unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
         if unknown.any():
             problems.append(Problem(name, "customer_id", f"has {int(unknown.sum())} ids not in customers ({examples(frame, unknown, 'customer_id')})."))
+    if "orders" in typed:
+        orders = typed["orders"]
+        refunds = orders["status"].isin(RETURN_STATUSES) if "status" in orders else pd.Series(False, index=orders.index)
+        negative = (orders["amount"] < 0) & ~refunds
+        if negative.any():
+            problems.append(Problem("orders", "amount", f"has {int(negative.sum())} negative amounts on orders not returned or refunded ({examples(orders, negative, 'amount')})."))
     if "surveys" in typed:
         low, high = SURVEY_SCALES[survey_scale]
         scores = typed["surveys"]["score"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import ContractError, Problem, validated_tables
+from features.contract import ContractError, Problem, UnknownCustomers, validated_tables
 from features.sentiment import LexiconScorer, TextModelScorer
 from features.schema import TABLE_SPECS
 from features.tables import Tables
@@ -15,9 +15,13 @@ from features.tables import Tables
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
-def load_tables(source: Path, survey_scale: str) -> Tables:
-    """Validated tables from `source`; raises ContractError when the source breaks the contract."""
-    return validated_tables(read_raw_tables(source), survey_scale)
+def load_tables(source: Path, survey_scale: str, unknown_customers: UnknownCustomers = "error") -> Tables:
+    """Validated tables from `source`; raises ContractError when the source breaks the contract.
+
+    Events stamped after this moment are errors: the clock is read here, at the edge.
+    """
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return validated_tables(read_raw_tables(source), survey_scale, now=now, unknown_customers=unknown_customers)
 
 
 def read_raw_tables(source: Path) -> dict[str, pd.DataFrame]:

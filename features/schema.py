@@ -9,6 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.table}: column '{self.column}'" if self.column else f"{self.table}:"
+        return f"{where} {self.message}"
+
+
+class ContractError(ValueError):
+    """The data source breaks the input contract; `problems` says where, with example rows."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
 ColumnKind = Literal["id", "timestamp", "number", "text", "category"]
 
 ORDER_STATUSES = ("completed", "returned", "cancelled", "refunded")

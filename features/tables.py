@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.schema import EVENT_SOURCES, TABLE_SPECS
+from features.schema import EVENT_SOURCES, TABLE_SPECS, ContractError, Problem
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,11 @@ class Tables:
     @property
     def data_end(self) -> pd.Timestamp:
         """The first day after the last recorded event: the latest date the data can be scored at."""
-        last = max(
-            frame[TABLE_SPECS[name].time_column].max()
-            for name, frame in self.present().items()
-            if TABLE_SPECS[name].time_column and len(frame)
-        )
-        return last.normalize() + pd.Timedelta(days=1)
+        times = [frame[TABLE_SPECS[name].time_column].max() for name, frame in self.present().items() if TABLE_SPECS[name].time_column and len(frame)]
+        if not times:
+            empty = ", ".join(name for name in self.present() if TABLE_SPECS[name].time_column)
+            raise ContractError([Problem("source", None, f"has no dated events ({empty} have no rows): there is no date to score at.")])
+        return max(times).normalize() + pd.Timedelta(days=1)
 
     @cached_property
     def fingerprint(self) -> str:

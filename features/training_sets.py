@@ -12,6 +12,7 @@ from features.labels import ChurnDefinition, churn_labels, survey_answers
 from features.tables import Tables
 
 KEYS = ["as_of", "customer_id"]
+MIN_OUTCOMES = 10
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,14 @@ def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: 
         labels = churn_labels(tables, as_of, definition)
         features = build_features(tables, as_of, settings).reindex(labels.index)
         frames.append(features.assign(churned=labels, as_of=as_of).reset_index())
-    return pd.concat(frames, ignore_index=True).set_index(KEYS)
+    rows = pd.concat(frames, ignore_index=True).set_index(KEYS)
+    churned, stayed = int(rows["churned"].sum()), int((rows["churned"] == 0).sum())
+    if min(churned, stayed) < MIN_OUTCOMES:
+        raise ContractError([Problem("source", None, (
+            f"the churn training set ({len(rows):,} customer-cutoffs over {len(cutoffs)} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
+            f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
+        ))])
+    return rows
 
 
 def satisfaction_training_set(tables: Tables, settings: FeatureSettings) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 SCHEMA_VERSION = "2.0"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "predictions.schema.json"
 RISK_LEVELS = ("low", "medium", "high")
@@ -50,6 +52,18 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn("control_group", "boolean", "True for the fixed share of customers (keyed hash of customer_id) to leave untouched, so the effect of acting on scores can be measured."),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in PREDICTION_COLUMNS)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula ('=cmd|...', '+1', '@SUM') get a leading apostrophe (OWASP's CSV injection advice)."""
+
+    def defused(values: pd.Series) -> pd.Series:
+        text = values.astype("str")
+        return values.where(~text.str.startswith(FORMULA_STARTS).fillna(False), "'" + text)
+
+    return predictions.assign(**{c.name: defused(predictions[c.name]) for c in PREDICTION_COLUMNS if c.type == "string"})
+
 
 JSON_TYPES = {"string": "string", "date": "string", "number": "number", "boolean": "boolean"}
 

@@ -134,7 +134,7 @@ def run_validate(arguments, config: Config, console: Console) -> int:
 
     from features.loaders import load_tables
 
-    tables = load_tables(Path(config.data), config.satisfaction.scale)
+    tables = load_tables(Path(config.data), config.satisfaction.scale, config.unknown_customers)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.present().items())
     last_day = (tables.data_end - pd.Timedelta(days=1)).date()
     console.print(f"OK {config.data}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}.")

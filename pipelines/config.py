@@ -135,6 +135,7 @@ class SchedulesConfig(Strict):
 class Config(Strict):
     data: Path = Field(Path("work/world"), description="Input folder (CSV/Parquet per table) or DuckDB file.")
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
+    unknown_customers: Literal["error", "drop"] = Field("error", description="Events of customers missing from customers: an error, or dropped with a counted warning.")
     world: WorldConfig = WorldConfig()
     churn: ChurnConfig = ChurnConfig()
     satisfaction: SurveySettings = SurveySettings()

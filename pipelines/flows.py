@@ -13,7 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from features.builders import build_features, catalogue_for
-from features.contract import ContractError
+from features.contract import ContractError, Problem
 from features.labels import active_customers, churn_labels, survey_answers
 from features.loaders import load_sentiment_scorer, load_tables
 from features.registry import churn_directions
@@ -80,7 +80,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     """
     config = load_config(config_path, data, out)
     scorer = load_sentiment_scorer(config.out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), scorer)
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), scorer)
     fingerprint, settings_hash = tables.fingerprint, config_hash(config)
     if previous := finished_training(config.out, fingerprint, settings_hash):
         return previous | {"skipped": True}
@@ -114,7 +114,7 @@ def features_at(config: Config, tables: Tables, as_of: pd.Timestamp) -> pd.DataF
 def build_features_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Features of every active customer at `as_of` (default: the day after the data's last event), cached."""
     config = load_config(config_path, data, out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), load_sentiment_scorer(config.out))
     scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
     features = features_at(config, tables, scoring_date)
     return {"as_of": str(scoring_date.date()), "customers": len(features), "features": features.shape[1]}
@@ -125,7 +125,7 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     """Scores every active customer with the champions at `as_of`, or, by default, at the dates the catch-up
     policy picks (the day after the data's last event, plus any missed calendar dates when `catch_up: all`)."""
     config = load_config(config_path, data, out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale), load_sentiment_scorer(config.out))
+    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), load_sentiment_scorer(config.out))
     churn = load_churn_champion_task(config.out)
     satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
     root = Path(config.out) / "predictions"
@@ -149,6 +149,8 @@ def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, c
     if (manifest := read_manifest(folder)) and all(manifest.get(k) == v for k, v in provenance.items()) and report.exists():
         return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": manifest["rows"], "skipped": True}
     features = features_at(config, tables, scoring_date)
+    if features.empty:
+        raise ContractError([Problem("customers", None, f"no customer is active on {scoring_date.date()} (signed up before it and not yet churned): there is nobody to score.")])
     catalogue = catalogue_for(tables, config.feature_settings)
     scored = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale, config.scoring_settings)
     drift = drift_summary(churn.extras["profile"], features, scored.predictions["churn_probability"].to_numpy(), config.monitoring.drift_threshold)
@@ -174,7 +176,7 @@ def evaluate_flow(as_of: str, config_path: str | None = None, data: str | None =
     folder = Path(config.out) / "predictions" / prediction_folder_name(scoring_date)
     if read_manifest(folder) is None:
         raise NotYetKnown(f"no complete predictions for {scoring_date.date()} in {folder.parent}: score that date first (surveyless score --as-of {scoring_date.date()})")
-    tables = load_tables_task(config.data, config.satisfaction.scale)
+    tables = load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers)
     horizon_end = scoring_date + config.churn_definition.horizon
     if horizon_end > tables.data_end:
         raise NotYetKnown(f"the {config.churn.horizon_days}-day horizon after {scoring_date.date()} ends {horizon_end.date()}, after the data's last day {(tables.data_end - pd.Timedelta(days=1)).date()}")

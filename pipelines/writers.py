@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from features.sentiment import TextModelScorer
 from features.synthetic import WorldSpec, world_chunks
-from models.prediction_file import COLUMN_NAMES, SCHEMA_VERSION
+from models.prediction_file import COLUMN_NAMES, SCHEMA_VERSION, spreadsheet_safe
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:
@@ -135,7 +135,7 @@ def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp,
         predictions[list(COLUMN_NAMES)].to_parquet(parquet, index=False)
         files = {"predictions.parquet": sha256(parquet)}
         if csv:
-            predictions[list(COLUMN_NAMES)].to_csv(staging / "predictions.csv", index=False)
+            spreadsheet_safe(predictions[list(COLUMN_NAMES)]).to_csv(staging / "predictions.csv", index=False)
             files["predictions.csv"] = sha256(staging / "predictions.csv")
         manifest = {
             "schema_version": SCHEMA_VERSION,

@@ -42,6 +42,12 @@ def test_valid_tables_are_typed():
         (raw(orders=ORDERS.assign(customer_id=["C1", None, "C1"])), r"orders: column 'customer_id' has 1 empty values"),
         (raw(surveys=pd.DataFrame({"customer_id": ["C1"], "answered_at": ["2024-04-01"], "score": [11]})), r"surveys: column 'score' has 1 scores off the nps scale 0..10"),
         (raw(widgets=pd.DataFrame({"a": [1]})), r"widgets: is not a table of the contract"),
+        (raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02", "2024-03-05T00:00:00Z"])), r"orders: column 'ordered_at' mixes timestamps with and without a UTC offset: 1 have none \(rows 2: '2024-03-02'\)"),
+        (raw(orders=ORDERS.assign(amount=[-5, 20, 7], status=["completed", "refunded", None])), r"orders: column 'amount' has 1 negative amounts on orders not returned or refunded \(rows 1: -5.0\)"),
+        (raw(customers=CUSTOMERS.iloc[:0]), r"customers: has no rows"),
+        (raw(customers=CUSTOMERS.assign(signup_date=[None, None])), r"customers: column 'signup_date' has 2 empty values"),
+        (raw(orders=ORDERS.assign(amount=[None, None, None])), r"orders: column 'amount' has 3 empty values"),
+        (raw(orders=ORDERS.assign(order_id=[1, 2, 2])), r"orders: column 'order_id' has 2 duplicated ids \(rows 2, 3: '2', '2'\)"),
     ],
 )
 def test_contract_errors_name_table_column_and_rows(tables, message):
@@ -62,8 +68,8 @@ def test_examples_are_capped_at_five():
 
 
 def test_timezone_aware_timestamps_become_naive_utc():
-    tables = validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02", "2024-03-05"])), "nps")
-    assert tables.orders["ordered_at"].iloc[0] == pd.Timestamp("2024-03-01 00:00:00")
+    tables = validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02T00:00:00Z", "2024-03-05T09:30:00-0500"])), "nps")
+    assert tables.orders["ordered_at"].tolist() == [pd.Timestamp("2024-03-01 00:00"), pd.Timestamp("2024-03-02 00:00"), pd.Timestamp("2024-03-05 14:30")]
 
 
 def test_csat_scale_bounds():
@@ -99,3 +105,42 @@ def test_non_utf8_csv_is_a_contract_error(tmp_path):
 def test_missing_source_is_a_contract_error(tmp_path):
     with pytest.raises(ContractError, match="neither a folder"):
         load_tables(tmp_path / "nothing.csv", "nps")
+
+
+def test_refunds_may_carry_negative_amounts():
+    tables = validated_tables(raw(orders=ORDERS.assign(amount=[-5, 20, -7], status=["refunded", "completed", "returned"])), "nps")
+    assert tables.orders["amount"].tolist() == [-5.0, 20.0, -7.0]
+
+
+def test_events_after_the_run_are_errors_and_a_day_of_clock_skew_is_not():
+    now = pd.Timestamp("2024-03-04 12:00")
+    with pytest.raises(ContractError, match=r"orders: column 'ordered_at' has 1 times after this run's time 2024-03-04 12:00 UTC \(rows 3: 2099-03-05 00:00:00\); a clock or export error\?"):
+        validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "2024-03-02", "2099-03-05"])), "nps", now=now)
+    assert len(validated_tables(raw(), "nps", now=now).orders) == 3
+
+
+def test_unknown_customers_are_dropped_and_counted_when_the_config_says_so(caplog):
+    orders = ORDERS.assign(customer_id=["C1", "C9", "C8"])
+    with caplog.at_level("WARNING", logger="features.contract"):
+        tables = validated_tables(raw(orders=orders), "nps", unknown_customers="drop")
+    assert tables.orders["order_id"].tolist() == ["O1"]
+    assert "orders: dropped 2 rows whose customer_id is not in customers (rows 2, 3: 'C9', 'C8')" in caplog.text
+
+
+def test_empty_event_tables_are_valid_but_leave_no_date_to_score_at():
+    tables = validated_tables(raw(orders=ORDERS.iloc[:0]), "nps")
+    assert tables.orders.empty
+    with pytest.raises(ContractError, match=r"source: has no dated events \(orders have no rows\)"):
+        tables.data_end
+
+
+def test_one_customer_is_valid():
+    tables = validated_tables(raw(customers=CUSTOMERS.iloc[:1], orders=ORDERS[ORDERS.customer_id == "C1"]), "nps")
+    assert tables.customers["customer_id"].tolist() == ["C1"] and len(tables.orders) == 2
+
+
+def test_hostile_text_is_kept_as_text():
+    texts = ["<script>alert(1)</script>", "=cmd|' /C calc'!A0", "bell\x07 and nul\x00 inside", "kiitos 🙏🏽 palvelusta", "x" * 1_000_000]
+    mentions = pd.DataFrame({"mention_id": [f"M{i}" for i in range(5)], "customer_id": ["C1"] * 5, "posted_at": ["2024-03-01"] * 5, "text": texts})
+    tables = validated_tables(raw(mentions=mentions), "nps")
+    assert tables.mentions["text"].tolist() == texts

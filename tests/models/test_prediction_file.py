@@ -1,7 +1,8 @@
+import pandas as pd
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
-from models.prediction_file import COLUMN_NAMES, SCHEMA_FILE, SCHEMA_VERSION, contract_fingerprint, json_schema, schema_text
+from models.prediction_file import COLUMN_NAMES, SCHEMA_FILE, SCHEMA_VERSION, contract_fingerprint, json_schema, schema_text, spreadsheet_safe
 
 # Each published schema version and the shape (names, order, types, allowed values) it promises.
 PUBLISHED = {"2.0": "0c048ca6a6a8c661"}
@@ -33,3 +34,12 @@ def test_the_schema_rejects_rows_that_break_the_contract(changes):
 
 def test_the_schema_accepts_empty_satisfaction_without_a_model():
     Draft202012Validator(json_schema()).validate(row(satisfaction_score=None, satisfaction_lower=None, satisfaction_upper=None, nps_category=None))
+
+
+def test_csv_cells_that_would_run_as_formulas_are_defused():
+    rows = pd.DataFrame({name: ["plain"] * 4 for name in COLUMN_NAMES}).assign(
+        customer_id=["=cmd|' /C calc'!A0", "+1", "C3", "@SUM(A1)"], nps_category=[None, "passive", None, None], churn_probability=[-0.5, 0.1, 0.2, 0.3],
+    )
+    safe = spreadsheet_safe(rows)
+    assert safe["customer_id"].tolist() == ["'=cmd|' /C calc'!A0", "'+1", "C3", "'@SUM(A1)"]
+    assert safe["nps_category"].isna().tolist() == [True, False, True, True] and safe["churn_probability"].tolist() == [-0.5, 0.1, 0.2, 0.3]
