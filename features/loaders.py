@@ -50,9 +50,20 @@ def read_csv(name: str, path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise ContractError([Problem(name, None, f"{path.name} is not UTF-8 text (byte {error.start}).")]) from error
+        raise ContractError([Problem(name, None, f"{path.name} is not UTF-8 text: {first_undecodable(path)}; save it as UTF-8.")]) from error
     except pd.errors.ParserError as error:
         raise ContractError([Problem(name, None, f"{path.name} is not readable CSV: {error}")]) from error
+
+
+def first_undecodable(path: Path) -> str:
+    """'line 2, byte 26 (0xe4)': where the first byte that is not UTF-8 sits (pandas' own offset is per buffer)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"line {line}, byte {error.start + 1} (0x{data[error.start]:02x})"
+    return "an undecodable byte"
 
 
 def read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
@@ -84,4 +95,7 @@ def load_sentiment_scorer(work: Path) -> LexiconScorer | TextModelScorer:
     if not pointer.exists():
         return LexiconScorer.shipped()
     current = json.loads(pointer.read_text(encoding="utf-8"))
-    return TextModelScorer(joblib.load(pointer.parent / current["path"]), current["version"])
+    model = (pointer.parent / current["path"]).resolve()
+    if not model.is_relative_to(pointer.parent.resolve()):
+        raise ContractError([Problem("sentiment", None, f"{pointer} names {current['path']!r}, outside {pointer.parent}; only models `surveyless sentiment train` saved there are loaded, since loading one runs its code.")])
+    return TextModelScorer(joblib.load(model), current["version"])

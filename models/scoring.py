@@ -36,11 +36,25 @@ def churn_risk(probability: np.ndarray, settings: ScoringSettings) -> np.ndarray
     return np.select([probability >= settings.high_risk_from, probability >= settings.medium_risk_from], ["high", "medium"], "low")
 
 
+def keyed_digests(customer_ids: pd.Series, key: str) -> list[bytes]:
+    """HMAC-SHA256 of each id: stable for one key, unguessable without it."""
+    secret = key.encode()
+    return [hmac.digest(secret, str(c).encode(), "sha256") for c in customer_ids]
+
+
 def in_control_group(customer_ids: pd.Series, settings: ScoringSettings) -> np.ndarray:
     """A stable keyed hash of each id: the same customers stay in control run after run, and no one can pick them."""
-    key = settings.control_key.encode()
-    draws = [int.from_bytes(hmac.digest(key, str(c).encode(), "sha256")[:8], "big") / 2**64 for c in customer_ids]
+    draws = [int.from_bytes(digest[:8], "big") / 2**64 for digest in keyed_digests(customer_ids, settings.control_key)]
     return np.asarray(draws) < settings.control_share
+
+
+def pseudonymised(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The predictions with each customer_id replaced by its keyed hash, for teams that must not see ids.
+
+    The same key maps an id to the same pseudonym in every export, so exports still join with each other;
+    only the key's holder can link a pseudonym back to a customer.
+    """
+    return predictions.assign(customer_id=[digest.hex()[:32] for digest in keyed_digests(predictions["customer_id"], key)])
 
 
 @dataclass(frozen=True)

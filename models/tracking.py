@@ -6,9 +6,12 @@ MLflow UI at it with `mlflow ui --backend-store-uri sqlite:///<work>/mlflow.db`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -37,8 +40,6 @@ class TrainingRun:
     churn: FittedModel
     satisfaction: FittedModel | None
     params: dict
-    fingerprint: str
-    config_hash: str
     cutoffs: list[pd.Timestamp]
     card: dict
     card_markdown: str
@@ -74,7 +75,61 @@ class MissingModelError(LookupError):
     """No champion model in this work folder's registry: train first."""
 
 
-def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
+class StoreUnavailable(RuntimeError):
+    """The work folder's MLflow store failed underneath us: locked by another process, unreadable or corrupt."""
+
+
+STORE_MODULES = ("mlflow", "sqlalchemy", "sqlite3")
+
+
+def store_access(function):
+    """Failures raised by MLflow or its database become StoreUnavailable, naming the store, so callers can retry or report them."""
+
+    @functools.wraps(function)
+    def guarded(work, *args, **kwargs):
+        try:
+            return function(work, *args, **kwargs)
+        except Exception as error:
+            if type(error).__module__.startswith(STORE_MODULES):
+                raise StoreUnavailable(f"the MLflow store {tracking_uri(work)} failed: {error}") from error
+            raise
+
+    return guarded
+
+
+@contextmanager
+def training_run(work: Path, fingerprint: str, config_hash: str) -> Iterator[str]:
+    """The MLflow run of one training, open from its first step, so an interrupted training shows as FAILED.
+
+    A crash, Ctrl-C or SIGTERM marks it FAILED here; a run a killed process left RUNNING is marked
+    FAILED when the next training starts (the caller holds the training lock, so none is still alive).
+    The registry's aliases change only at the end of `log_training`: the champion stays until then.
+    """
+    run_id = open_training_run(work, fingerprint, config_hash)
+    try:
+        yield run_id
+    except BaseException:
+        fail_run(work, run_id)
+        raise
+
+
+@store_access
+def open_training_run(work: Path, fingerprint: str, config_hash: str) -> str:
+    mlflow = use_store(work)
+    client = mlflow.MlflowClient()
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT).experiment_id
+    for abandoned in client.search_runs([experiment], "attributes.status = 'RUNNING' AND attributes.run_name = 'train'"):
+        client.set_terminated(abandoned.info.run_id, "FAILED")
+    return client.create_run(experiment, run_name="train", tags={"data_fingerprint": fingerprint, "config_hash": config_hash}).info.run_id
+
+
+@store_access
+def fail_run(work: Path, run_id: str) -> None:
+    use_store(work).MlflowClient().set_terminated(run_id, "FAILED")
+
+
+@store_access
+def log_training(work: Path, run_id: str, run: TrainingRun) -> TrainingRecord:
     """One run with config, data fingerprint, cutoffs, metrics with intervals, baselines, model card and models.
 
     Each new model version is registered; the gate's decision makes it `champion` or `challenger`,
@@ -84,9 +139,9 @@ def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
     """
     mlflow = use_store(work)
     fitted = {CHURN_MODEL: run.churn, SATISFACTION_MODEL: run.satisfaction}
-    with mlflow.start_run(run_name="train") as active:
+    with mlflow.start_run(run_id=run_id) as active:
         mlflow.log_params(flatten(run.params))
-        mlflow.set_tags({"data_fingerprint": run.fingerprint, "config_hash": run.config_hash, "last_training_cutoff": str(run.cutoffs[-1].date())})
+        mlflow.set_tags({"last_training_cutoff": str(run.cutoffs[-1].date())})
         mlflow.log_dict({"cutoffs": [str(c.date()) for c in run.cutoffs]}, "cutoffs.json")
         mlflow.log_dict(run.card, "model_card.json")
         mlflow.log_text(run.card_markdown, "model_card.md")
@@ -103,14 +158,14 @@ def log_training(work: Path, run: TrainingRun) -> TrainingRecord:
                 versions[name] = log_model(mlflow, model, name)
                 mlflow.log_dict(model.extras, f"{short(name)}_scoring.json")
                 mlflow.set_tags({f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger", f"{short(name)}_reason": run.decisions[name].reason})
-    client = mlflow.MlflowClient()
-    for name in fitted:
-        if name in versions:
-            client.set_registered_model_alias(name, CHAMPION if run.decisions[name].promote else CHALLENGER, versions[name])
-        elif champion_version(client, name):
-            client.delete_registered_model_alias(name, CHAMPION)
-    append_promotion_log(work, active.info.run_id, versions, run.decisions)
-    return TrainingRecord(active.info.run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
+        client = mlflow.MlflowClient()
+        for name in fitted:
+            if name in versions:
+                client.set_registered_model_alias(name, CHAMPION if run.decisions[name].promote else CHALLENGER, versions[name])
+            elif champion_version(client, name):
+                client.delete_registered_model_alias(name, CHAMPION)
+    append_promotion_log(work, run_id, versions, run.decisions)
+    return TrainingRecord(run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
 
 
 def short(name: str) -> str:
@@ -144,6 +199,7 @@ class ChampionStanding:
     last_training_cutoff: pd.Timestamp | None
 
 
+@store_access
 def champion_standing(work: Path, name: str) -> ChampionStanding | None:
     mlflow = use_store(work)
     model = load_champion(work, name)
@@ -190,6 +246,7 @@ def log_model(mlflow, fitted: FittedModel, name: str) -> str:
     return str(registered.version)
 
 
+@store_access
 def load_champion(work: Path, name: str) -> ScoringModel | None:
     """The model version holding the `champion` alias in this work folder's registry (never another store), or None."""
     mlflow = use_store(work)
@@ -201,6 +258,7 @@ def load_champion(work: Path, name: str) -> ScoringModel | None:
     return ScoringModel(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), version, entry.run_id, extras)
 
 
+@store_access
 def load_churn_champion(work: Path) -> ScoringModel:
     champion = load_champion(work, CHURN_MODEL)
     if champion is None:
@@ -221,6 +279,7 @@ def flatten(params: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+@store_access
 def promotion_decisions(work: Path, churn: FittedModel, satisfaction: FittedModel | None, churn_rows: pd.DataFrame, baselines: dict[str, dict[str, float]], gate: GateSettings) -> dict[str, Decision]:
     """The gate's verdict per model, against the current champions and (for churn) every baseline."""
     decisions = {}
@@ -247,6 +306,7 @@ def champion_on_validation_rows(standing: ChampionStanding | None, rows: pd.Data
     return churn_scores_report(validation["churned"].to_numpy(), probabilities, seed=0).get(metric)
 
 
+@store_access
 def finished_training(work: Path, fingerprint: str, config_hash: str) -> dict | None:
     """The last completed training run on this very data and config, with its summary, or None."""
     mlflow = use_store(work)
@@ -259,6 +319,7 @@ def finished_training(work: Path, fingerprint: str, config_hash: str) -> dict | 
     return {"run_id": runs[0].info.run_id, **mlflow.artifacts.load_dict(f"runs:/{runs[0].info.run_id}/summary.json")}
 
 
+@store_access
 def log_summary(work: Path, run_id: str, summary: dict) -> None:
     """What `surveyless train` printed, kept with the run so an unchanged rerun can print it again."""
     mlflow = use_store(work)
@@ -266,10 +327,12 @@ def log_summary(work: Path, run_id: str, summary: dict) -> None:
         mlflow.log_dict(summary, "summary.json")
 
 
+@store_access
 def model_card_of(work: Path, model: ScoringModel) -> dict:
     return use_store(work).artifacts.load_dict(f"runs:/{model.run_id}/model_card.json")
 
 
+@store_access
 def training_record(work: Path, run_id: str) -> tuple[dict[str, float], pd.Timestamp]:
     """The churn metrics a training run measured on its validation rows, and its last training cutoff."""
     run = use_store(work).MlflowClient().get_run(run_id)
@@ -277,6 +340,7 @@ def training_record(work: Path, run_id: str) -> tuple[dict[str, float], pd.Times
     return metrics, pd.Timestamp(run.data.tags["last_training_cutoff"])
 
 
+@store_access
 def log_evaluation(work: Path, as_of: pd.Timestamp, version: str, training_run_id: str, realised: dict, alert: str | None) -> str:
     """Realised performance of one scoring date as its own run, tagged with the model version that scored it."""
     mlflow = use_store(work)

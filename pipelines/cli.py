@@ -1,6 +1,9 @@
 """The `surveyless` command: parses arguments, sets quiet logging and a progress display, runs a flow.
 
-Exit codes: 0 success, 2 bad input, configuration, or no model trained yet (nothing written), 1 anything unexpected.
+Exit codes (nothing half-written in any case):
+0 success; 1 anything unexpected; 2 bad input, configuration, no model trained yet or outcomes not yet known;
+74 an I/O failure (disk full, unwritable folder, MLflow store locked or unreadable);
+75 another run holds this work folder's lock (try again later); 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -8,7 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import replace
@@ -19,11 +24,17 @@ from rich.table import Table
 
 from features.contract import ContractError
 from models.monitoring import NotYetKnown
-from models.tracking import MissingModelError
+from models.tracking import MissingModelError, StoreUnavailable
 from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from pipelines.writers import RunInProgress
 
-EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_IO_ERROR = 74
+EXIT_BUSY = 75
+EXIT_INTERRUPTED = 130
+EXPORT_KEY = "SURVEYLESS_EXPORT_KEY"
+USER_ERRORS = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet", NotYetKnown: "not yet known"}
 
 
 def quiet_environment(work: Path, verbose: bool) -> None:
@@ -83,6 +94,13 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--as-of", dest="as_of", required=True, help="the scoring date YYYY-MM-DD to evaluate")
     serve = commands.add_parser("serve", parents=[common], help="run the config's schedules (retrain, score) with Prefect until stopped", description="Serve the retrain and score flows as Prefect deployments on the cron schedules in the config; Ctrl-C stops.")
     serve.add_argument("--for-seconds", type=float, default=None, help="stop after this many seconds (default: run until stopped)")
+    export = commands.add_parser(
+        "export", parents=[common], help="copy a date's predictions for another team, customer ids replaced by a keyed hash",
+        description=f"Write the predictions of --as-of (default: the latest complete date) to --to (.parquet or .csv) with every customer_id "
+        f"replaced by HMAC-SHA256 under the key in the environment variable {EXPORT_KEY}: the same key gives the same pseudonyms in every export.",
+    )
+    export.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the latest complete one)")
+    export.add_argument("--to", type=Path, required=True, help="file to write, .parquet or .csv")
     sentiment = commands.add_parser("sentiment", help="train a text sentiment model on labelled mentions", description="Sentiment scoring for social mentions.")
     sentiment_commands = sentiment.add_subparsers(dest="sentiment_command", required=True, metavar="ACTION")
     sentiment_train = sentiment_commands.add_parser(
@@ -96,23 +114,55 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+class ConsoleWarnings(logging.Handler):
+    def __init__(self, console: Console):
+        super().__init__(logging.WARNING)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(f"surveyless: warning: {record.getMessage()}")
+
+
+def show_warnings(console: Console) -> None:
+    """Warnings of our own code (dropped rows, say) reach the user even when every library is kept quiet."""
+    for name in ("features", "models", "pipelines"):
+        logger = logging.getLogger(name)
+        logger.handlers = [ConsoleWarnings(console)]
+        logger.propagate = False
+
+
+def interrupt(signum, frame) -> None:
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open runs are marked failed, temporary files removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
-    console = Console(stderr=False, highlight=False)
+    console = Console(stderr=False, highlight=False, markup=False)
+    errors = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    show_warnings(errors)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
     try:
         config = load_config(arguments.config, arguments.data, arguments.out)
         quiet_environment(Path(config.out), arguments.verbose)
         return COMMANDS[arguments.command](arguments, config, console)
-    except (ContractError, ConfigError, MissingModelError, NotYetKnown) as error:
-        kind = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet", NotYetKnown: "not yet known"}[type(error)]
-        Console(stderr=True, highlight=False).print(f"surveyless: {kind}\n{error}", markup=False)
+    except tuple(USER_ERRORS) as error:
+        errors.print(f"surveyless: {USER_ERRORS[type(error)]}\n{error}")
         return EXIT_BAD_INPUT
+    except RunInProgress as error:
+        errors.print(f"surveyless: busy\n{error}")
+        return EXIT_BUSY
+    except (OSError, StoreUnavailable) as error:
+        errors.print(f"surveyless: cannot read or write\n{error}\nEarlier predictions, reports and models are unchanged.")
+        return EXIT_IO_ERROR
     except KeyboardInterrupt:
-        return 130
+        errors.print("surveyless: interrupted; earlier predictions, reports and models are unchanged.")
+        return EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the CLI's last line of defence turns any failure into a message and exit code
         if arguments.verbose:
             raise
-        Console(stderr=True, highlight=False).print(f"surveyless: {type(error).__name__}: {error}\n(run again with --verbose for the traceback)", markup=False)
+        errors.print(f"surveyless: {type(error).__name__}: {error}\n(run again with --verbose for the traceback)")
         return EXIT_FAILURE
 
 
@@ -289,6 +339,28 @@ def print_scoring(scored: dict, config: Config, console: Console) -> None:
     console.print(f"MLflow runs: {tracking_uri(Path(config.out))}  (browse: mlflow ui --backend-store-uri {tracking_uri(Path(config.out))})")
 
 
+def export_command(arguments, config: Config, console: Console) -> int:
+    import pandas as pd
+
+    from models.scoring import pseudonymised
+    from pipelines.writers import complete_dates, prediction_folder_name, write_table_atomically
+
+    key = os.environ.get(EXPORT_KEY, "")
+    if not key:
+        raise ConfigError(f"set the environment variable {EXPORT_KEY} to the export key (a long random secret, kept out of the config): exports never carry plain customer ids")
+    if arguments.to.suffix.lower() not in (".parquet", ".csv"):
+        raise ConfigError(f"--to {arguments.to}: the export is written as .parquet or .csv")
+    root = Path(config.out) / "predictions"
+    dates = complete_dates(root)
+    as_of = pd.Timestamp(arguments.as_of) if arguments.as_of else (dates[-1] if dates else None)
+    if as_of is None or as_of not in dates:
+        raise NotYetKnown(f"no complete predictions{f' for {as_of.date()}' if as_of is not None else ''} in {root}: score first (surveyless score)")
+    exported = pseudonymised(pd.read_parquet(root / prediction_folder_name(as_of) / "predictions.parquet"), key)
+    write_table_atomically(exported, arguments.to)
+    console.print(f"Exported {len(exported):,} predictions of {as_of.date()} to {arguments.to}, customer ids replaced by keyed hashes.")
+    return 0
+
+
 def sentiment_command(arguments, config: Config, console: Console) -> int:
     from features.loaders import read_table_file
     from features.sentiment import fit_text_model, labelled_mentions
@@ -309,6 +381,7 @@ def sentiment_command(arguments, config: Config, console: Console) -> int:
 
 COMMANDS = {
     "sentiment": sentiment_command,
+    "export": export_command,
     "demo": demo_command,
     "generate": run_generate,
     "validate": run_validate,

@@ -29,17 +29,19 @@ from models.plots import training_figures
 from models.scoring import ScoringModel, score_customers
 from models.tracking import (
     SATISFACTION_MODEL, MissingModelError, TrainingRun, evaluation_history, finished_training, load_champion, load_churn_champion,
-    log_evaluation, log_summary, log_training, model_card_of, promotion_decisions, training_record,
+    log_evaluation, log_summary, log_training, model_card_of, promotion_decisions, training_record, training_run,
 )
 from models.training import churn_reason_stability, fit_churn
 from pipelines.cache import cached_frame, config_hash, digest
 from pipelines.config import Config, ConfigError, load_config
 from pipelines.progress import staged
 from pipelines.report import report_context, write_report
-from pipelines.writers import complete_dates, prediction_folder_name, previous_predictions, read_manifest, write_predictions
+from pipelines.writers import complete_dates, exclusive, prediction_folder_name, previous_predictions, read_manifest, write_predictions
 
 
 USER_ERRORS = (ContractError, ConfigError, MissingModelError, NotYetKnown)
+TRAINING_LOCK = ".training.lock"
+SCORING_LOCK = ".scoring.lock"
 
 
 def retry_unless_user_error(task, task_run, state) -> bool:
@@ -76,14 +78,22 @@ write_report_task = step("Writing report", write_report, retries=2, retry_delay_
 def train_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Trains both models out of time, scores baselines, logs everything to MLflow; the gate picks champions.
 
-    Unchanged data and config since the last finished training run: nothing to learn, the run is skipped.
+    One training at a time per work folder. Unchanged data and config since the last finished
+    training run: nothing to learn, the run is skipped.
     """
     config = load_config(config_path, data, out)
-    scorer = load_sentiment_scorer(config.out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), scorer)
-    fingerprint, settings_hash = tables.fingerprint, config_hash(config)
-    if previous := finished_training(config.out, fingerprint, settings_hash):
-        return previous | {"skipped": True}
+    with exclusive(Path(config.out) / TRAINING_LOCK, "training"):
+        scorer = load_sentiment_scorer(config.out)
+        tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), scorer)
+        fingerprint, settings_hash = tables.fingerprint, config_hash(config)
+        if previous := finished_training(config.out, fingerprint, settings_hash):
+            return previous | {"skipped": True}
+        with training_run(config.out, fingerprint, settings_hash) as run_id:
+            summary = train_and_log(config, tables, scorer, run_id, fingerprint)
+    return {"run_id": run_id, "skipped": False, **summary}
+
+
+def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerprint: str) -> dict:
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
     rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
@@ -95,11 +105,11 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     stability = reason_stability_task(rows.churn, churn, config.model.churn, config.model.seed, directions)
     card = model_card(tables.event_sources, scorer_name(scorer), cutoffs, churn, satisfaction) | {"segment_nps": segment_nps, "churn_reason_stability": stability}
     figures = figures_task(churn, satisfaction, rows.churn, rows.satisfaction, config.model.seed)
-    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), fingerprint, settings_hash, cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures)
-    record = log_training_task(config.out, run)
+    run = TrainingRun(churn, satisfaction, config.model_dump(mode="json"), cutoffs, card, model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures)
+    log_training_task(config.out, run_id, run)
     summary = {"card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
-    log_summary(config.out, record.run_id, summary)
-    return {"run_id": record.run_id, "skipped": False, **summary}
+    log_summary(config.out, run_id, summary)
+    return summary
 
 
 def features_at(config: Config, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -123,14 +133,16 @@ def build_features_flow(as_of: str | None = None, config_path: str | None = None
 @flow(name="score")
 def score_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Scores every active customer with the champions at `as_of`, or, by default, at the dates the catch-up
-    policy picks (the day after the data's last event, plus any missed calendar dates when `catch_up: all`)."""
+    policy picks (the day after the data's last event, plus any missed calendar dates when `catch_up: all`).
+    One scoring run at a time per work folder: a second one stops at once and changes nothing."""
     config = load_config(config_path, data, out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), load_sentiment_scorer(config.out))
-    churn = load_churn_champion_task(config.out)
-    satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
     root = Path(config.out) / "predictions"
-    dates = [pd.Timestamp(as_of)] if as_of else config.scoring.due_dates(complete_dates(root), tables.data_end)
-    results = [score_one_date(config, tables, date, churn, satisfaction) for date in dates]
+    with exclusive(root / SCORING_LOCK, "scoring"):
+        tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers), load_sentiment_scorer(config.out))
+        churn = load_churn_champion_task(config.out)
+        satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
+        dates = [pd.Timestamp(as_of)] if as_of else config.scoring.due_dates(complete_dates(root), tables.data_end)
+        results = [score_one_date(config, tables, date, churn, satisfaction) for date in dates]
     return results[-1] | {"scored_dates": [r["as_of"] for r in results if not r["skipped"]]}
 
 

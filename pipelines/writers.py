@@ -7,12 +7,15 @@ system); a prediction folder is assembled beside its final name and swapped in w
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,6 +51,14 @@ def current_umask() -> int:
 
 def write_text_atomically(path: Path, text: str) -> None:
     write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """A prediction-contract table as Parquet, or as spreadsheet-safe CSV, by the path's suffix."""
+    if path.suffix.lower() == ".csv":
+        write_text_atomically(path, spreadsheet_safe(frame).to_csv(index=False))
+    else:
+        write_bytes_atomically(path, frame.to_parquet(index=False))
 
 
 def write_world(spec: WorldSpec, folder: Path, progress=None) -> dict[str, int]:
@@ -210,3 +221,31 @@ def write_sentiment_model(scorer: TextModelScorer, metrics: dict, work: Path) ->
 def next_sentiment_version(work: Path) -> str:
     existing = [int(p.name.rsplit("v", 1)[1]) for p in (work / "sentiment").glob("text-model-v*") if p.name.rsplit("v", 1)[1].isdigit()]
     return str(max(existing, default=0) + 1)
+
+
+class RunInProgress(RuntimeError):
+    """Another surveyless process holds the lock for this work: this run stops before changing anything."""
+
+
+@contextmanager
+def exclusive(lock: Path, what: str) -> Iterator[None]:
+    """Holds an flock on `lock` for the block; a second holder fails at once instead of waiting.
+
+    The kernel drops the lock when its process ends, however it ends, so a crash never leaves a stale lock.
+    """
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunInProgress(f"{holder} is already {what} in {lock.parent} (lock {lock}); this run stopped and changed nothing.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)

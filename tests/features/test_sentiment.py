@@ -86,3 +86,10 @@ def test_trained_model_is_saved_versioned_and_used_by_the_pipeline(tmp_path):
 
 def test_without_a_trained_model_the_lexicon_is_used(tmp_path):
     assert isinstance(load_sentiment_scorer(tmp_path), LexiconScorer)
+
+
+def test_a_pointer_out_of_the_sentiment_folder_is_refused(tmp_path):
+    (tmp_path / "sentiment").mkdir()
+    (tmp_path / "sentiment" / "current.json").write_text('{"path": "../../elsewhere/model.joblib", "version": "9"}')
+    with pytest.raises(ContractError, match=r"names '../../elsewhere/model.joblib', outside .*sentiment; only models"):
+        load_sentiment_scorer(tmp_path)

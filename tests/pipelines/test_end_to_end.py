@@ -14,29 +14,9 @@ from models.prediction_file import COLUMN_NAMES, json_schema
 from models.training import model_matrix
 from models.uncertainty import calibrated
 from pipelines.cli import main
+from tests.pipelines.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
-
-CONFIG = """
-world: {customers: 800, seed: 5}
-model:
-  churn: {n_estimators: 60, learning_rate: 0.1}
-  satisfaction: {n_estimators: 60, learning_rate: 0.1}
-output: {csv: true}
-promotion: {must_beat_baselines: false}
-"""
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    (root / "config.yaml").write_text(CONFIG)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_HOME", str(root / "prefect"))
-        arguments = ["--config", str(root / "config.yaml"), "--data", str(root / "world"), "--out", str(root / "work")]
-        code = main(["demo", *arguments])
-        yield root, arguments, code
-
 
 def prediction_folder(root):
     (folder,) = (root / "work" / "predictions").glob("as_of=*")

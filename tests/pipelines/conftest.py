@@ -1,0 +1,26 @@
+"""One trained work folder on a tiny world, shared by the end-to-end and failure tests (training it takes half a minute)."""
+
+import pytest
+
+from pipelines.cli import main
+
+CONFIG = """
+world: {customers: 800, seed: 5}
+model:
+  churn: {n_estimators: 60, learning_rate: 0.1}
+  satisfaction: {n_estimators: 60, learning_rate: 0.1}
+output: {csv: true}
+promotion: {must_beat_baselines: false}
+"""
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """(root, CLI arguments, exit code) of `surveyless demo`; root holds config.yaml, world/ and work/."""
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "config.yaml").write_text(CONFIG)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(root / "prefect"))
+        arguments = ["--config", str(root / "config.yaml"), "--data", str(root / "world"), "--out", str(root / "work")]
+        code = main(["demo", *arguments])
+        yield root, arguments, code
