@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install dev browser bench bench-full lock docs clean
+.PHONY: demo test install dev browser postgres bench bench-full audit lock docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null)
 
-test: dev browser
+# The SQL source test runs a real PostgreSQL server: Debian's package, installed when missing.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null)
+
+test: dev browser postgres
 	$(PY) -m pytest
 
 # Benchmarks into bench/results/ (real data from ../shared/data): quick under 5 minutes, full for the committed results.
@@ -44,6 +49,15 @@ bench: $(VENV)/.installed-bench
 
 bench-full: $(VENV)/.installed-bench
 	$(PY) bench/run.py full
+
+# Known vulnerabilities in the installed, locked dependencies; exits 1 on a finding. Packages the
+# advisory service cannot be asked about (no network to it) are listed as not audited.
+$(VENV)/.installed-audit: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PIP) -e ".[audit]"
+	touch $@
+
+audit: $(VENV)/.installed-audit
+	$(VENV)/bin/pip-audit --local --skip-editable --progress-spinner off --desc
 
 # Refresh constraints.txt from a working environment (run after changing dependencies, then `make test`).
 lock: dev

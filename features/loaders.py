@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,16 +17,34 @@ from features.tables import Tables
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
-def load_tables(source: Path, survey_scale: str, unknown_customers: UnknownCustomers = "error") -> Tables:
-    """Validated tables from `source`; raises ContractError when the source breaks the contract.
+@dataclass(frozen=True)
+class SqlOptions:
+    """Where the contract's tables live in a SQL database, and how much history to read."""
+
+    schema: str | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)
+    since: pd.Timestamp | None = None
+
+    def table_name(self, contract_name: str) -> str:
+        return self.tables.get(contract_name, contract_name)
+
+
+def is_database_url(source: str | Path) -> bool:
+    return "://" in str(source)
+
+
+def load_tables(source: str | Path, survey_scale: str, unknown_customers: UnknownCustomers = "error", sql: SqlOptions = SqlOptions()) -> Tables:
+    """Validated tables from `source` (folder, DuckDB file or SQLAlchemy URL); raises ContractError when it breaks the contract.
 
     Events stamped after this moment are errors: the clock is read here, at the edge.
     """
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    return validated_tables(read_raw_tables(source), survey_scale, now=now, unknown_customers=unknown_customers)
+    return validated_tables(read_raw_tables(source, sql), survey_scale, now=now, unknown_customers=unknown_customers)
 
 
-def read_raw_tables(source: Path) -> dict[str, pd.DataFrame]:
+def read_raw_tables(source: str | Path, sql: SqlOptions = SqlOptions()) -> dict[str, pd.DataFrame]:
+    if is_database_url(source):
+        return read_database(str(source), sql)
     source = Path(source)
     if source.is_dir():
         return read_folder(source)
@@ -72,6 +92,39 @@ def read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(path), read_only=True) as connection:
         present = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         return {name: connection.table(name).df() for name in TABLE_SPECS if name in present}
+
+
+def read_database(url: str, sql: SqlOptions) -> dict[str, pd.DataFrame]:
+    """Each contract table present in the database, through SQLAlchemy Core: identifiers are quoted by the
+    dialect and `since` is a bound parameter, so no SQL is built from config text; events before
+    `since` stay in the database."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as error:
+        raise ContractError([Problem("source", None, f"the database URL is not usable ({error.__class__.__name__}: {error}); expected e.g. postgresql+psycopg://user@host:5432/database.")]) from error
+    try:
+        with engine.connect() as connection:
+            present = set(sa.inspect(connection).get_table_names(schema=sql.schema))
+            return {name: read_table(connection, name, sql) for name in TABLE_SPECS if sql.table_name(name) in present}
+    except sa.exc.SQLAlchemyError as error:
+        raise ContractError([Problem("source", None, f"cannot read {engine.url.render_as_string(hide_password=True)}: {str(error).splitlines()[0]}")]) from error
+    finally:
+        engine.dispose()
+
+
+def read_table(connection, name: str, sql: SqlOptions) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    table = sa.Table(sql.table_name(name), sa.MetaData(), schema=sql.schema, autoload_with=connection)
+    spec = TABLE_SPECS[name]
+    order = [spec.primary_key] if spec.primary_key else ["customer_id", spec.time_column]
+    query = sa.select(table).order_by(*[table.c[c] for c in order if c in table.c])  # a stable order, so reruns give identical files
+    time_column = spec.time_column
+    if sql.since is not None and time_column and time_column in table.c:
+        query = query.where(table.c[time_column] >= sql.since.to_pydatetime())
+    return pd.read_sql_query(query, connection)
 
 
 SENTIMENT_POINTER = "current.json"

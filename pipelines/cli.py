@@ -184,7 +184,7 @@ def run_validate(arguments, config: Config, console: Console) -> int:
 
     from features.loaders import load_tables
 
-    tables = load_tables(Path(config.data), config.satisfaction.scale, config.unknown_customers)
+    tables = load_tables(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.present().items())
     last_day = (tables.data_end - pd.Timedelta(days=1)).date()
     console.print(f"OK {config.data}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}.")

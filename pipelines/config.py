@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
+from features.loaders import SqlOptions
+from features.schema import TABLE_SPECS
 from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
 from models.bias import SurveySettings
@@ -132,8 +134,22 @@ class SchedulesConfig(Strict):
     score: Schedule | None = Field(Schedule(cron="0 6 * * MON", timezone="Europe/Helsinki"), description="Score with the champion (catch-up applies).")
 
 
+class SqlConfig(Strict):
+    schema_name: str | None = Field(None, alias="schema", description="Database schema holding the tables (default: the connection's own).")
+    tables: dict[str, str] = Field({}, description="Contract table -> table name in the database, where they differ.")
+    since: date | None = Field(None, description="Read events from this date on only; older rows stay in the database.")
+
+    @field_validator("tables")
+    @classmethod
+    def contract_tables(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(TABLE_SPECS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} is not a table of the contract (known: {', '.join(TABLE_SPECS)})")
+        return value
+
+
 class Config(Strict):
-    data: Path = Field(Path("work/world"), description="Input folder (CSV/Parquet per table) or DuckDB file.")
+    data: str = Field("work/world", description="Input: a folder (CSV/Parquet per table), a DuckDB file, or a SQLAlchemy database URL.")
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
     unknown_customers: Literal["error", "drop"] = Field("error", description="Events of customers missing from customers: an error, or dropped with a counted warning.")
     world: WorldConfig = WorldConfig()
@@ -148,6 +164,11 @@ class Config(Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
+    sql: SqlConfig = SqlConfig()
+
+    @property
+    def sql_options(self) -> SqlOptions:
+        return SqlOptions(self.sql.schema_name, self.sql.tables, optional_timestamp(self.sql.since))
 
     @property
     def scoring_settings(self) -> ScoringSettings:

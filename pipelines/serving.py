@@ -17,6 +17,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from features.loaders import is_database_url
 from pipelines.config import Config
 
 SERVER_START_SECONDS = 180
@@ -76,7 +77,7 @@ def deployments(config: Config, config_path: Path | None) -> list:
 
     from pipelines.flows import retrain_flow, score_flow
 
-    parameters = {"config_path": str(Path(config_path).resolve()) if config_path else None, "data": str(Path(config.data).resolve()), "out": str(Path(config.out).resolve())}
+    parameters = {"config_path": str(Path(config_path).resolve()) if config_path else None, "data": config.data if is_database_url(config.data) else str(Path(config.data).resolve()), "out": str(Path(config.out).resolve())}
     schedules = {retrain_flow: config.schedules.retrain, score_flow: config.schedules.score}
     return [
         flow.to_deployment(name=f"surveyless-{flow.name}", parameters=parameters, schedules=[Cron(schedule.cron, timezone=schedule.timezone)])

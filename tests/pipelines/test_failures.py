@@ -246,11 +246,11 @@ def test_a_killed_training_is_marked_failed_by_the_next_one(demo_run, tmp_path):
     other = root / "other-seed.yaml"
     other.write_text(CONFIG.replace("model:\n", "model:\n  seed: 44\n"))
     before = len(training_runs(root / "work"))
-    training = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "train", *arguments_for(root, other)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    training = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "train", *arguments_for(root, other)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while len(training_runs(root / "work")) == before and time.monotonic() < deadline and training.poll() is None:
         time.sleep(0.5)
-    training.send_signal(signal.SIGKILL)
+    os.killpg(training.pid, signal.SIGKILL)  # the whole job, as a scheduler kills it: Prefect's server subprocess too
     training.wait()
     runs = training_runs(root / "work")
     assert len(runs) == before + 1 and runs[-1].info.status == "RUNNING"
@@ -266,12 +266,12 @@ def test_sigterm_unwinds_like_ctrl_c(demo_run, tmp_path):
     root = copied(demo_run, tmp_path, "world", "work")
     before = snapshot(root / "work")
     command = [sys.executable, "-m", "pipelines.cli", "score", "--as-of", "2025-02-01", *arguments_for(root)]
-    scoring = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    scoring = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     lock = root / "work" / "predictions" / SCORING_LOCK
     deadline = time.monotonic() + 120
     while not (lock.exists() and lock.read_text().startswith("process")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    scoring.send_signal(signal.SIGTERM)
+    os.killpg(scoring.pid, signal.SIGTERM)  # the whole job, as a scheduler stops it
     _, error = scoring.communicate(timeout=120)
     assert scoring.returncode == EXIT_INTERRUPTED and "interrupted" in error
     assert snapshot(root / "work") == before
