@@ -70,18 +70,23 @@ class Tables:
         """The ids behind codes of `coded`."""
         return pd.Index(self.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
 
+    def partitions(self, count: int) -> list[Tables]:
+        """The tables split into `count` disjoint groups of customers by a stable hash of customer_id."""
+        groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count
+        return [self.for_customers(pd.Index(self.customers["customer_id"][groups == group])) for group in range(count)]
+
     def for_customers(self, customer_ids: pd.Index) -> Tables:
-        """The same tables limited to some customers (unlinked mentions are kept: they are brand context)."""
-        keep = {}
-        for name, frame in self.present().items():
-            linked = frame["customer_id"].isin(customer_ids)
-            keep[name] = frame[linked | frame["customer_id"].isna()] if name == "mentions" else frame[linked]
-        return replace(self, **keep)
+        """The same tables limited to some customers, except mentions: all are kept, since brand-wide features
+        (the brand's mood, a customer's sentiment against everyone's) read them all."""
+        return replace(self, **{name: frame[frame["customer_id"].isin(customer_ids)] for name, frame in self.present().items() if name != "mentions"})
 
 
 def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
+    """Row numbers in `ids`; ids not there (another partition's customers) get numbers after them, missing ones NaN."""
     codes = ids.get_indexer(customer_ids).astype(float)
-    codes[codes < 0] = np.nan
+    elsewhere = (codes < 0) & customer_ids.notna().to_numpy()
+    codes[elsewhere] = len(ids) + pd.factorize(customer_ids[elsewhere])[0]
+    codes[customer_ids.isna().to_numpy()] = np.nan
     return codes
 
 

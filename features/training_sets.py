@@ -57,14 +57,7 @@ def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: 
         labels = churn_labels(tables, as_of, definition)
         features = build_features(tables, as_of, settings).reindex(labels.index)
         frames.append(features.assign(churned=labels, as_of=as_of).reset_index())
-    rows = pd.concat(frames, ignore_index=True).set_index(KEYS)
-    churned, stayed = int(rows["churned"].sum()), int((rows["churned"] == 0).sum())
-    if min(churned, stayed) < MIN_OUTCOMES:
-        raise ContractError([Problem("source", None, (
-            f"the churn training set ({len(rows):,} customer-cutoffs over {len(cutoffs)} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
-            f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
-        ))])
-    return rows
+    return pd.concat(frames, ignore_index=True).set_index(KEYS)
 
 
 def satisfaction_training_set(tables: Tables, settings: FeatureSettings) -> pd.DataFrame:
@@ -89,8 +82,24 @@ class TrainingSets:
 
 def build_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
     """Both models' training rows; every row's features see only the past of its own as_of."""
+    return checked(build_training_rows(tables, cutoffs, definition, settings), len(cutoffs))
+
+
+def build_training_rows(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
+    """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id)."""
     has_surveys = tables.surveys is not None and len(tables.surveys) > 0
     return TrainingSets(
-        churn=churn_training_set(tables, cutoffs, definition, settings),
-        satisfaction=satisfaction_training_set(tables, settings) if has_surveys else None,
+        churn=churn_training_set(tables, cutoffs, definition, settings).sort_index(kind="stable"),
+        satisfaction=satisfaction_training_set(tables, settings).sort_index(kind="stable") if has_surveys else None,
     )
+
+
+def checked(sets: TrainingSets, cutoffs: int) -> TrainingSets:
+    """The sets, if the churn rows hold enough of both outcomes to learn from."""
+    churned, stayed = int(sets.churn["churned"].sum()), int((sets.churn["churned"] == 0).sum())
+    if min(churned, stayed) < MIN_OUTCOMES:
+        raise ContractError([Problem("source", None, (
+            f"the churn training set ({len(sets.churn):,} customer-cutoffs over {cutoffs} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
+            f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
+        ))])
+    return sets

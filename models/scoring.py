@@ -113,6 +113,16 @@ class Scored:
     customer_value: np.ndarray
 
 
+def combined(parts: list[Scored]) -> Scored:
+    """Scores of disjoint customer groups as one: rows concatenated, pain points summed per driver.
+
+    Every per-customer number depends on that customer alone, so the result equals scoring everyone at once.
+    """
+    points = pd.concat([p.pain_points for p in parts]).groupby("driver", sort=False).sum()
+    pains = points.sort_values("revenue_at_risk", ascending=False, kind="stable").reset_index()
+    return Scored(pd.concat([p.predictions for p in parts], ignore_index=True), pains, parts[0].value_measure, np.concatenate([p.customer_value for p in parts]))
+
+
 def value_measure(features: pd.DataFrame) -> str:
     windows = [int(m.group(1)) for c in features.columns if (m := SPEND_WINDOW.fullmatch(c))]
     return f"spend_{max(windows)}d" if windows else "customers"

@@ -17,11 +17,11 @@ import pandas as pd
 from pipelines.config import Config
 from pipelines.writers import write_bytes_atomically
 
-RUN_ONLY_KEYS = ("data", "out", "world", "schedules", "output")
+RUN_ONLY_KEYS = ("data", "out", "world", "schedules", "output", "executor", "sql")
 
 
 def config_hash(config: Config) -> str:
-    """The configuration that shapes results (paths, schedules and output options aside)."""
+    """The configuration that shapes results (paths, where tables come from, where work runs, schedules and output options aside)."""
     relevant = {k: v for k, v in config.model_dump(mode="json").items() if k not in RUN_ONLY_KEYS}
     return digest(relevant)
 

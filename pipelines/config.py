@@ -134,6 +134,13 @@ class SchedulesConfig(Strict):
     score: Schedule | None = Field(Schedule(cron="0 6 * * MON", timezone="Europe/Helsinki"), description="Score with the champion (catch-up applies).")
 
 
+class ExecutorConfig(Strict):
+    kind: Literal["local", "dask"] = Field("local", description="local: one process; dask: features, training rows and scoring run per customer partition on a Dask cluster.")
+    address: str = Field("local-cluster", description="Dask scheduler address (tcp://host:8786), or local-cluster to start one on this machine.")
+    workers: int = Field(2, gt=0, description="Worker processes of a local cluster.")
+    partitions: int = Field(8, gt=0, description="Customer partitions (by a hash of customer_id) the work is split into.")
+
+
 class SqlConfig(Strict):
     schema_name: str | None = Field(None, alias="schema", description="Database schema holding the tables (default: the connection's own).")
     tables: dict[str, str] = Field({}, description="Contract table -> table name in the database, where they differ.")
@@ -165,6 +172,7 @@ class Config(Strict):
     schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
     sql: SqlConfig = SqlConfig()
+    executor: ExecutorConfig = ExecutorConfig()
 
     @property
     def sql_options(self) -> SqlOptions:

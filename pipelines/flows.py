@@ -6,6 +6,7 @@ same flow runs from the CLI, a test, a notebook or a deployment.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +35,7 @@ from models.tracking import (
 from models.training import churn_reason_stability, fit_churn
 from pipelines.cache import cached_frame, config_hash, digest
 from pipelines.config import Config, ConfigError, load_config
+from pipelines.distributed import dask_client, features_by_partition, scored_by_chunk, training_sets_by_partition
 from pipelines.progress import staged
 from pipelines.report import report_context, write_report
 from pipelines.writers import complete_dates, exclusive, prediction_folder_name, previous_predictions, read_manifest, write_predictions
@@ -72,6 +74,9 @@ build_features_task = step("Building features", build_features)
 score_customers_task = step("Scoring customers and explaining scores", score_customers)
 write_predictions_task = step("Writing predictions", write_predictions, retries=2, retry_delay_seconds=[2, 10])
 write_report_task = step("Writing report", write_report, retries=2, retry_delay_seconds=[2, 10])
+training_sets_by_partition_task = step("Building training sets per customer partition on the Dask cluster", training_sets_by_partition)
+features_by_partition_task = step("Building features per customer partition on the Dask cluster", features_by_partition)
+scored_by_chunk_task = step("Scoring customers and explaining scores on the Dask cluster", scored_by_chunk)
 
 
 @flow(name="train")
@@ -88,17 +93,20 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
         fingerprint, settings_hash = tables.fingerprint, config_hash(config)
         if previous := finished_training(config.out, fingerprint, settings_hash):
             return previous | {"skipped": True}
-        with training_run(config.out, fingerprint, settings_hash) as run_id:
-            summary = train_and_log(config, tables, scorer, run_id, fingerprint)
+        with training_run(config.out, fingerprint, settings_hash) as run_id, cluster(config) as client:
+            summary = train_and_log(config, tables, scorer, run_id, fingerprint, client)
     return {"run_id": run_id, "skipped": False, **summary}
 
 
-def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerprint: str) -> dict:
+def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerprint: str, client) -> dict:
     cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)
-    rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
+    if client is None:
+        rows = build_training_set_task(tables, cutoffs, config.churn_definition, config.feature_settings)
+    else:
+        rows = training_sets_by_partition_task(client, tables, cutoffs, config.churn_definition, config.feature_settings, config.executor.partitions)
     directions = churn_directions(catalogue_for(tables, config.feature_settings))
     churn = fit_churn_task(rows.churn, config.churn_definition.horizon, config.model.churn, config.model.seed, directions)
-    now = features_at(config, tables, tables.data_end)
+    now = features_at(config, tables, tables.data_end, client)
     satisfaction, segment_nps = fit_satisfaction_task(rows, tables, now, cutoffs[-1], config.model.satisfaction, config.model.seed, config.satisfaction)
     baselines = churn_baselines_task(rows.churn, churn.feature_names, churn.split.train, churn.split.valid, tables, config.churn_definition.horizon, config.model.seed)
     decisions = promotion_decisions_task(config.out, churn, satisfaction, rows.churn, baselines, config.promotion)
@@ -112,11 +120,21 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerpri
     return summary
 
 
-def features_at(config: Config, tables: Tables, as_of: pd.Timestamp) -> pd.DataFrame:
+def cluster(config: Config):
+    """A Dask client when the config says `executor: dask`, else a context holding None (one process)."""
+    return dask_client(config.executor.address, config.executor.workers) if config.executor.kind == "dask" else nullcontext()
+
+
+def features_at(config: Config, tables: Tables, as_of: pd.Timestamp, client=None) -> pd.DataFrame:
     """Features of every customer active at `as_of`, reused from the cache when data and config are unchanged."""
     key = digest(tables.fingerprint, config_hash(config), str(as_of))
     population = active_customers(tables, as_of, config.churn_definition)
-    compute = lambda: build_features_task(tables, as_of, config.feature_settings).reindex(population)  # noqa: E731 - deferred until the cache misses
+
+    def compute() -> pd.DataFrame:
+        if client is None:
+            return build_features_task(tables, as_of, config.feature_settings).reindex(population)
+        return features_by_partition_task(client, tables, as_of, config.feature_settings, config.executor.partitions).reindex(population)
+
     return cached_frame(Path(config.out) / "cache" / "features", key, compute)
 
 
@@ -126,7 +144,8 @@ def build_features_flow(as_of: str | None = None, config_path: str | None = None
     config = load_config(config_path, data, out)
     tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options), load_sentiment_scorer(config.out))
     scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
-    features = features_at(config, tables, scoring_date)
+    with cluster(config) as client:
+        features = features_at(config, tables, scoring_date, client)
     return {"as_of": str(scoring_date.date()), "customers": len(features), "features": features.shape[1]}
 
 
@@ -142,11 +161,12 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
         churn = load_churn_champion_task(config.out)
         satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
         dates = [pd.Timestamp(as_of)] if as_of else config.scoring.due_dates(complete_dates(root), tables.data_end)
-        results = [score_one_date(config, tables, date, churn, satisfaction) for date in dates]
+        with cluster(config) as client:
+            results = [score_one_date(config, tables, date, churn, satisfaction, client) for date in dates]
     return results[-1] | {"scored_dates": [r["as_of"] for r in results if not r["skipped"]]}
 
 
-def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, churn: ScoringModel, satisfaction: ScoringModel | None) -> dict:
+def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, churn: ScoringModel, satisfaction: ScoringModel | None, client=None) -> dict:
     """Predictions, manifest and report for one date; skipped when the same data, config and models already made them."""
     out = Path(config.out)
     folder = out / "predictions" / prediction_folder_name(scoring_date)
@@ -160,11 +180,15 @@ def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, c
     }
     if (manifest := read_manifest(folder)) and all(manifest.get(k) == v for k, v in provenance.items()) and report.exists():
         return {"as_of": str(scoring_date.date()), "predictions": str(folder), "report": str(report), "customers": manifest["rows"], "skipped": True}
-    features = features_at(config, tables, scoring_date)
+    features = features_at(config, tables, scoring_date, client)
     if features.empty:
         raise ContractError([Problem("customers", None, f"no customer is active on {scoring_date.date()} (signed up before it and not yet churned): there is nobody to score.")])
     catalogue = catalogue_for(tables, config.feature_settings)
-    scored = score_customers_task(features, scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale, config.scoring_settings)
+    arguments = (scoring_date, churn, satisfaction, catalogue, config.satisfaction.scale, config.scoring_settings)
+    if client is None:
+        scored = score_customers_task(features, *arguments)
+    else:
+        scored = scored_by_chunk_task(client, features, *arguments, chunks=config.executor.partitions)
     drift = drift_summary(churn.extras["profile"], features, scored.predictions["churn_probability"].to_numpy(), config.monitoring.drift_threshold)
     previous = previous_predictions(out / "predictions", scoring_date)
     write_predictions_task(scored.predictions, out, scoring_date, config.output.csv, provenance | {"drift": drift})

@@ -191,10 +191,10 @@ def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_pa
     orders = pd.read_parquet(broken / "orders.parquet")
     orders.loc[3, "customer_id"] = "NOBODY"
     orders.to_parquet(broken / "orders.parquet")
-    before = {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*")}
+    before = {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*") if not p.name.startswith(".")}
     assert main(["score", *arguments[:2], "--data", str(broken), "--out", str(root / "work")]) == 2
     assert "orders: column 'customer_id' has 1 ids not in customers (rows 4: 'NOBODY')" in capsys.readouterr().err
-    assert {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*")} == before
+    assert {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*") if not p.name.startswith(".")} == before
 
 
 def test_training_into_a_new_work_folder_works(demo_run, tmp_path, monkeypatch):

@@ -1,0 +1,56 @@
+"""Runs the same pure functions per customer partition on a Dask cluster: no second implementation of anything.
+
+Features and training rows are built per partition of customers (`Tables.partitions`) and gathered;
+scoring and SHAP reasons run per chunk of customers and are combined (`models.scoring.combined`).
+Every per-customer number depends on that customer's own events and on brand-wide mentions, which
+every partition carries, so results equal a single-process run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from features.builders import FeatureSettings, build_features
+from features.labels import ChurnDefinition
+from features.tables import Tables
+from features.training_sets import TrainingSets, build_training_rows, checked
+from models.scoring import Scored, combined, score_customers
+
+LOCAL_CLUSTER = "local-cluster"
+
+
+@contextmanager
+def dask_client(address: str, workers: int) -> Iterator[object]:
+    """A client of the scheduler at `address`, or of a cluster of `workers` processes started on loopback."""
+    from distributed import Client, LocalCluster
+
+    if address != LOCAL_CLUSTER:
+        with Client(address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def features_by_partition(client, tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, partitions: int) -> pd.DataFrame:
+    """`build_features` per partition, in the single-process row order; partitions go straight to the workers (scatter)."""
+    parts = client.gather(client.map(build_features, client.scatter(tables.partitions(partitions)), as_of=as_of, settings=settings, pure=False))
+    population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
+    return pd.concat(parts).reindex(pd.Index(population, name="customer_id"))
+
+
+def training_sets_by_partition(client, tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, partitions: int) -> TrainingSets:
+    """Training rows per partition, gathered for training on one machine (they fit: one row per customer and cutoff)."""
+    parts = client.gather(client.map(build_training_rows, client.scatter(tables.partitions(partitions)), cutoffs=cutoffs, definition=definition, settings=settings, pure=False))
+    satisfaction = [p.satisfaction for p in parts if p.satisfaction is not None]
+    return checked(TrainingSets(pd.concat([p.churn for p in parts]).sort_index(), pd.concat(satisfaction).sort_index() if satisfaction else None), len(cutoffs))
+
+
+def scored_by_chunk(client, features: pd.DataFrame, *arguments, chunks: int) -> Scored:
+    """`score_customers` per contiguous chunk of customers, combined in order."""
+    pieces = [features.iloc[rows] for rows in np.array_split(np.arange(len(features)), min(chunks, max(len(features), 1)))]
+    return combined(client.gather(client.map(score_customers, client.scatter(pieces), *[[a] * len(pieces) for a in arguments], pure=False)))
