@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
@@ -70,10 +71,11 @@ class Tables:
         """The ids behind codes of `coded`."""
         return pd.Index(self.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
 
-    def partitions(self, count: int) -> list[Tables]:
-        """The tables split into `count` disjoint groups of customers by a stable hash of customer_id."""
+    def partitions(self, count: int) -> Iterator[Tables]:
+        """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
         groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count
-        return [self.for_customers(pd.Index(self.customers["customer_id"][groups == group])) for group in range(count)]
+        for group in range(count):
+            yield self.for_customers(pd.Index(self.customers["customer_id"][groups == group]))
 
     def for_customers(self, customer_ids: pd.Index) -> Tables:
         """The same tables limited to some customers, except mentions: all are kept, since brand-wide features

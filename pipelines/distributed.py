@@ -36,16 +36,21 @@ def dask_client(address: str, workers: int) -> Iterator[object]:
         yield client
 
 
+def scattered(client, tables: Tables, partitions: int) -> list:
+    """Each partition sent straight to a worker as it is cut, so the driver never holds a second copy of all the data."""
+    return [client.scatter(part) for part in tables.partitions(partitions)]
+
+
 def features_by_partition(client, tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, partitions: int) -> pd.DataFrame:
-    """`build_features` per partition, in the single-process row order; partitions go straight to the workers (scatter)."""
-    parts = client.gather(client.map(build_features, client.scatter(tables.partitions(partitions)), as_of=as_of, settings=settings, pure=False))
+    """`build_features` per partition, in the single-process row order."""
+    parts = client.gather(client.map(build_features, scattered(client, tables, partitions), as_of=as_of, settings=settings, pure=False))
     population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
     return pd.concat(parts).reindex(pd.Index(population, name="customer_id"))
 
 
 def training_sets_by_partition(client, tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, partitions: int) -> TrainingSets:
     """Training rows per partition, gathered for training on one machine (they fit: one row per customer and cutoff)."""
-    parts = client.gather(client.map(build_training_rows, client.scatter(tables.partitions(partitions)), cutoffs=cutoffs, definition=definition, settings=settings, pure=False))
+    parts = client.gather(client.map(build_training_rows, scattered(client, tables, partitions), cutoffs=cutoffs, definition=definition, settings=settings, pure=False))
     satisfaction = [p.satisfaction for p in parts if p.satisfaction is not None]
     return checked(TrainingSets(pd.concat([p.churn for p in parts]).sort_index(), pd.concat(satisfaction).sort_index() if satisfaction else None), len(cutoffs))
 

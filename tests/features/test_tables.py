@@ -27,7 +27,7 @@ def test_codes_map_back_to_ids(small_tables):
 
 
 def test_partitions_split_customers_disjointly_and_keep_every_mention(small_tables):
-    parts = small_tables.partitions(4)
+    parts = list(small_tables.partitions(4))
     ids = [set(part.customers["customer_id"]) for part in parts]
     assert sum(len(i) for i in ids) == len(small_tables.customers) and set().union(*ids) == set(small_tables.customers["customer_id"])
     assert all(set(part.orders["customer_id"]) <= i for part, i in zip(parts, ids)) and sum(len(p.orders) for p in parts) == len(small_tables.orders)

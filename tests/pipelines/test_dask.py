@@ -59,11 +59,12 @@ def test_scores_and_reasons_per_chunk_equal_the_single_process_scores(client, ta
 
 
 def test_the_cli_on_a_local_cluster_writes_the_predictions_of_a_local_run(demo_run, tmp_path):
-    root, arguments, _ = demo_run
-    shutil.copytree(root / "work", tmp_path / "work")
+    root = demo_run[0]
+    for name in ("local", "dask"):
+        shutil.copytree(root / "work", tmp_path / name)
     on_dask = tmp_path / "dask.yaml"
     on_dask.write_text(CONFIG + "executor: {kind: dask, address: local-cluster, workers: 2, partitions: 3}\n")
-    assert main(["score", "--as-of", "2025-10-06", "--config", str(on_dask), "--data", str(root / "world"), "--out", str(tmp_path / "work")]) == 0
-    assert main(["score", "--as-of", "2025-10-06", *arguments]) == 0
+    for name, config in (("dask", on_dask), ("local", root / "config.yaml")):
+        assert main(["score", "--as-of", "2025-10-06", "--config", str(config), "--data", str(root / "world"), "--out", str(tmp_path / name)]) == 0
     folder = "predictions/as_of=2025-10-06/predictions.parquet"
-    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "work" / folder), pd.read_parquet(root / "work" / folder))
+    pdt.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / folder), pd.read_parquet(tmp_path / "local" / folder))

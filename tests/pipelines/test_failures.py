@@ -270,7 +270,7 @@ def test_sigterm_unwinds_like_ctrl_c(demo_run, tmp_path):
     scoring = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     lock = root / "work" / "predictions" / SCORING_LOCK
     deadline = time.monotonic() + 120
-    while not (lock.exists() and lock.read_text().startswith("process")) and time.monotonic() < deadline:
+    while not (lock.exists() and lock.read_text() == f"process {scoring.pid}") and time.monotonic() < deadline:
         time.sleep(0.05)
     scoring.send_signal(signal.SIGTERM)  # to the main process, as systemd's KillMode=mixed does
     try:

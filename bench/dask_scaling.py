@@ -1,0 +1,126 @@
+"""Features and scoring in one process against a local Dask cluster, and what 100M customers would take.
+
+    python bench/dask_scaling.py --customers 1000000 [--workers 2] [--partitions 8]
+
+On one synthetic world: load and validate once, then build the 66 features at the last date and
+score every active customer with SHAP reasons, in one process and on a LocalCluster of worker
+processes (the same functions per customer partition, pipelines/distributed.py). Per-partition
+compute times come from Dask's task stream; from them, a paper estimate of 100M customers on N
+workers. Writes bench/results/dask_scaling_<customers>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from distributed import get_task_stream
+
+from features.builders import FeatureSettings, build_features, catalogue_for
+from features.labels import ChurnDefinition, active_customers
+from features.loaders import load_tables
+from features.registry import churn_directions
+from features.sentiment import LexiconScorer, with_sentiment
+from features.synthetic import WorldSpec
+from features.training_sets import CutoffSchedule, churn_training_set, labelled_cutoffs
+from models.scoring import ScoringModel, score_customers
+from models.training import BoosterSettings, fit_churn
+from pipelines.distributed import dask_client, features_by_partition, scored_by_chunk
+from pipelines.writers import write_world
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFINITION = ChurnDefinition(90, ("consumer",))
+TARGET_CUSTOMERS = 100_000_000
+WORKER_COUNTS = (8, 32, 128)
+NETWORK_BYTES_PER_SECOND = 1e9  # 10 Gbit/s links, an assumption, not a measurement
+
+
+def timed(work):
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def compute_seconds(stream: list[dict]) -> list[float]:
+    """Seconds each task spent computing on its worker (transfers excluded)."""
+    return [sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute") for task in stream]
+
+
+def churn_model(folder: Path) -> ScoringModel:
+    """A churn model with the default capacity, trained on a small world of the same generator."""
+    write_world(WorldSpec(20_000, seed=2), folder / "training_world")
+    tables = with_sentiment(load_tables(folder / "training_world", "nps"), LexiconScorer.shipped())
+    rows = churn_training_set(tables, labelled_cutoffs(tables, CutoffSchedule(), DEFINITION)[-6:], DEFINITION, FeatureSettings())
+    fitted = fit_churn(rows, DEFINITION.horizon, BoosterSettings(), 42, churn_directions(catalogue_for(tables, FeatureSettings())))
+    return ScoringModel(fitted.estimator, "bench", "bench", fitted.extras)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--partitions", type=int, default=8)
+    arguments = parser.parse_args()
+    settings = FeatureSettings()
+    with tempfile.TemporaryDirectory() as folder:
+        model = churn_model(Path(folder))
+        write_world(WorldSpec(arguments.customers, seed=1), Path(folder) / "world")
+        tables, load_seconds = timed(lambda: with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped()))
+    as_of = tables.data_end
+    population = active_customers(tables, as_of, DEFINITION)
+    catalogue = catalogue_for(tables, settings)
+    single_features, single_features_seconds = timed(lambda: build_features(tables, as_of, settings).reindex(population))
+    single_scored, single_scoring_seconds = timed(lambda: score_customers(single_features, as_of, model, None, catalogue, "nps"))
+    partition_bytes = float(np.mean([len(pickle.dumps(part, protocol=5)) for part in tables.partitions(arguments.partitions)]))
+    with dask_client("local-cluster", arguments.workers) as client:
+        with get_task_stream(client) as feature_stream:
+            features, cluster_features_seconds = timed(lambda: features_by_partition(client, tables, as_of, settings, arguments.partitions).reindex(population))
+        with get_task_stream(client) as scoring_stream:
+            scored, cluster_scoring_seconds = timed(lambda: scored_by_chunk(client, features, as_of, model, None, catalogue, "nps", chunks=arguments.partitions))
+    pd.testing.assert_frame_equal(features, single_features)
+    pd.testing.assert_frame_equal(scored.predictions, single_scored.predictions)
+    feature_tasks, scoring_tasks = compute_seconds(feature_stream.data), compute_seconds(scoring_stream.data)
+    per_customer = (sum(feature_tasks) + sum(scoring_tasks)) / arguments.customers
+    efficiency = (single_features_seconds + single_scoring_seconds) / (cluster_features_seconds + cluster_scoring_seconds) / arguments.workers
+    load_per_customer = load_seconds / arguments.customers
+    estimates = {
+        workers: {
+            "compute_minutes": round(TARGET_CUSTOMERS * per_customer / workers / efficiency / 60, 1),
+            "transfer_minutes": round(TARGET_CUSTOMERS / arguments.customers * partition_bytes * arguments.partitions / NETWORK_BYTES_PER_SECOND / 60, 1),
+            "load_minutes_if_each_worker_reads_its_partition": round(TARGET_CUSTOMERS * load_per_customer / workers / 60, 1),
+        }
+        for workers in WORKER_COUNTS
+    }
+    result = {
+        "customers": arguments.customers, "scored": len(population), "workers": arguments.workers, "partitions": arguments.partitions,
+        "load_and_validate_seconds": round(load_seconds, 1),
+        "single_process": {"features_seconds": round(single_features_seconds, 1), "scoring_seconds": round(single_scoring_seconds, 1)},
+        "local_cluster": {"features_seconds": round(cluster_features_seconds, 1), "scoring_seconds": round(cluster_scoring_seconds, 1)},
+        "per_partition_compute_seconds": {"features": [round(t, 1) for t in feature_tasks], "scoring": [round(t, 1) for t in scoring_tasks]},
+        "mean_partition_megabytes": round(partition_bytes / 1e6), "parallel_efficiency": round(efficiency, 2),
+        "estimate_100m": estimates,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"dask_scaling_{arguments.customers}.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        f"{arguments.customers:,} customers ({len(population):,} scored), {arguments.partitions} partitions; a LocalCluster of {arguments.workers} worker processes on this machine; results checked equal.", "",
+        "| stage | one process, s | local cluster, s | per-partition compute, s (median) |", "|---|---|---|---|",
+        f"| features | {single_features_seconds:.1f} | {cluster_features_seconds:.1f} | {np.median(feature_tasks):.1f} |",
+        f"| scoring with reasons | {single_scoring_seconds:.1f} | {cluster_scoring_seconds:.1f} | {np.median(scoring_tasks):.1f} |",
+        "", f"Parallel efficiency {efficiency:.2f}; each partition pickles to {partition_bytes / 1e6:,.0f} MB (every partition carries all mentions).", "",
+        f"Paper estimate for {TARGET_CUSTOMERS:,} customers (compute scaled from the measured per-customer cost and efficiency; transfer at an assumed {NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s):", "",
+        "| workers | features + scoring, min | scattering partitions from one driver, min | load + validate, if each worker read its own partition, min |", "|---|---|---|---|",
+    ]
+    lines += [f"| {w} | {e['compute_minutes']} | {e['transfer_minutes']} | {e['load_minutes_if_each_worker_reads_its_partition']} |" for w, e in estimates.items()]
+    (RESULTS / f"dask_scaling_{arguments.customers}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
