@@ -89,7 +89,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     config = load_config(config_path, data, out)
     with exclusive(Path(config.out) / TRAINING_LOCK, "training"):
         scorer = load_sentiment_scorer(config.out)
-        tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options), scorer)
+        tables = score_mentions_task(input_tables(config), scorer)
         fingerprint, settings_hash = tables.fingerprint, config_hash(config)
         if previous := finished_training(config.out, fingerprint, settings_hash):
             return previous | {"skipped": True}
@@ -120,6 +120,10 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerpri
     return summary
 
 
+def input_tables(config: Config) -> Tables:
+    return load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options)
+
+
 def cluster(config: Config):
     """A Dask client when the config says `executor: dask`, else a context holding None (one process)."""
     return dask_client(config.executor.address, config.executor.workers) if config.executor.kind == "dask" else nullcontext()
@@ -142,7 +146,7 @@ def features_at(config: Config, tables: Tables, as_of: pd.Timestamp, client=None
 def build_features_flow(as_of: str | None = None, config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Features of every active customer at `as_of` (default: the day after the data's last event), cached."""
     config = load_config(config_path, data, out)
-    tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options), load_sentiment_scorer(config.out))
+    tables = score_mentions_task(input_tables(config), load_sentiment_scorer(config.out))
     scoring_date = pd.Timestamp(as_of) if as_of else tables.data_end
     with cluster(config) as client:
         features = features_at(config, tables, scoring_date, client)
@@ -157,7 +161,7 @@ def score_flow(as_of: str | None = None, config_path: str | None = None, data: s
     config = load_config(config_path, data, out)
     root = Path(config.out) / "predictions"
     with exclusive(root / SCORING_LOCK, "scoring"):
-        tables = score_mentions_task(load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options), load_sentiment_scorer(config.out))
+        tables = score_mentions_task(input_tables(config), load_sentiment_scorer(config.out))
         churn = load_churn_champion_task(config.out)
         satisfaction = load_champion_task(config.out, SATISFACTION_MODEL)
         dates = [pd.Timestamp(as_of)] if as_of else config.scoring.due_dates(complete_dates(root), tables.data_end)
@@ -212,7 +216,7 @@ def evaluate_flow(as_of: str, config_path: str | None = None, data: str | None =
     folder = Path(config.out) / "predictions" / prediction_folder_name(scoring_date)
     if read_manifest(folder) is None:
         raise NotYetKnown(f"no complete predictions for {scoring_date.date()} in {folder.parent}: score that date first (surveyless score --as-of {scoring_date.date()})")
-    tables = load_tables_task(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options)
+    tables = input_tables(config)
     horizon_end = scoring_date + config.churn_definition.horizon
     if horizon_end > tables.data_end:
         raise NotYetKnown(f"the {config.churn.horizon_days}-day horizon after {scoring_date.date()} ends {horizon_end.date()}, after the data's last day {(tables.data_end - pd.Timedelta(days=1)).date()}")
