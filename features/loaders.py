@@ -33,6 +33,18 @@ def is_database_url(source: str | Path) -> bool:
     return "://" in str(source)
 
 
+def shown_source(source: str | Path) -> str:
+    """The source as it may be printed: a database URL's password is masked."""
+    if not is_database_url(source):
+        return str(source)
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(str(source)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "the database URL"
+
+
 def load_tables(source: str | Path, survey_scale: str, unknown_customers: UnknownCustomers = "error", sql: SqlOptions = SqlOptions()) -> Tables:
     """Validated tables from `source` (folder, DuckDB file or SQLAlchemy URL); raises ContractError when it breaks the contract.
 

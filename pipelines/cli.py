@@ -64,7 +64,7 @@ def quiet_environment(work: Path, verbose: bool) -> None:
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=None, help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])})")
-    common.add_argument("--data", type=Path, default=None, help="input folder (CSV/Parquet per table) or DuckDB file; overrides the config's `data`")
+    common.add_argument("--data", type=Path, default=None, help="input folder (CSV/Parquet per table), DuckDB file or SQLAlchemy database URL; overrides the config's `data`")
     common.add_argument("--out", type=Path, default=None, help="work folder holding the MLflow store, predictions and reports; overrides the config's `out`")
     common.add_argument("--verbose", action="store_true", help="show Prefect's logs and full tracebacks for unexpected errors")
 
@@ -182,12 +182,12 @@ def run_generate(arguments, config: Config, console: Console) -> int:
 def run_validate(arguments, config: Config, console: Console) -> int:
     import pandas as pd
 
-    from features.loaders import load_tables
+    from features.loaders import load_tables, shown_source
 
     tables = load_tables(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.present().items())
     last_day = (tables.data_end - pd.Timedelta(days=1)).date()
-    console.print(f"OK {config.data}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}.")
+    console.print(f"OK {shown_source(config.data)}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}.")
     return 0
 
 

@@ -52,7 +52,7 @@ def training_sets_by_partition(client, tables: Tables, cutoffs: list[pd.Timestam
     """Training rows per partition, gathered for training on one machine (they fit: one row per customer and cutoff)."""
     parts = client.gather(client.map(build_training_rows, scattered(client, tables, partitions), cutoffs=cutoffs, definition=definition, settings=settings, pure=False))
     satisfaction = [p.satisfaction for p in parts if p.satisfaction is not None]
-    return checked(TrainingSets(pd.concat([p.churn for p in parts]).sort_index(), pd.concat(satisfaction).sort_index() if satisfaction else None), len(cutoffs))
+    return checked(TrainingSets(pd.concat([p.churn for p in parts]).sort_index(kind="stable"), pd.concat(satisfaction).sort_index(kind="stable") if satisfaction else None), len(cutoffs))
 
 
 def scored_by_chunk(client, features: pd.DataFrame, *arguments, chunks: int) -> Scored:

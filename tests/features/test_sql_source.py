@@ -14,7 +14,7 @@ import pytest
 
 from features.builders import FeatureSettings, build_features
 from features.contract import ContractError
-from features.loaders import SqlOptions, load_tables
+from features.loaders import SqlOptions, load_tables, shown_source
 from features.synthetic import WorldSpec, generate_world
 from pipelines.writers import write_world
 
@@ -105,3 +105,8 @@ def test_unreachable_or_malformed_databases_are_contract_errors(postgres_url):
     with pytest.raises(ContractError, match=r"source: the database URL is not usable"):
         load_tables("nosuchdialect://x", "nps")
     assert port.isdigit()
+
+
+def test_printed_sources_never_show_a_password():
+    assert shown_source("postgresql+psycopg://ana:s3cret@db:5432/crm") == "postgresql+psycopg://ana:***@db:5432/crm"
+    assert shown_source("work/world") == "work/world"
