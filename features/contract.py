@@ -140,24 +140,25 @@ PARSERS = {"timestamp": (as_timestamps, "ISO 8601 timestamps"), "number": (as_nu
 def without_unknown_customers(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Every table but `customers` without rows of customers it does not know; each drop is logged with its count."""
     known = typed["customers"]["customer_id"]
-    kept = {}
+    kept = dict(typed)
     for name, frame in typed.items():
-        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known) if name != "customers" else pd.Series(False, index=frame.index)
-        if unknown.any():
+        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
+        if name != "customers" and unknown.any():
             LOG.warning("%s: dropped %d rows whose customer_id is not in customers (%s).", name, int(unknown.sum()), examples(frame, unknown, "customer_id"))
-        kept[name] = frame[~unknown]
+            kept[name] = frame[~unknown]
     return kept
 
 
 def event_time_problems(typed: dict[str, pd.DataFrame], now: pd.Timestamp | None) -> list[Problem]:
     """Events stamped after the run's own time."""
     problems = []
-    timed = {name: TABLE_SPECS[name].time_column for name in typed if TABLE_SPECS[name].time_column}
-    if now is not None:
-        for name, column in timed.items():
-            future = typed[name][column] > now + FUTURE_TOLERANCE
-            if future.any():
-                problems.append(Problem(name, column, f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(typed[name], future, column)}); a clock or export error?"))
+    for name, frame in typed.items():
+        column = TABLE_SPECS[name].time_column
+        if now is None or not column:
+            continue
+        future = frame[column] > now + FUTURE_TOLERANCE
+        if future.any():
+            problems.append(Problem(name, column, f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(frame, future, column)}); a clock or export error?"))
     return problems
 
 

@@ -133,9 +133,8 @@ def read_table(connection, name: str, sql: SqlOptions) -> pd.DataFrame:
     spec = TABLE_SPECS[name]
     order = [spec.primary_key] if spec.primary_key else ["customer_id", spec.time_column]
     query = sa.select(table).order_by(*[table.c[c] for c in order if c in table.c])  # a stable order, so reruns give identical files
-    time_column = spec.time_column
-    if sql.since is not None and time_column and time_column in table.c:
-        query = query.where(table.c[time_column] >= sql.since.to_pydatetime())
+    if sql.since is not None and spec.time_column and spec.time_column in table.c:
+        query = query.where(table.c[spec.time_column] >= sql.since.to_pydatetime())
     return pd.read_sql_query(query, connection)
 
 

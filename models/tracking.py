@@ -48,13 +48,6 @@ class TrainingRun:
     figures: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TrainingRecord:
-    run_id: str
-    churn_version: str
-    satisfaction_version: str
-
-
 def tracking_uri(work: Path) -> str:
     return f"sqlite:///{(Path(work) / 'mlflow.db').resolve()}"
 
@@ -129,7 +122,7 @@ def fail_run(work: Path, run_id: str) -> None:
 
 
 @store_access
-def log_training(work: Path, run_id: str, run: TrainingRun) -> TrainingRecord:
+def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
     """One run with config, data fingerprint, cutoffs, metrics with intervals, baselines, model card and models.
 
     Each new model version is registered; the gate's decision makes it `champion` or `challenger`,
@@ -139,7 +132,7 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> TrainingRecord:
     """
     mlflow = use_store(work)
     fitted = {CHURN_MODEL: run.churn, SATISFACTION_MODEL: run.satisfaction}
-    with mlflow.start_run(run_id=run_id) as active:
+    with mlflow.start_run(run_id=run_id):
         mlflow.log_params(flatten(run.params))
         mlflow.set_tags({"last_training_cutoff": str(run.cutoffs[-1].date())})
         mlflow.log_dict({"cutoffs": [str(c.date()) for c in run.cutoffs]}, "cutoffs.json")
@@ -165,7 +158,6 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> TrainingRecord:
             elif champion_version(client, name):
                 client.delete_registered_model_alias(name, CHAMPION)
     append_promotion_log(work, run_id, versions, run.decisions)
-    return TrainingRecord(run_id, versions[CHURN_MODEL], versions.get(SATISFACTION_MODEL, ""))
 
 
 def short(name: str) -> str:

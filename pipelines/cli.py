@@ -64,7 +64,7 @@ def quiet_environment(work: Path, verbose: bool) -> None:
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=None, help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])})")
-    common.add_argument("--data", type=Path, default=None, help="input folder (CSV/Parquet per table), DuckDB file or SQLAlchemy database URL; overrides the config's `data`")
+    common.add_argument("--data", default=None, help="input folder (CSV/Parquet per table), DuckDB file or SQLAlchemy database URL; overrides the config's `data`")
     common.add_argument("--out", type=Path, default=None, help="work folder holding the MLflow store, predictions and reports; overrides the config's `out`")
     common.add_argument("--verbose", action="store_true", help="show Prefect's logs and full tracebacks for unexpected errors")
 
@@ -352,9 +352,10 @@ def export_command(arguments, config: Config, console: Console) -> int:
         raise ConfigError(f"--to {arguments.to}: the export is written as .parquet or .csv")
     root = Path(config.out) / "predictions"
     dates = complete_dates(root)
-    as_of = pd.Timestamp(arguments.as_of) if arguments.as_of else (dates[-1] if dates else None)
-    if as_of is None or as_of not in dates:
-        raise NotYetKnown(f"no complete predictions{f' for {as_of.date()}' if as_of is not None else ''} in {root}: score first (surveyless score)")
+    wanted = pd.Timestamp(arguments.as_of) if arguments.as_of else None
+    as_of = wanted if wanted is not None else max(dates, default=None)
+    if as_of not in dates:
+        raise NotYetKnown(f"no complete predictions for {arguments.as_of or 'any date'} in {root}: score first (surveyless score)")
     exported = pseudonymised(pd.read_parquet(root / prediction_folder_name(as_of) / "predictions.parquet"), key)
     write_table_atomically(exported, arguments.to)
     console.print(f"Exported {len(exported):,} predictions of {as_of.date()} to {arguments.to}, customer ids replaced by keyed hashes.")

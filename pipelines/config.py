@@ -206,7 +206,7 @@ def optional_timestamp(day: date | None) -> pd.Timestamp | None:
     return None if day is None else pd.Timestamp(day)
 
 
-def load_config(path: Path | None = None, data: Path | None = None, out: Path | None = None) -> Config:
+def load_config(path: Path | None = None, data: str | Path | None = None, out: Path | None = None) -> Config:
     """The config at `path` (default configs/default.yaml) with the CLI's --data/--out overrides."""
     path = Path(path) if path else DEFAULT_CONFIG
     try:
