@@ -71,3 +71,11 @@ def test_risk_thresholds_must_be_ordered(tmp_path):
     path.write_text("scoring: {risk_thresholds: {medium: 0.4, high: 0.3}}\n")
     with pytest.raises(ConfigError, match="medium"):
         load_config(path)
+
+
+def test_a_database_url_given_on_the_command_line_stays_a_url():
+    from pipelines.cli import parser
+
+    url = "postgresql+psycopg://surveyless@db.internal:5432/crm"
+    arguments = parser().parse_args(["validate", "--data", url])
+    assert load_config(None, arguments.data).data == url
