@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from features.btyd import BgNbd, purchase_history, rhythm_model
 from features.contract import ContractError, Problem
 from features.registry import TREND_DAYS, Feature, feature_catalogue
+from features.schema import CUSTOMERS
 from features.sentiment import NEUTRAL_BAND
+from features.settings import Settings
 from features.tables import Tables, between, known_before
 
 DAY = pd.Timedelta(days=1)
@@ -25,15 +29,23 @@ TICKET_TYPES = ("support_ticket", "complaint")
 ESCALATION_DAYS = 30
 
 
-@dataclass(frozen=True)
-class FeatureSettings:
-    windows: tuple[int, ...] = (30, 90, 365)
-    status_final_after_days: int = 30
-    customer_attributes: tuple[str, ...] = ()
+class FeatureSettings(Settings):
+    windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
+    status_final_after_days: int = Field(30, ge=0, description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.")
+    customer_attributes: tuple[str, ...] = Field((), description="Columns of customers to use as features: numbers as-is, text as categories.")
 
     @property
     def longest(self) -> int:
-        return max(self.windows)
+        return max(self.windows_days)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the buying-rhythm features look ahead with: the churn horizon, and BG/NBD fitted on the
+    whole customer base (`features.btyd.rhythm_model`), which a build over some customers must be given."""
+
+    horizon_days: int
+    rhythm: BgNbd | None
 
 
 def days_between(earlier: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -70,7 +82,7 @@ def empty(names: list[str]) -> pd.DataFrame:
 # Customers ------------------------------------------------------------------------------------
 
 
-def customer_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
+def customer_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, outlook: Outlook) -> pd.DataFrame:
     """Who the customer is and for how long: the context every other signal is read against."""
     customers = known_before(tables.customers, "signup_date", as_of).set_index("customer_id")
     missing = [a for a in settings.customer_attributes if a not in customers.columns]
@@ -90,13 +102,14 @@ def customer_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSett
 # Purchase history -----------------------------------------------------------------------------
 
 
-def purchase_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
+def purchase_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, outlook: Outlook) -> pd.DataFrame:
     """Order rhythm, value, delivery and returns: slipping frequency and bad experiences precede churn."""
     orders = known_before(tables.orders, "ordered_at", as_of)
     return pd.concat([
-        counts_per_window(orders, "ordered_at", as_of, settings.windows, "orders_{window}d"),
-        counts_per_window(orders, "ordered_at", as_of, settings.windows, "spend_{window}d", orders["amount"]),
+        counts_per_window(orders, "ordered_at", as_of, settings.windows_days, "orders_{window}d"),
+        counts_per_window(orders, "ordered_at", as_of, settings.windows_days, "spend_{window}d", orders["amount"]),
         order_rhythm(orders, as_of, settings),
+        buying_rhythm(orders, as_of, outlook),
         status_features(orders, as_of, settings),
         delivery_features(tables.orders, as_of, settings),
         channel_features(orders, as_of, settings),
@@ -128,6 +141,31 @@ def order_rhythm(orders: pd.DataFrame, as_of: pd.Timestamp, settings: FeatureSet
     })
 
 
+def buying_rhythm(orders: pd.DataFrame, as_of: pd.Timestamp, outlook: Outlook) -> pd.DataFrame:
+    """What buy-till-you-die models read (order days, first-to-last span, age, lifetime order value),
+    the regularity of the gaps, and what BG/NBD expects of the next `outlook.horizon_days`.
+
+    BG/NBD extrapolates where trees cannot: a customer silent for longer than any customer the
+    model has seen still gets a graded chance of buying again.
+    """
+    history = purchase_history(orders, as_of)
+    ordered = orders.sort_values("ordered_at", kind="stable")
+    gaps = (ordered.groupby("customer_id")["ordered_at"].diff() / DAY).dropna().groupby(ordered["customer_id"])
+    columns = {
+        "order_days": history["x"] + 1.0,
+        "days_since_first_order": days_between(orders.groupby("customer_id")["ordered_at"].min(), as_of),
+        "days_from_first_to_last_order": history["t_x"],
+        "lifetime_average_order_value": orders.groupby("customer_id")["amount"].mean(),
+        "order_gap_variation": gaps.std() / gaps.mean().where(lambda mean: mean > 0),
+    }
+    if outlook.rhythm is not None:
+        horizon, arrays = outlook.horizon_days, (history["x"].to_numpy(), history["t_x"].to_numpy(), history["T"].to_numpy())
+        columns["probability_active"] = pd.Series(outlook.rhythm.probability_alive(*arrays), index=history.index)
+        columns[f"expected_orders_{horizon}d"] = pd.Series(outlook.rhythm.expected_purchases(horizon, *arrays), index=history.index)
+        columns[f"probability_no_order_{horizon}d"] = pd.Series(outlook.rhythm.probability_no_purchase(horizon, *arrays), index=history.index)
+    return pd.DataFrame(columns)
+
+
 def discount_share(orders: pd.DataFrame) -> pd.Series:
     if "discount" not in orders.columns:
         return pd.Series(dtype=float)
@@ -142,7 +180,7 @@ def status_features(orders: pd.DataFrame, as_of: pd.Timestamp, settings: Feature
     no later fact (a delivery, a return) can move an order in or out of these counts.
     """
     long = settings.longest
-    names = [f"returns_{w}d" for w in settings.windows] + [f"{kind}_rate_{long}d" for kind in ("return", "refund", "cancellation")]
+    names = [f"returns_{w}d" for w in settings.windows_days] + [f"{kind}_rate_{long}d" for kind in ("return", "refund", "cancellation")]
     if "status" not in orders.columns:
         return empty(names)
     final = known_before(orders.assign(final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days)), "final_at", as_of)
@@ -153,13 +191,13 @@ def status_features(orders: pd.DataFrame, as_of: pd.Timestamp, settings: Feature
         f"{kind}_rate_{long}d": per_customer((status[window] == value).astype(float), final.loc[window, "customer_id"], "mean")
         for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
     }
-    return pd.concat([counts_per_window(final, "final_at", as_of, settings.windows, "returns_{window}d", returned), pd.DataFrame(rates)], axis=1)
+    return pd.concat([counts_per_window(final, "final_at", as_of, settings.windows_days, "returns_{window}d", returned), pd.DataFrame(rates)], axis=1)
 
 
 def delivery_features(orders: pd.DataFrame, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
     """Late deliveries, counted when they arrive (an order still on its way is not yet known late)."""
     long = settings.longest
-    names = [f"late_deliveries_{w}d" for w in settings.windows] + [f"late_delivery_rate_{long}d", f"mean_days_late_{long}d", "days_since_last_late_delivery"]
+    names = [f"late_deliveries_{w}d" for w in settings.windows_days] + [f"late_delivery_rate_{long}d", f"mean_days_late_{long}d", "days_since_last_late_delivery"]
     if not {"delivered_at", "promised_at"} <= set(orders.columns):
         return empty(names)
     delivered = known_before(orders.dropna(subset=["delivered_at", "promised_at"]), "delivered_at", as_of)
@@ -168,7 +206,7 @@ def delivery_features(orders: pd.DataFrame, as_of: pd.Timestamp, settings: Featu
     window = delivered["delivered_at"] >= since(as_of, long)
     late_ones = delivered[late]
     return pd.concat([
-        counts_per_window(delivered, "delivered_at", as_of, settings.windows, "late_deliveries_{window}d", late),
+        counts_per_window(delivered, "delivered_at", as_of, settings.windows_days, "late_deliveries_{window}d", late),
         pd.DataFrame({
             f"late_delivery_rate_{long}d": per_customer(late[window].astype(float), delivered.loc[window, "customer_id"], "mean"),
             f"mean_days_late_{long}d": per_customer(days_late[late & window], delivered.loc[late & window, "customer_id"], "mean"),
@@ -190,10 +228,10 @@ def channel_features(orders: pd.DataFrame, as_of: pd.Timestamp, settings: Featur
 # Sales activity and service -------------------------------------------------------------------
 
 
-def activity_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
+def activity_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, outlook: Outlook) -> pd.DataFrame:
     """Service load and quality, and the account team's attention: tickets, complaints, silence."""
     activities = known_before(tables.activities, "occurred_at", as_of)
-    windows, kind = settings.windows, activities["type"]
+    windows, kind = settings.windows_days, activities["type"]
     direction = activities["direction"] if "direction" in activities else pd.Series(np.nan, index=activities.index, dtype="str")
     touches = activities[kind.isin(TOUCH_TYPES) & (direction.fillna("outbound") == "outbound")]
     return pd.concat([
@@ -252,16 +290,16 @@ def opportunities(activities: pd.DataFrame, as_of: pd.Timestamp, window: int) ->
 # Social listening ------------------------------------------------------------------------------
 
 
-def mention_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
+def mention_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, outlook: Outlook) -> pd.DataFrame:
     """What the customer says about the brand in public, read against what everyone else says."""
     mentions = known_before(tables.mentions, "posted_at", as_of)
     linked = mentions[mentions["customer_id"].notna()]
-    counts = counts_per_window(linked, "posted_at", as_of, settings.windows, "mentions_{window}d")
+    counts = counts_per_window(linked, "posted_at", as_of, settings.windows_days, "mentions_{window}d")
     if "sentiment" not in mentions.columns:
         return counts
     population = known_before(tables.customers, "signup_date", as_of)["customer_id"]
     public = mentions[mentions["customer_id"].isna()]
-    brand_mood = {f"brand_negative_share_{w}d": (recent(public, as_of, w)["sentiment"] < -NEUTRAL_BAND).mean() for w in settings.windows}
+    brand_mood = {f"brand_negative_share_{w}d": (recent(public, as_of, w)["sentiment"] < -NEUTRAL_BAND).mean() for w in settings.windows_days}
     return pd.concat([counts, sentiment_features(linked, mentions, as_of, settings)], axis=1).reindex(population).assign(**brand_mood)
 
 
@@ -275,7 +313,7 @@ def sentiment_features(linked: pd.DataFrame, everyone: pd.DataFrame, as_of: pd.T
     window = recent(linked, as_of, long)
     by_customer = window.groupby("customer_id")["sentiment"]
     before = between(linked, "posted_at", since(as_of, 2 * TREND_DAYS), since(as_of, TREND_DAYS))
-    columns = {f"mean_sentiment_{w}d": recent(linked, as_of, w).groupby("customer_id")["sentiment"].mean() for w in settings.windows}
+    columns = {f"mean_sentiment_{w}d": recent(linked, as_of, w).groupby("customer_id")["sentiment"].mean() for w in settings.windows_days}
     return pd.DataFrame({
         **columns,
         f"min_sentiment_{long}d": by_customer.min(),
@@ -286,7 +324,7 @@ def sentiment_features(linked: pd.DataFrame, everyone: pd.DataFrame, as_of: pd.T
     })
 
 
-Builder = Callable[[Tables, pd.Timestamp, FeatureSettings], pd.DataFrame]
+Builder = Callable[[Tables, pd.Timestamp, FeatureSettings, Outlook], pd.DataFrame]
 BUILDERS: dict[str, Builder] = {
     "customers": customer_features,
     "orders": purchase_features,
@@ -295,17 +333,29 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def catalogue_for(tables: Tables, settings: FeatureSettings) -> dict[str, Feature]:
-    """The features these tables support under these settings."""
-    return feature_catalogue(settings.windows, tables.event_sources, settings.customer_attributes)
+def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
+    """The features these tables support under these settings and churn horizon."""
+    return feature_catalogue(settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes)
 
 
-def build_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings) -> pd.DataFrame:
-    """Every catalogue feature for every customer signed up before `as_of`, in catalogue order."""
-    catalogue = catalogue_for(tables, settings)
+def build_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None) -> pd.DataFrame:
+    """Every catalogue feature for every customer signed up before `as_of`, in catalogue order.
+
+    `horizon_days` is the churn horizon: buying-rhythm expectations look that far ahead. `rhythm` is
+    the base's BG/NBD fit, computed from `tables` when not given: give it when `tables` holds only
+    some of the customers, so their features match a build over everyone.
+    """
+    catalogue = catalogue_for(tables, settings, horizon_days)
     coded = tables.coded
+    outlook = Outlook(horizon_days, rhythm if rhythm is not None else rhythm_model(coded.orders, as_of))
     sources = ("customers", *tables.event_sources)
-    built = pd.concat([BUILDERS[source](coded, as_of, settings) for source in sources], axis=1)
+    built = pd.concat([BUILDERS[source](coded, as_of, settings, outlook) for source in sources], axis=1)
     population = pd.Index(known_before(coded.customers, "signup_date", as_of)["customer_id"])
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
     return built.reindex(index=population, columns=list(catalogue)).fillna(fills).set_axis(tables.customer_ids(population))
+
+
+def unused_attributes(tables: Tables, settings: FeatureSettings) -> list[str]:
+    """Columns of customers beyond the contract's that the settings do not name as attributes."""
+    declared = {column.name for column in CUSTOMERS.columns} | set(settings.customer_attributes)
+    return [column for column in tables.customers.columns if column not in declared]

@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from features.schema import EVENT_SOURCES, SURVEY_SCALES, TABLE_SPECS, Column, ContractError, Problem, TableSpec
-from features.tables import Tables
+from features.tables import TIME_UNIT, Tables
 
 MAX_EXAMPLES = 5
 LOG = logging.getLogger(__name__)
@@ -50,8 +50,6 @@ def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str, *, now:
         problems.append(Problem(unknown[0], None, f"is not a table of the contract (known: {', '.join(TABLE_SPECS)})."))
     if "customers" not in raw:
         problems.append(Problem("customers", None, "table is missing; it is required."))
-    if not any(name in raw for name in (*EVENT_SOURCES, "churn_events")):
-        problems.append(Problem("orders", None, f"no event table found; at least one of {', '.join(EVENT_SOURCES)} (or churn_events, for a snapshot of customers) is required."))
     typed = {}
     for name, frame in raw.items():
         if name in TABLE_SPECS:
@@ -131,7 +129,7 @@ def as_timestamps(values: pd.Series) -> pd.Series:
         parsed = pd.to_datetime(values.astype("str"), errors="coerce", format="ISO8601", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[us]")
+    return parsed.astype(f"datetime64[{TIME_UNIT}]")
 
 
 PARSERS = {"timestamp": (as_timestamps, "ISO 8601 timestamps"), "number": (as_numbers, "numbers")}

@@ -1,74 +1,125 @@
-"""Labels: what customers did after `as_of` (churn) and what they said (surveys).
+"""Who is scored at `as_of`, and what they did after it (churn) or said (surveys).
 
 Labels look forward from `as_of`; features look back. Both cut at `as_of` with the same rule,
 so a survey answer or a churn event can never be a feature.
+
+Churn has two meanings, decided per customer by the churn definition:
+- contractual: the customer ends a contract (a row in `churn_events`);
+- lapse: the customer places no order (or, without orders, has no linked event) in the horizon.
+A lapse customer who has already gone a whole horizon without buying is *lapsed*, not gone: they
+are scored too (the chance they still buy nothing is what matters, and some come back), and the
+same population fills the training rows at every cutoff, so the model learns to rank them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from features.contract import ContractError, Problem
+from features.settings import Settings
 from features.tables import Tables, between, known_before
 
+STATUSES = ("new", "active", "lapsed")
+Status = Literal["new", "active", "lapsed"]
+LAPSE_EVENT_SOURCES = ("orders", "activities", "mentions")
 
-@dataclass(frozen=True)
-class ChurnDefinition:
-    """Churn is a contract ending (`churn_events`) or, for lapse segments, no activity for `horizon_days`."""
 
-    horizon_days: int = 90
-    lapse_segments: tuple[str, ...] = ()
+class ChurnDefinition(Settings):
+    """What churn means. `contract_ends` and `lapse_events` are settled at training from the source
+    (`resolved`) and kept with the model, so scoring never switches definitions with the data."""
+
+    horizon_days: int = Field(90, gt=0, description="Churn means leaving within this many days after the scoring date.")
+    lapse_segments: tuple[str, ...] = Field(("consumer",), description="Segments that churn by going quiet (no order within the horizon) even when churn_events exist.")
+    max_inactive_days: int | None = Field(None, gt=0, description="Score lapse customers only while their last order is at most this many days old; null scores the whole base.")
+    contract_ends: bool | None = Field(None, description="Whether churn_events mark churn for customers outside lapse_segments; null: decided at training by whether the source has churn_events.")
+    lapse_events: tuple[str, ...] | None = Field(None, description="Tables whose events show a lapse customer is still buying; null: decided at training (orders when present, else activities and mentions).")
 
     @property
     def horizon(self) -> pd.Timedelta:
         return pd.Timedelta(days=self.horizon_days)
 
+    def resolved(self, tables: Tables) -> ChurnDefinition:
+        """The definition with every choice the source decides made explicit, for a model to keep."""
+        contract_ends = tables.churn_events is not None if self.contract_ends is None else self.contract_ends
+        if contract_ends and tables.churn_events is None:
+            raise ContractError([Problem("churn_events", None, "table is missing, but churn.contract_ends is true: contract ends need churn_events.")])
+        events = self.lapse_events or (("orders",) if tables.orders is not None else tuple(s for s in LAPSE_EVENT_SOURCES if getattr(tables, s) is not None))
+        resolved = self.model_copy(update={"contract_ends": contract_ends, "lapse_events": events})
+        if not events and lapses_silently(tables, resolved).any():
+            who = "every customer" if not contract_ends else f"customers of churn.lapse_segments ({', '.join(self.lapse_segments)})"
+            raise ContractError([Problem("source", None, (
+                f"{who} churn by going quiet, but the source has no orders, activities or mentions to see it: give one of them, "
+                "or churn_events for contract ends (and churn.lapse_segments: [] if no segment lapses)."
+            ))])
+        return resolved
+
+    def describe(self) -> str:
+        """One line for the model card and the console."""
+        lapse = f"no {'order' if self.lapse_events == ('orders',) else 'linked event'} within {self.horizon_days} days"
+        if not self.contract_ends:
+            return f"every customer lapses: churn = {lapse}"
+        segments = ", ".join(self.lapse_segments) or "none"
+        return f"contract end (churn_events) within {self.horizon_days} days; lapse segments ({segments}): {lapse}"
+
 
 def lapses_silently(tables: Tables, definition: ChurnDefinition) -> pd.Series:
     """Per customer: True when churn means going quiet rather than a recorded contract end."""
     customers = tables.customers.set_index("customer_id")
-    if tables.churn_events is None:
+    if not definition.contract_ends:
         return pd.Series(True, index=customers.index)
     if "segment" not in customers:
         return pd.Series(False, index=customers.index)
-    return customers["segment"].isin(definition.lapse_segments)
+    return customers["segment"].isin(definition.lapse_segments).fillna(False).astype(bool)
 
 
-def activity_events(tables: Tables) -> pd.DataFrame:
-    """Events that show a customer is still buying: orders when the source has them, else any linked event (maybe none)."""
-    if tables.orders is not None:
-        return tables.orders[["customer_id", "ordered_at"]].rename(columns={"ordered_at": "at"})
+def buying_events(tables: Tables, definition: ChurnDefinition) -> pd.DataFrame:
+    """(customer_id, at) of the events that show a lapse customer is still buying."""
+    columns = {"orders": "ordered_at", "activities": "occurred_at", "mentions": "posted_at"}
     frames = [
-        frame[["customer_id", column]].rename(columns={column: "at"})
-        for frame, column in ((tables.activities, "occurred_at"), (tables.mentions, "posted_at"))
-        if frame is not None
+        getattr(tables, source)[["customer_id", columns[source]]].rename(columns={columns[source]: "at"})
+        for source in definition.lapse_events or ()
+        if getattr(tables, source) is not None
     ]
     if not frames:
         return pd.DataFrame({"customer_id": pd.Series(dtype="str"), "at": pd.Series(dtype="datetime64[us]")})
     return pd.concat(frames).dropna(subset=["customer_id"])
 
 
-def active_customers(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Index:
-    """Customers who could still churn at `as_of`: signed up, no contract ended, not already lapsed."""
-    lapse = lapses_silently(tables, definition)
-    signed_up = pd.Index(known_before(tables.customers, "signup_date", as_of)["customer_id"])
+def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Series:
+    """Status (new / active / lapsed) of every customer who can still churn at `as_of`, indexed by customer_id.
+
+    Signed up before `as_of` and no recorded contract end before it. A customer is `new` for their
+    first horizon; a lapse customer with no buying event in the horizon before `as_of` is `lapsed`
+    (and dropped past `max_inactive_days` without one, when set).
+    """
+    if definition.contract_ends is None or definition.lapse_events is None:
+        raise ValueError("resolve the churn definition against the source (ChurnDefinition.resolved) before building a population")
+    customers = known_before(tables.customers, "signup_date", as_of)
     ended = known_before(tables.churn_events, "churned_at", as_of)
-    ended_ids = pd.Index([]) if ended is None else pd.Index(ended["customer_id"])
-    recent = between(activity_events(tables), "at", as_of - definition.horizon, as_of)["customer_id"].unique()
-    contractual_active = signed_up[~lapse.reindex(signed_up).to_numpy() & ~signed_up.isin(ended_ids)]
-    lapse_active = signed_up[lapse.reindex(signed_up).to_numpy() & signed_up.isin(recent)]
-    return pd.Index(contractual_active.append(lapse_active).sort_values(), name="customer_id")
+    if ended is not None:
+        customers = customers[~customers["customer_id"].isin(ended["customer_id"])]
+    ids = pd.Index(customers["customer_id"], name="customer_id")
+    lapse = lapses_silently(tables, definition).reindex(ids).fillna(False).to_numpy(dtype=bool)
+    last_event = known_before(buying_events(tables, definition), "at", as_of).groupby("customer_id")["at"].max().reindex(ids)
+    signup = customers.set_index("customer_id")["signup_date"]
+    tenure = ((as_of - signup) / pd.Timedelta(days=1)).to_numpy()
+    silent_days = ((as_of - last_event.fillna(signup)) / pd.Timedelta(days=1)).to_numpy()
+    status = np.select([tenure < definition.horizon_days, lapse & (silent_days > definition.horizon_days)], ["new", "lapsed"], "active")
+    kept = ~lapse | (definition.max_inactive_days is None) | (silent_days <= (definition.max_inactive_days or 0))
+    return pd.Series(status[kept], index=ids[kept], name="status").sort_index()
 
 
-def churn_labels(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Series:
-    """1 when an active customer churns within the horizon after `as_of`, else 0."""
-    population = active_customers(tables, as_of, definition)
+def churn_labels(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, population: pd.Index) -> pd.Series:
+    """1 when a customer of `population` churns within the horizon after `as_of`, else 0."""
     end = as_of + definition.horizon
-    lapse = lapses_silently(tables, definition).reindex(population).to_numpy()
-    still_buying = between(activity_events(tables), "at", as_of, end)["customer_id"].unique()
-    ended = set() if tables.churn_events is None else set(between(tables.churn_events, "churned_at", as_of, end)["customer_id"])
-    churned = (lapse & ~population.isin(still_buying)) | (~lapse & population.isin(list(ended)))
+    lapse = lapses_silently(tables, definition).reindex(population).fillna(False).to_numpy(dtype=bool)
+    still_buying = between(buying_events(tables, definition), "at", as_of, end)["customer_id"].unique()
+    ended = pd.Index([]) if tables.churn_events is None else pd.Index(between(tables.churn_events, "churned_at", as_of, end)["customer_id"])
+    churned = np.where(lapse, ~population.isin(still_buying), population.isin(ended))
     return pd.Series(churned.astype(int), index=population, name="churned")
 
 

@@ -27,8 +27,9 @@ NAN = float("nan")
 class Feature:
     """One feature; `{window}` in name, description and reason stands for the window in days.
 
-    `windows` says which look-back windows it is built for: each configured window, only the
-    longest (rates and shares that need enough events), or none. `raises_churn` marks features that
+    `windows` says which windows it is built for: each configured look-back window, only the
+    longest (rates and shares that need enough events), the churn horizon ahead (expectations of
+    the buying-rhythm model), or none. `raises_churn` marks features that
     can only push churn risk up (more late deliveries never make a customer more loyal); the churn
     model is held to it with a monotone constraint. `when_missing` is the value for a customer with
     no events (0 for counts; NaN where "no events" is not a number, such as days since the last one).
@@ -41,7 +42,7 @@ class Feature:
     description: str
     reason: str
     driver: str
-    windows: Literal["none", "each", "longest"] = "none"
+    windows: Literal["none", "each", "longest", "horizon"] = "none"
     when_missing: float = 0.0
     categorical: bool = False
     reason_when_missing: str = ""
@@ -90,6 +91,14 @@ FEATURES: tuple[Feature, ...] = (
     f("average_order_value_{window}d", "orders", "currency", "Average order value in the last {window} days", "average order of {value:,.0f} in the last {window} days", "engagement", windows="longest", when_missing=NAN, fi=("keskimääräinen tilaus {value:,.0f} viimeisten {window} päivän aikana", "ei tilauksia viimeisten {window} päivän aikana")),
     f("typical_order_gap_days", "orders", "days", "The customer's median days between orders", "usually orders every {value:.0f} days", "engagement", when_missing=NAN, reason_when_missing="too few orders to know a rhythm", fi=("tilaa yleensä {value:.0f} päivän välein", "liian vähän tilauksia rytmin arvioimiseen")),
     f("order_overdue_ratio", "orders", "ratio", "Days since the last order divided by the usual gap (above 1 = overdue)", "next order {value:.1f}x overdue against the usual rhythm", "engagement", when_missing=NAN, reason_when_missing="too few orders to know a rhythm", fi=("seuraava tilaus {value:.1f}-kertaisesti myöhässä tavalliseen rytmiin nähden", "liian vähän tilauksia rytmin arvioimiseen")),
+    f("order_days", "orders", "days", "Days with at least one order, over the whole history", "ordered on {value:.0f} different days", "engagement", fi=("tilannut {value:.0f} eri päivänä",)),
+    f("days_since_first_order", "orders", "days", "Days since the first order (the buying relationship's age)", "first order {value:.0f} days ago", "relationship", when_missing=NAN, reason_when_missing="no orders yet", fi=("ensimmäinen tilaus {value:.0f} päivää sitten", "ei vielä tilauksia")),
+    f("days_from_first_to_last_order", "orders", "days", "Days between the first and the last order", "ordered over a span of {value:.0f} days", "engagement", when_missing=NAN, reason_when_missing="no orders yet", fi=("tilannut {value:.0f} päivän ajan", "ei vielä tilauksia")),
+    f("lifetime_average_order_value", "orders", "currency", "Average order value over the whole history", "average order of {value:,.0f} overall", "engagement", when_missing=NAN, reason_when_missing="no orders yet", fi=("keskimääräinen tilaus {value:,.0f} koko historiassa", "ei vielä tilauksia")),
+    f("order_gap_variation", "orders", "ratio", "Spread of the gaps between orders (standard deviation / mean; 0 = like clockwork)", "order gaps vary by {value:.1f}x their mean", "engagement", when_missing=NAN, reason_when_missing="too few orders to know a rhythm", fi=("tilausvälit vaihtelevat {value:.1f}-kertaisesti keskiarvoonsa nähden", "liian vähän tilauksia rytmin arvioimiseen")),
+    f("probability_active", "orders", "share", "Probability the customer still buys at all, from their buying rhythm (BG/NBD)", "{value:.0%} likely still an active buyer", "engagement", when_missing=NAN, reason_when_missing="no orders yet", fi=("{value:.0%} todennäköisyydellä yhä aktiivinen ostaja", "ei vielä tilauksia")),
+    f("expected_orders_{window}d", "orders", "orders", "Orders expected in the next {window} days from the buying rhythm (BG/NBD)", "{value:.1f} orders expected in the next {window} days", "engagement", windows="horizon", when_missing=NAN, reason_when_missing="no orders yet", fi=("{value:.1f} tilausta odotettavissa seuraavien {window} päivän aikana", "ei vielä tilauksia")),
+    f("probability_no_order_{window}d", "orders", "share", "Probability of no order in the next {window} days from the buying rhythm (BG/NBD)", "{value:.0%} chance of no order in the next {window} days at this buying rhythm", "engagement", windows="horizon", when_missing=NAN, reason_when_missing="no orders yet", fi=("{value:.0%} todennäköisyys, ettei tilauksia tule seuraavien {window} päivän aikana", "ei vielä tilauksia")),
     f("discount_share_{window}d", "orders", "share", "Share of orders with a discount in the last {window} days", "{value:.0%} of orders discounted in the last {window} days", "price", windows="longest", when_missing=NAN, fi=("{value:.0%} tilauksista alennuksella viimeisten {window} päivän aikana", "ei tilauksia viimeisten {window} päivän aikana")),
     f("returns_{window}d", "orders", "orders", "Orders returned or refunded, counted when their status became final in the last {window} days", "{value:.0f} returned or refunded orders in the last {window} days", "product quality", windows="each", raises_churn=True, fi=("{value:.0f} palautettua tai hyvitettyä tilausta viimeisten {window} päivän aikana",)),
     f("return_rate_{window}d", "orders", "share", "Share of orders returned, among those whose status became final in the last {window} days", "{value:.0%} of orders returned in the last {window} days", "product quality", windows="longest", when_missing=NAN, fi=("{value:.0%} tilauksista palautettiin viimeisten {window} päivän aikana", "ei päättyneitä tilauksia viimeisten {window} päivän aikana")),
@@ -135,13 +144,13 @@ def attribute_feature(column: str) -> Feature:
     )
 
 
-def feature_catalogue(windows: tuple[int, ...], sources: tuple[str, ...], attributes: tuple[str, ...] = ()) -> dict[str, Feature]:
-    """The concrete features for these windows, the event sources a data set has and its named attributes, in build order."""
+def feature_catalogue(windows: tuple[int, ...], horizon_days: int, sources: tuple[str, ...], attributes: tuple[str, ...] = ()) -> dict[str, Feature]:
+    """The concrete features for these windows and churn horizon, the event sources a data set has and its named attributes, in build order."""
     catalogue = {}
     for feature in FEATURES + tuple(attribute_feature(a) for a in attributes):
         if feature.source != "customers" and feature.source not in sources:
             continue
-        chosen = {"none": (None,), "each": windows, "longest": (max(windows),)}[feature.windows]
+        chosen = {"none": (None,), "each": windows, "longest": (max(windows),), "horizon": (horizon_days,)}[feature.windows]
         for window in chosen:
             resolved = feature.resolved(window)
             catalogue[resolved.name] = resolved

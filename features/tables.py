@@ -34,12 +34,11 @@ class Tables:
 
     @property
     def data_end(self) -> pd.Timestamp:
-        """The first day after the last recorded event: the latest date the data can be scored at."""
+        """The first day after the last recorded event or signup: the latest date the data can be scored at
+        (for a snapshot of customers without events, the day after the newest signup)."""
         times = [frame[TABLE_SPECS[name].time_column].max() for name, frame in self.present().items() if TABLE_SPECS[name].time_column and len(frame)]
-        if not times:
-            empty = ", ".join(name for name in self.present() if TABLE_SPECS[name].time_column)
-            raise ContractError([Problem("source", None, f"has no dated events ({empty} have no rows): there is no date to score at.")])
-        return max(times).normalize() + pd.Timedelta(days=1)
+        times.append(self.customers["signup_date"].max())
+        return instant(max(times).normalize() + pd.Timedelta(days=1))
 
     @cached_property
     def fingerprint(self) -> str:
@@ -90,6 +89,16 @@ def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
     codes[elsewhere] = len(ids) + pd.factorize(customer_ids[elsewhere])[0]
     codes[customer_ids.isna().to_numpy()] = np.nan
     return codes
+
+
+TIME_UNIT = "us"
+"""Every timestamp in validated tables, cutoffs and scoring dates has this resolution, so they compare and merge
+whatever resolution the source stored (seconds to nanoseconds, dates, Parquet date32)."""
+
+
+def instant(value: object) -> pd.Timestamp:
+    """A naive timestamp at TIME_UNIT: how dates from config, the command line and code enter the pipeline."""
+    return pd.Timestamp(value).as_unit(TIME_UNIT)
 
 
 def known_before(frame: pd.DataFrame | None, time_column: str, as_of: pd.Timestamp) -> pd.DataFrame | None:

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
+from pydantic import Field, field_validator
 
+from features.btyd import BgNbd, rhythm_anchor, rhythm_model
 from features.builders import FeatureSettings, build_features
 from features.contract import ContractError, Problem
-from features.labels import ChurnDefinition, churn_labels, survey_answers
-from features.tables import Tables
+from features.labels import ChurnDefinition, churn_labels, churn_population, lapses_silently, survey_answers
+from features.settings import Settings
+from features.tables import Tables, instant
 
 KEYS = ["as_of", "customer_id"]
+ROW_COLUMNS = ("churned", "status", "lapses", "score", "answered_at")
+"""Columns of training rows that are not features: labels, the customer's status and churn kind, survey fields."""
 MIN_OUTCOMES = 10
 
 
-@dataclass(frozen=True)
-class CutoffSchedule:
+class CutoffSchedule(Settings):
     """Explicit `dates`, or every `frequency` (a pandas offset alias such as 'MS') between `first` and `last`."""
 
-    dates: tuple[pd.Timestamp, ...] = ()
-    first: pd.Timestamp | None = None
-    last: pd.Timestamp | None = None
-    frequency: str = "MS"
-    history_days: int = 90
+    dates: tuple[date, ...] = Field((), description="Explicit training cutoffs; when set, the schedule below is ignored.")
+    first: date | None = Field(None, description="First cutoff; default: data start + history_days.")
+    last: date | None = Field(None, description="Last cutoff; default: the last date whose churn horizon is inside the data.")
+    frequency: str = Field("MS", description="Pandas offset alias between cutoffs: MS monthly, W-MON weekly, 14D...")
+    history_days: int = Field(90, ge=0, description="History needed before the first cutoff.")
+
+    @field_validator("frequency")
+    @classmethod
+    def known_frequency(cls, value: str) -> str:
+        pd.tseries.frequencies.to_offset(value)
+        return value
 
 
 def data_start(tables: Tables) -> pd.Timestamp:
@@ -34,13 +45,21 @@ def data_start(tables: Tables) -> pd.Timestamp:
 
 
 def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: ChurnDefinition) -> list[pd.Timestamp]:
-    """Cutoffs whose whole churn horizon is inside the data, so their labels are final."""
+    """Cutoffs whose whole churn horizon is inside the data, so their labels are final.
+
+    A source without events is a snapshot of attributes as they are now: unless the schedule says
+    otherwise, it trains on one cutoff, the latest labelled one, rather than on months its
+    attributes did not describe.
+    """
     latest = tables.data_end - definition.horizon
     if schedule.dates:
-        cutoffs = sorted(d for d in schedule.dates if d <= latest)
+        cutoffs = sorted(instant(d) for d in schedule.dates if instant(d) <= latest)
+    elif not tables.event_sources and schedule.first is None and tables.customers["signup_date"].min() < latest:
+        cutoffs = [latest]
     else:
-        first = schedule.first or data_start(tables) + pd.Timedelta(days=schedule.history_days)
-        cutoffs = list(pd.date_range(first, min(schedule.last or latest, latest), freq=schedule.frequency))
+        first = instant(schedule.first) if schedule.first else data_start(tables) + pd.Timedelta(days=schedule.history_days)
+        last = min(instant(schedule.last), latest) if schedule.last else latest
+        cutoffs = [instant(c) for c in pd.date_range(first, last, freq=schedule.frequency)]
     if not cutoffs:
         raise ContractError([Problem("source", None, (
             f"no training cutoff has its whole {definition.horizon_days}-day churn horizon inside the data "
@@ -50,25 +69,49 @@ def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: Churn
     return cutoffs
 
 
-def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> pd.DataFrame:
-    """One row per active customer and cutoff: features as of the cutoff, `churned` in the horizon after it."""
+Rhythms = dict[pd.Timestamp, BgNbd | None]
+
+
+def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
+    """BG/NBD of the whole customer base for each month these dates fall in: fitted once, shared by every
+    row of the month, and by every partition of the customers."""
+    orders = tables.coded.orders
+    return {anchor: rhythm_model(orders, anchor) for anchor in sorted({rhythm_anchor(d) for d in dates})}
+
+
+def churn_rows(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, rhythm: BgNbd | None = None) -> pd.DataFrame:
+    """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing.
+
+    The rows scoring reads; training adds the label. `rhythm` as in `build_features`.
+    """
+    status = churn_population(tables, as_of, definition)
+    features = build_features(tables, as_of, settings, definition.horizon_days, rhythm).reindex(status.index)
+    return features.assign(status=status, lapses=lapses_silently(tables, definition).reindex(status.index).fillna(False).astype(bool))
+
+
+def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> pd.DataFrame:
+    """One row per customer who can churn at each cutoff: features as of the cutoff, `churned` in the horizon after it."""
     frames = []
     for as_of in cutoffs:
-        labels = churn_labels(tables, as_of, definition)
-        features = build_features(tables, as_of, settings).reindex(labels.index)
-        frames.append(features.assign(churned=labels, as_of=as_of).reset_index())
+        rows = churn_rows(tables, as_of, definition, settings, rhythms[rhythm_anchor(as_of)])
+        frames.append(rows.assign(churned=churn_labels(tables, as_of, definition, rows.index), as_of=as_of).reset_index())
     return pd.concat(frames, ignore_index=True).set_index(KEYS)
 
 
-def satisfaction_training_set(tables: Tables, settings: FeatureSettings) -> pd.DataFrame:
-    """One row per survey answer: features as of the start of the answer's day, and the `score` given."""
+def satisfaction_training_set(tables: Tables, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms) -> pd.DataFrame:
+    """One row per survey answer: features as of the start of the answer's day, and the `score` given.
+
+    Each day's features are built over that day's answerers alone, with the whole base's BG/NBD fit,
+    so they equal what a build over everyone would give them.
+    """
     answers = survey_answers(tables)
+    answerers = tables.for_customers(pd.Index(answers["customer_id"].unique()))
     frames = []
     for as_of, answered in answers.groupby("as_of"):
         ids = pd.Index(answered["customer_id"].unique())
-        features = build_features(tables.for_customers(ids), as_of, settings)
+        features = build_features(answerers.for_customers(ids), as_of, settings, horizon_days, rhythms[rhythm_anchor(as_of)]).reindex(ids)
         rows = answered[["customer_id", "answered_at", "score"]].join(features, on="customer_id")
-        frames.append(rows.assign(as_of=as_of))
+        frames.append(rows.assign(as_of=instant(as_of)))
     return pd.concat(frames, ignore_index=True).set_index(KEYS)
 
 
@@ -82,15 +125,24 @@ class TrainingSets:
 
 def build_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
     """Both models' training rows; every row's features see only the past of its own as_of."""
-    return checked(build_training_rows(tables, cutoffs, definition, settings), len(cutoffs))
+    return checked(build_training_rows(tables, cutoffs, definition, settings, training_rhythms(tables, cutoffs)), len(cutoffs))
 
 
-def build_training_rows(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
+def training_rhythms(tables: Tables, cutoffs: list[pd.Timestamp]) -> Rhythms:
+    """The base's BG/NBD for every month a training row falls in: the cutoffs' and the survey answers'."""
+    answered = list(survey_answers(tables)["as_of"]) if has_surveys(tables) else []
+    return base_rhythms(tables, [*cutoffs, *answered])
+
+
+def has_surveys(tables: Tables) -> bool:
+    return tables.surveys is not None and len(tables.surveys) > 0
+
+
+def build_training_rows(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> TrainingSets:
     """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id)."""
-    has_surveys = tables.surveys is not None and len(tables.surveys) > 0
     return TrainingSets(
-        churn=churn_training_set(tables, cutoffs, definition, settings).sort_index(kind="stable"),
-        satisfaction=satisfaction_training_set(tables, settings).sort_index(kind="stable") if has_surveys else None,
+        churn=churn_training_set(tables, cutoffs, definition, settings, rhythms).sort_index(kind="stable"),
+        satisfaction=satisfaction_training_set(tables, settings, definition.horizon_days, rhythms).sort_index(kind="stable") if has_surveys(tables) else None,
     )
 
 

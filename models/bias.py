@@ -11,23 +11,25 @@ kinds of customers who rarely answer count for as many as they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from features.settings import Settings
 from features.tables import Tables
 from features.training_sets import TrainingSets
-from models.training import BoosterSettings, FittedModel, churn_classifier, feature_columns, fit_satisfaction, model_matrix
-from models.uncertainty import nps, nps_probabilities
+from models.artifact import Recipe, TrainedModel
+from models.training import BoosterSettings, Evaluation, ModelSettings, churn_classifier, feature_columns, fit_satisfaction, model_matrix
+from models.uncertainty import Residuals, nps, nps_probabilities
 
-@dataclass(frozen=True)
-class SurveySettings:
-    """The survey scale (nps 0-10, csat 1-5) and whether to reweight answers against response bias."""
 
-    scale: Literal["nps", "csat"] = "nps"
-    correct_response_bias: bool = True
+class SurveySettings(Settings):
+    """The survey scale and whether to reweight answers against response bias."""
+
+    scale: Literal["nps", "csat"] = Field("nps", description="nps (0-10) or csat (1-5): the scale of surveys.score.")
+    correct_response_bias: bool = Field(True, description="Weight answers by 1 / P(answering | behaviour, stated score): the happy answer more often.")
 
 
 RESPONSE_WINDOW_DAYS = 30
@@ -54,27 +56,27 @@ def last_stated_score(rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
     return matched.sort_values("position")["score"].to_numpy(dtype=float)
 
 
-def response_probability_model(churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, seed: int):
-    """P(answering soon | behaviour, last stated score), fitted on every active customer at every cutoff."""
+def response_probability_model(churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, settings: ModelSettings):
+    """P(answering soon | behaviour, last stated score), fitted on every scored customer at every cutoff."""
     matrix = model_matrix(churn_rows, names).assign(**{STATED_SCORE: last_stated_score(churn_rows, surveys)})
-    return churn_classifier(settings=PROPENSITY_MODEL, seed=seed).fit(matrix, answered_soon(churn_rows, surveys))
+    return churn_classifier(settings=PROPENSITY_MODEL, seed=settings.seed, threads=settings.threads).fit(matrix, answered_soon(churn_rows, surveys))
 
 
 STATED_SCORE = "stated_score"
 
 
-def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, seed: int) -> np.ndarray:
+def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, settings: ModelSettings) -> np.ndarray:
     """Inverse response-probability weights for the survey answers, normalised to mean 1."""
     names = [n for n in feature_columns(churn_rows) if n in satisfaction_rows.columns]
-    model = response_probability_model(churn_rows, names, tables.surveys, seed)
+    model = response_probability_model(churn_rows, names, tables.surveys, settings)
     answers = model_matrix(satisfaction_rows, names).assign(**{STATED_SCORE: satisfaction_rows["score"].to_numpy(dtype=float)})
     weights = 1 / np.clip(model.predict_proba(answers)[:, 1], MIN_PROPENSITY, 1)
     return weights / weights.mean()
 
 
-def segment_nps(predicted: np.ndarray, uncertainty: dict, segments: pd.Series) -> pd.Series:
+def segment_nps(predicted: np.ndarray, residuals: Residuals, segments: pd.Series) -> pd.Series:
     """Inferred NPS per segment (and 'all') from each customer's category probabilities."""
-    probabilities = nps_probabilities(predicted, uncertainty).set_index(segments.index)
+    probabilities = nps_probabilities(predicted, residuals).set_index(segments.index)
     by_segment = {segment: nps(group) for segment, group in probabilities.groupby(segments.fillna("unknown").to_numpy())}
     return pd.Series({**by_segment, "all": nps(probabilities)})
 
@@ -87,29 +89,31 @@ def surveyed_nps(scores: pd.Series, segments: pd.Series) -> pd.Series:
 
 
 def fit_satisfaction_corrected(
-    rows: TrainingSets, tables: Tables, now: pd.DataFrame, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, survey: SurveySettings,
-) -> tuple[FittedModel | None, dict[str, dict[str, float]]]:
+    rows: TrainingSets, tables: Tables, now: pd.DataFrame, recipe: Recipe, holdout_from: pd.Timestamp, settings: ModelSettings, survey: SurveySettings,
+) -> tuple[tuple[TrainedModel, Evaluation] | None, dict[str, dict[str, float]]]:
     """The satisfaction model (reweighted for response bias when asked) and, on the NPS scale, segment NPS with and without it.
 
-    `now` holds every active customer's features at the scoring date: the population whose NPS is inferred.
+    `now` holds every scored customer's features at the scoring date: the population whose NPS is inferred.
     """
-    uncorrected = fit_satisfaction(rows.satisfaction, holdout_from, settings, seed)
+    uncorrected = fit_satisfaction(rows.satisfaction, recipe, holdout_from, settings)
     if uncorrected is None or (not survey.correct_response_bias and survey.scale != "nps"):
         return uncorrected, {}
-    weights = response_weights(rows.churn, rows.satisfaction, tables, seed)
-    corrected = fit_satisfaction(rows.satisfaction, holdout_from, settings, seed, weights)
+    weights = response_weights(rows.churn, rows.satisfaction, tables, settings)
+    corrected = fit_satisfaction(rows.satisfaction, recipe, holdout_from, settings, weights)
+    chosen = corrected if survey.correct_response_bias else uncorrected
     if survey.scale != "nps":
-        return corrected if survey.correct_response_bias else uncorrected, {}
-    segments = tables.customers.set_index("customer_id")["segment"].reindex(now.index) if "segment" in tables.customers else pd.Series("all", index=now.index)
+        return chosen, {}
+    segment_of = tables.customers.set_index("customer_id")["segment"] if "segment" in tables.customers else None
+    segments = segment_of.reindex(now.index) if segment_of is not None else pd.Series("all", index=now.index)
     answers = rows.satisfaction
-    answer_segments = tables.customers.set_index("customer_id")["segment"].reindex(answers.index.get_level_values("customer_id")) if "segment" in tables.customers else pd.Series("all", index=answers.index)
+    answer_segments = segment_of.reindex(answers.index.get_level_values("customer_id")) if segment_of is not None else pd.Series("all", index=answers.index)
     report = {
         "surveyed": surveyed_nps(answers["score"].reset_index(drop=True), answer_segments.reset_index(drop=True)).to_dict(),
-        "inferred_uncorrected": segment_nps(predicted_scores(uncorrected, now), uncorrected.extras["uncertainty"], segments).to_dict(),
-        "inferred_corrected": segment_nps(predicted_scores(corrected, now), corrected.extras["uncertainty"], segments).to_dict(),
+        "inferred_uncorrected": segment_nps(predicted_scores(uncorrected[0], now), uncorrected[0].residuals, segments).to_dict(),
+        "inferred_corrected": segment_nps(predicted_scores(corrected[0], now), corrected[0].residuals, segments).to_dict(),
     }
-    return (corrected if survey.correct_response_bias else uncorrected), report
+    return chosen, report
 
 
-def predicted_scores(model: FittedModel, features: pd.DataFrame) -> np.ndarray:
+def predicted_scores(model: TrainedModel, features: pd.DataFrame) -> np.ndarray:
     return np.clip(model.estimator.predict(model_matrix(features, model.feature_names)), 0, 10)

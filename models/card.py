@@ -5,21 +5,23 @@ from __future__ import annotations
 import pandas as pd
 
 from models.gate import Decision
-from models.training import MIN_SURVEY_ANSWERS, FittedModel
+from models.artifact import TrainedModel
+from models.training import MIN_SURVEY_ANSWERS
 
 HEADLINE = {"churn": ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift"), "satisfaction": ("spearman", "mae")}
 CALIBRATION = ("calibrated_ece", "calibrated_brier")
 
 
-def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: FittedModel, satisfaction: FittedModel | None) -> dict:
-    """Data used, how each model was validated and what it scored."""
+def model_card(sources: tuple[str, ...], sentiment: str, cutoffs: list[pd.Timestamp], churn: TrainedModel, satisfaction: TrainedModel | None) -> dict:
+    """Data used, what churn means, how each model was validated and what it scored."""
     return {
         "sources": list(sources),
         "mention_sentiment": sentiment,
+        "churn_definition": churn.recipe.churn.describe(),
         "cutoffs": {"count": len(cutoffs), "first": str(cutoffs[0].date()), "last": str(cutoffs[-1].date())},
-        "churn": {"validation": churn.split_method, "metrics": churn.metrics, "features": churn.feature_names},
+        "churn": {"validation": churn.validation, "metrics": churn.metrics, "features": churn.feature_names, "blend": churn.blend.model_dump() if churn.blend else None},
         "satisfaction": (
-            {"validation": satisfaction.split_method, "metrics": satisfaction.metrics, "features": satisfaction.feature_names}
+            {"validation": satisfaction.validation, "metrics": satisfaction.metrics, "features": satisfaction.feature_names}
             if satisfaction else {"validation": f"not trained: fewer than {MIN_SURVEY_ANSWERS} survey answers"}
         ),
     }
@@ -38,6 +40,7 @@ def model_card_markdown(card: dict, baselines: dict[str, dict], decisions: dict[
         "# surveyless model card",
         "",
         f"- Data fingerprint: `{fingerprint}`; sources used: {', '.join(card['sources']) or 'customers only'}; mention sentiment: {card['mention_sentiment']}.",
+        f"- Churn: {card['churn_definition']}.",
         f"- Training cutoffs: {card['cutoffs']['count']} from {card['cutoffs']['first']} to {card['cutoffs']['last']}.",
         f"- Churn validation: {card['churn']['validation']}; satisfaction validation: {card['satisfaction']['validation']}.",
         "",
@@ -47,7 +50,13 @@ def model_card_markdown(card: dict, baselines: dict[str, dict], decisions: dict[
         "|---|" + "---|" * len(HEADLINE["churn"]),
         "| LightGBM | " + " | ".join(interval(churn, m) for m in HEADLINE["churn"]) + " |",
     ]
-    lines += [f"| {name} | " + " | ".join(interval(metrics, m) for m in HEADLINE["churn"]) + " |" for name, metrics in baselines.items()]
+    lines += [
+        f"| {name} | " + (f"not applicable: {metrics['not_applicable']} |" if "not_applicable" in metrics else " | ".join(interval(metrics, m) for m in HEADLINE["churn"]) + " |")
+        for name, metrics in baselines.items()
+    ]
+    if card["churn"].get("blend"):
+        blend = card["churn"]["blend"]
+        lines += ["", f"For customers who churn by lapsing, the churn log-odds blend LightGBM's ({1 - blend['weight']:.2f}) with BG/NBD's probability of no order in the horizon ({blend['weight']:.2f}), the weight held-out customers favoured."]
     if "churn_reason_stability" in card:
         lines += ["", f"Top-3 reason overlap across 3 training seeds: {card['churn_reason_stability']:.2f} (1 = the same three reasons for every customer)."]
     lines += ["", "After Platt calibration (cross-fitted on the validation rows): " + ", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn) + "."]

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from features.registry import Feature
+from models.artifact import TrainedModel
+from models.training import model_matrix, prior_log_odds
 
 TOP_REASONS = 3
 CHURN_POINTS = {"en": "pts churn risk", "fi": "%-yks. poistumariski"}
@@ -22,6 +24,24 @@ def shap_values(estimator: lgb.LGBMModel, matrix: pd.DataFrame) -> pd.DataFrame:
     """SHAP value per feature in the model's raw output (log-odds for churn), plus the `expected` base value."""
     raw = estimator.booster_.predict(matrix, pred_contrib=True)
     return pd.DataFrame(raw, index=matrix.index, columns=[*matrix.columns, "expected"])
+
+
+def churn_contributions(model: TrainedModel, rows: pd.DataFrame) -> pd.DataFrame:
+    """SHAP values of the churn log-odds per feature, plus `expected`, that add up to `churn_log_odds`.
+
+    Where the buying-rhythm prior is blended in, the trees' share shrinks by its weight and the prior's
+    own pull (its log-odds against the training rows' mean) is credited to the feature it comes from.
+    """
+    values = shap_values(model.estimator, model_matrix(rows, model.feature_names))
+    if model.blend is None:
+        return values
+    blend = model.blend
+    prior = prior_log_odds(rows, blend.feature)
+    has = ~np.isnan(prior)
+    values.loc[has] = values.loc[has] * (1 - blend.weight)
+    values.loc[has, blend.feature] += blend.weight * (prior[has] - blend.reference)
+    values.loc[has, "expected"] += blend.weight * blend.reference
+    return values
 
 
 def probability_points(log_odds: pd.DataFrame) -> pd.DataFrame:

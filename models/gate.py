@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from pydantic import Field
+
+from features.settings import Settings
 
 
-@dataclass(frozen=True)
-class GateSettings:
+class GateSettings(Settings):
     """Higher-is-better metrics; the new model must exceed the champion by `min_improvement`."""
 
-    churn_metric: Literal["roc_auc", "pr_auc", "top_decile_lift"] = "roc_auc"
+    churn_metric: Literal["roc_auc", "pr_auc", "top_decile_lift"] = Field("roc_auc", description="Measured on the held-out validation rows.")
     satisfaction_metric: Literal["spearman"] = "spearman"
-    min_improvement: float = 0.0
-    must_beat_baselines: bool = True
+    min_improvement: float = Field(0.0, ge=0, description="The new model must beat the champion by at least this much.")
+    must_beat_baselines: bool = Field(True, description="And beat every applicable churn baseline.")
 
 
 @dataclass(frozen=True)

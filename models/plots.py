@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.training import FittedModel, model_matrix
+from models.artifact import TrainedModel
+from models.training import Evaluation, model_matrix
 from models.uncertainty import calibrated
 
 SHAP_SAMPLE = 2000
@@ -23,7 +24,7 @@ def pyplot():
     return plt
 
 
-def shap_figures(model: FittedModel, rows: pd.DataFrame, prefix: str, seed: int) -> dict[str, object]:
+def shap_figures(model: TrainedModel, rows: pd.DataFrame, prefix: str, seed: int) -> dict[str, object]:
     """Global importance (mean |SHAP|) and beeswarm plots with `shap`, on a sample of the training rows."""
     import shap
 
@@ -43,12 +44,12 @@ def shap_figures(model: FittedModel, rows: pd.DataFrame, prefix: str, seed: int)
     return figures
 
 
-def reliability_figure(churn: FittedModel) -> object:
+def reliability_figure(churn: TrainedModel, evaluation: Evaluation) -> object:
     """Observed churn rate against predicted probability on the validation rows, raw and calibrated."""
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 6))
-    truth, raw = churn.held_out["truth"].to_numpy(), churn.held_out["predicted"].to_numpy()
-    for label, probabilities in (("LightGBM", raw), ("calibrated (Platt)", calibrated(raw, churn.extras.get("calibration")))):
+    truth, raw = evaluation.held_out["truth"].to_numpy(), evaluation.held_out["predicted"].to_numpy()
+    for label, probabilities in (("LightGBM", raw), ("calibrated (Platt)", calibrated(raw, churn.calibration))):
         edges = np.unique(np.quantile(probabilities, np.linspace(0, 1, 11)))
         bins = np.clip(np.digitize(probabilities, edges[1:-1]), 0, len(edges) - 2)
         means = pd.DataFrame({"bin": bins, "p": probabilities, "y": truth}).groupby("bin").mean()
@@ -60,8 +61,8 @@ def reliability_figure(churn: FittedModel) -> object:
     return figure
 
 
-def training_figures(churn: FittedModel, satisfaction: FittedModel | None, churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame | None, seed: int) -> dict[str, object]:
-    figures = {"churn_reliability.png": reliability_figure(churn)} | shap_figures(churn, churn_rows, "churn", seed)
+def training_figures(churn: TrainedModel, evaluation: Evaluation, satisfaction: TrainedModel | None, churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame | None, seed: int) -> dict[str, object]:
+    figures = {"churn_reliability.png": reliability_figure(churn, evaluation)} | shap_figures(churn, churn_rows, "churn", seed)
     if satisfaction is not None and satisfaction_rows is not None:
         figures |= shap_figures(satisfaction, satisfaction_rows, "satisfaction", seed)
     return figures

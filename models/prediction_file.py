@@ -16,7 +16,9 @@ from typing import Literal
 
 import pandas as pd
 
-SCHEMA_VERSION = "2.0"
+from features.labels import STATUSES
+
+SCHEMA_VERSION = "3.0"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "predictions.schema.json"
 RISK_LEVELS = ("low", "medium", "high")
 NPS_CATEGORIES = ("detractor", "passive", "promoter")
@@ -38,6 +40,12 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn("as_of", "date", "Scoring date: features use only events strictly before it."),
     OutputColumn("churn_probability", "number", "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of."),
     OutputColumn("churn_risk", "string", "Risk band: churn_probability against the config's `risk_thresholds` (medium from, high from).", allowed=RISK_LEVELS),
+    OutputColumn(
+        "status", "string",
+        "new: signed up within the churn horizon before as_of; lapsed: churns by going quiet and has had no order (no linked event, without orders) "
+        "for a whole horizon, so churn_probability is the chance of still buying nothing; active: everyone else. Customers whose contract ended are not listed.",
+        allowed=STATUSES,
+    ),
     OutputColumn("satisfaction_score", "number", "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).", nullable=True),
     OutputColumn("satisfaction_lower", "number", "Lower end of the 90 % split-conformal interval for satisfaction_score.", nullable=True),
     OutputColumn("satisfaction_upper", "number", "Upper end of the 90 % split-conformal interval for satisfaction_score.", nullable=True),

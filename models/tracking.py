@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.artifact import TrainedModel
+from models.baselines import applicable
 from models.evaluation import churn_scores_report
 from models.gate import Decision, GateSettings, champion_metric, gate_decision
-from models.scoring import ScoringModel
-from models.training import FittedModel, model_matrix
+from models.training import Evaluation, churn_log_odds, model_matrix
 
 EXPERIMENT = "surveyless"
 CHURN_MODEL = "surveyless-churn"
@@ -37,8 +38,10 @@ MODEL_REQUIREMENTS = [f"lightgbm=={version('lightgbm')}", f"pandas=={version('pa
 class TrainingRun:
     """Everything a training run logs."""
 
-    churn: FittedModel
-    satisfaction: FittedModel | None
+    churn: TrainedModel
+    churn_evaluation: Evaluation
+    satisfaction: TrainedModel | None
+    satisfaction_evaluation: Evaluation | None
     params: dict
     cutoffs: list[pd.Timestamp]
     card: dict
@@ -131,7 +134,7 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
     with one trained on other data.
     """
     mlflow = use_store(work)
-    fitted = {CHURN_MODEL: run.churn, SATISFACTION_MODEL: run.satisfaction}
+    fitted = {CHURN_MODEL: (run.churn, run.churn_evaluation), SATISFACTION_MODEL: (run.satisfaction, run.satisfaction_evaluation)}
     with mlflow.start_run(run_id=run_id):
         mlflow.log_params(flatten(run.params))
         mlflow.set_tags({"last_training_cutoff": str(run.cutoffs[-1].date())})
@@ -145,11 +148,11 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
         if "churn_reason_stability" in run.card:
             mlflow.log_metric("churn_reason_stability", run.card["churn_reason_stability"])
         versions = {}
-        for name, model in fitted.items():
+        for name, (model, evaluation) in fitted.items():
             if model is not None:
                 mlflow.log_metrics({f"{short(name)}_{k}": v for k, v in model.metrics.items()})
-                versions[name] = log_model(mlflow, model, name)
-                mlflow.log_dict(model.extras, f"{short(name)}_scoring.json")
+                versions[name] = log_model(mlflow, model, evaluation.sample, name)
+                mlflow.log_dict(model.sidecar(), sidecar_name(name))
                 mlflow.set_tags({f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger", f"{short(name)}_reason": run.decisions[name].reason})
         client = mlflow.MlflowClient()
         for name in fitted:
@@ -162,6 +165,11 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
 
 def short(name: str) -> str:
     return name.removeprefix("surveyless-")
+
+
+def sidecar_name(name: str) -> str:
+    """The run artefact holding everything of a model but its estimator (`TrainedModel.sidecar`)."""
+    return f"{short(name)}_model.json"
 
 
 def append_promotion_log(work: Path, run_id: str, versions: dict[str, str], decisions: dict) -> None:
@@ -186,7 +194,7 @@ def append_log(path: Path, rows: list[dict]) -> None:
 class ChampionStanding:
     """The current champion and what it scored when it was trained."""
 
-    model: ScoringModel
+    model: TrainedModel
     metrics: dict[str, float]
     last_training_cutoff: pd.Timestamp | None
 
@@ -213,15 +221,15 @@ def champion_version(client, name: str) -> str | None:
         return None
 
 
-def log_model(mlflow, fitted: FittedModel, name: str) -> str:
+def log_model(mlflow, fitted: TrainedModel, sample: pd.DataFrame, name: str) -> str:
     """Logs the model with its signature and registers a new version (through the client, which prints nothing)."""
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
 
-    matrix = model_matrix(fitted.sample, fitted.feature_names)
+    matrix = model_matrix(sample, fitted.feature_names)
     output = fitted.estimator.predict_proba(matrix)[:, 1] if hasattr(fitted.estimator, "predict_proba") else fitted.estimator.predict(matrix)
-    signature = infer_signature(fitted.sample, output)
-    example = fitted.sample.head(5).astype({c: object for c in fitted.sample.columns if not pd.api.types.is_numeric_dtype(fitted.sample[c])})
+    signature = infer_signature(sample, output)
+    example = sample.head(5).astype({c: object for c in sample.columns if not pd.api.types.is_numeric_dtype(sample[c])})
     # A JSON serving example cannot carry pandas categories, which LightGBM needs; scoring goes through
     # `model_matrix`, so MLflow's serving round-trip check is skipped rather than failing noisily.
     info = mlflow.lightgbm.log_model(
@@ -239,19 +247,24 @@ def log_model(mlflow, fitted: FittedModel, name: str) -> str:
 
 
 @store_access
-def load_champion(work: Path, name: str) -> ScoringModel | None:
+def load_champion(work: Path, name: str) -> TrainedModel | None:
     """The model version holding the `champion` alias in this work folder's registry (never another store), or None."""
     mlflow = use_store(work)
     version = champion_version(mlflow.MlflowClient(), name)
-    if version is None:
-        return None
-    entry = mlflow.MlflowClient().get_model_version(name, version)
-    extras = mlflow.artifacts.load_dict(f"runs:/{entry.run_id}/{short(name)}_scoring.json")
-    return ScoringModel(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), version, entry.run_id, extras)
+    return None if version is None else load_model_version(work, name, version)
 
 
 @store_access
-def load_churn_champion(work: Path) -> ScoringModel:
+def load_model_version(work: Path, name: str, version: str) -> TrainedModel:
+    """One registered version of a model, as a training run returned it."""
+    mlflow = use_store(work)
+    entry = mlflow.MlflowClient().get_model_version(name, version)
+    sidecar = mlflow.artifacts.load_dict(f"runs:/{entry.run_id}/{sidecar_name(name)}")
+    return TrainedModel.from_sidecar(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), sidecar, str(version), entry.run_id)
+
+
+@store_access
+def load_churn_champion(work: Path) -> TrainedModel:
     champion = load_champion(work, CHURN_MODEL)
     if champion is None:
         raise MissingModelError(
@@ -272,14 +285,16 @@ def flatten(params: dict, prefix: str = "") -> dict[str, str]:
 
 
 @store_access
-def promotion_decisions(work: Path, churn: FittedModel, satisfaction: FittedModel | None, churn_rows: pd.DataFrame, baselines: dict[str, dict[str, float]], gate: GateSettings) -> dict[str, Decision]:
-    """The gate's verdict per model, against the current champions and (for churn) every baseline."""
+def promotion_decisions(
+    work: Path, churn: TrainedModel, churn_evaluation: Evaluation, satisfaction: TrainedModel | None, churn_rows: pd.DataFrame, baselines: dict[str, dict], gate: GateSettings,
+) -> dict[str, Decision]:
+    """The gate's verdict per model, against the current champions and (for churn) every applicable baseline."""
     decisions = {}
     standing = champion_standing(work, CHURN_MODEL)
     metric = gate.churn_metric
-    on_rows = champion_on_validation_rows(standing, churn_rows, churn.split.valid, metric)
+    on_rows = champion_on_validation_rows(standing, churn, churn_rows, churn_evaluation.split.valid, metric)
     reference = champion_metric(standing.metrics if standing else None, on_rows, metric)
-    decisions[CHURN_MODEL] = gate_decision(metric, churn.metrics.get(metric, float("nan")), reference, {n: m[metric] for n, m in baselines.items() if metric in m}, gate)
+    decisions[CHURN_MODEL] = gate_decision(metric, churn.metrics.get(metric, float("nan")), reference, {n: m[metric] for n, m in applicable(baselines).items() if metric in m}, gate)
     if satisfaction is not None:
         standing = champion_standing(work, SATISFACTION_MODEL)
         reference = champion_metric(standing.metrics if standing else None, None, gate.satisfaction_metric)
@@ -287,15 +302,15 @@ def promotion_decisions(work: Path, churn: FittedModel, satisfaction: FittedMode
     return decisions
 
 
-def champion_on_validation_rows(standing: ChampionStanding | None, rows: pd.DataFrame, valid, metric: str) -> float | None:
-    """The champion's score on the new validation rows, when it never trained on them and can read their features."""
-    if standing is None or standing.last_training_cutoff is None:
+def champion_on_validation_rows(standing: ChampionStanding | None, new: TrainedModel, rows: pd.DataFrame, valid, metric: str) -> float | None:
+    """The champion's score on the new validation rows, when it never trained on them, means the same churn and can read their features."""
+    if standing is None or standing.last_training_cutoff is None or standing.model.recipe.churn != new.recipe.churn:
         return None
     validation = rows[valid]
     if validation.index.get_level_values("as_of").min() <= standing.last_training_cutoff or not set(standing.model.feature_names) <= set(rows.columns):
         return None
-    probabilities = standing.model.estimator.predict_proba(model_matrix(validation, standing.model.feature_names))[:, 1]
-    return churn_scores_report(validation["churned"].to_numpy(), probabilities, seed=0).get(metric)
+    log_odds = churn_log_odds(standing.model, validation)
+    return churn_scores_report(validation["churned"].to_numpy(), log_odds, seed=0, probabilities=False).get(metric)
 
 
 @store_access
@@ -320,7 +335,7 @@ def log_summary(work: Path, run_id: str, summary: dict) -> None:
 
 
 @store_access
-def model_card_of(work: Path, model: ScoringModel) -> dict:
+def model_card_of(work: Path, model: TrainedModel) -> dict:
     return use_store(work).artifacts.load_dict(f"runs:/{model.run_id}/model_card.json")
 
 

@@ -1,61 +1,85 @@
-"""LightGBM models for churn and satisfaction, split and evaluated out of time.
+"""LightGBM models for churn and satisfaction, validated on customers they never saw.
 
-Factories return unfitted estimators; `fit_*` functions take a training set and return a fitted
-model with its held-out metrics. No tracking or files here: `models.tracking` logs what this returns.
+Factories return unfitted estimators; `fit_*` functions take training rows and return a
+`TrainedModel` with its held-out `Evaluation`. No tracking or files here: `models.tracking` logs
+what this returns.
+
+Validation is honest: the customers whose rows validate a model never appear in its training rows.
+When there are cutoffs whose churn horizon closed before the last one, the model trains on those
+and validates on the last (out of time and out of customer); otherwise the split is by customer
+alone, and the split's description says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from pydantic import Field
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
+from features.settings import Settings
+from features.training_sets import ROW_COLUMNS
+from models.artifact import Blend, Recipe, TrainedModel
 from models.drift import population_profile
 from models.evaluation import churn_scores_report, satisfaction_report
-from models.uncertainty import calibrated, calibration_map, cross_fitted_calibration, cross_fitted_coverage, residual_model
+from models.uncertainty import calibrated, calibration_map, cross_fitted_calibration, cross_fitted_coverage, logit, residual_model
 
-LABEL_COLUMNS = ("churned", "score", "answered_at")
 MIN_SURVEY_ANSWERS = 30
 SIGNATURE_ROWS = 200
+VALIDATION_SHARE = 0.25
+EARLY_STOPPING_SHARE = 0.2
+EARLY_STOPPING_ROUNDS = 50
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+MIN_BLEND_ROWS = 100
 
 
-@dataclass(frozen=True)
-class BoosterSettings:
+class BoosterSettings(Settings):
     """Defaults sized for per-customer reasons: exact TreeSHAP cost grows with trees and, steeply, with
-    leaves; 300 x 7 matched 300 x 31 in held-out churn AUC while explaining 11x faster, and capping
-    depth instead of leaves did not help (bench/reasons_speed.py)."""
+    leaves; 7 leaves matched 31 in held-out churn AUC while explaining 11x faster (bench/reasons_speed.py).
+    `n_estimators` is a ceiling: early stopping on customers held out of the training rows picks the count."""
 
-    n_estimators: int = 300
-    learning_rate: float = 0.03
-    num_leaves: int = 7
-    max_depth: int = -1
-    min_child_samples: int = 50
-    subsample: float = 0.8
-    colsample_bytree: float = 0.8
-    reg_lambda: float = 1.0
+    n_estimators: int = Field(300, gt=0, description="Most trees; early stopping on held-out customers may use fewer.")
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(7, ge=2)
+    max_depth: int = Field(-1, description="-1: no limit beyond num_leaves.")
+    min_child_samples: int = Field(50, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
 
 
-def booster_params(settings: BoosterSettings, seed: int) -> dict:
+class ModelSettings(Settings):
+    seed: int = Field(42, description="Seed for splits and model training.")
+    threads: int | None = Field(None, gt=0, description="Threads LightGBM may use; null: every core.")
+    churn: BoosterSettings = BoosterSettings()
+    satisfaction: BoosterSettings = Field(
+        BoosterSettings(n_estimators=400, num_leaves=7, min_child_samples=100),
+        description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in bench/synthetic_truth.py).",
+    )
+
+
+def booster_params(settings: BoosterSettings, seed: int, threads: int | None) -> dict:
     return {
-        **settings.__dict__,
+        **settings.model_dump(),
         "subsample_freq": 1,
         "random_state": seed,
-        "n_jobs": 2,
+        "n_jobs": threads or os.cpu_count() or 1,
         "verbose": -1,
         "deterministic": True,
         "force_row_wise": True,
     }
 
 
-def churn_classifier(*, settings: BoosterSettings, seed: int, monotone: list[int] | None = None) -> lgb.LGBMClassifier:
-    return lgb.LGBMClassifier(objective="binary", monotone_constraints=monotone, **booster_params(settings, seed))
+def churn_classifier(*, settings: BoosterSettings, seed: int, threads: int | None = None, monotone: list[int] | None = None) -> lgb.LGBMClassifier:
+    return lgb.LGBMClassifier(objective="binary", monotone_constraints=monotone, **booster_params(settings, seed, threads))
 
 
-def satisfaction_regressor(*, settings: BoosterSettings, seed: int) -> lgb.LGBMRegressor:
-    return lgb.LGBMRegressor(objective="regression", **booster_params(settings, seed))
+def satisfaction_regressor(*, settings: BoosterSettings, seed: int, threads: int | None = None) -> lgb.LGBMRegressor:
+    return lgb.LGBMRegressor(objective="regression", **booster_params(settings, seed, threads))
 
 
 def model_matrix(rows: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
@@ -65,8 +89,8 @@ def model_matrix(rows: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
     return matrix.astype({c: "category" for c in text})
 
 
-def feature_columns(training_set: pd.DataFrame) -> list[str]:
-    return [c for c in training_set.columns if c not in LABEL_COLUMNS]
+def feature_columns(rows: pd.DataFrame) -> list[str]:
+    return [c for c in rows.columns if c not in ROW_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -78,103 +102,215 @@ class Split:
     method: str
 
 
-def churn_split(training_set: pd.DataFrame, horizon: pd.Timedelta, seed: int) -> Split:
-    """Out of time: validate on the last cutoff, train on cutoffs whose horizon closed before it.
+@dataclass(frozen=True)
+class Evaluation:
+    """What a training run learned about its model on rows it held out."""
 
-    A single cutoff (a snapshot export) falls back to a stratified split of customers.
-    """
-    as_of = training_set.index.get_level_values("as_of")
-    last = as_of.max()
-    train = np.asarray(as_of + horizon <= last)
-    if train.any():
-        return Split(train=train, valid=np.asarray(as_of == last), method=f"out of time: validated on cutoff {last.date()}")
-    positions = np.arange(len(training_set))
-    fit_rows, _ = train_test_split(positions, test_size=0.25, random_state=seed, stratify=training_set["churned"])
-    train = np.isin(positions, fit_rows)
-    return Split(train=train, valid=~train, method="single cutoff: stratified 25% of customers held out")
-
-
-def satisfaction_split(training_set: pd.DataFrame, holdout_from: pd.Timestamp, seed: int) -> Split:
-    """Out of time: answers from `holdout_from` on validate; too few of either side falls back to a random split."""
-    answered = training_set["answered_at"].to_numpy()
-    valid = answered >= np.datetime64(holdout_from)
-    if valid.sum() >= 20 and (~valid).sum() >= 20:
-        return Split(train=~valid, valid=valid, method=f"out of time: answers from {holdout_from.date()} held out")
-    positions = np.arange(len(training_set))
-    fit_rows, _ = train_test_split(positions, test_size=0.25, random_state=seed)
-    train = np.isin(positions, fit_rows)
-    return Split(train=train, valid=~train, method="random 25% of answers held out")
-
-
-@dataclass
-class FittedModel:
-    """A fitted final model, the features it reads, and what it scored on data it never saw."""
-
-    estimator: lgb.LGBMModel
-    feature_names: list[str]
-    metrics: dict[str, float]
     split: Split
+    held_out: pd.DataFrame
     sample: pd.DataFrame
-    extras: dict = field(default_factory=dict)
-    held_out: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def split_method(self) -> str:
-        return self.split.method
 
 
-def fit_churn(training_set: pd.DataFrame, horizon: pd.Timedelta, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> FittedModel:
-    """Evaluate on the held-out cutoff, then refit on every labelled cutoff for scoring.
+def customers_of(rows: pd.DataFrame) -> np.ndarray:
+    return rows.index.get_level_values("customer_id").to_numpy()
 
-    `directions` (+1, 0) become monotone constraints, so risk never falls as a bad signal grows.
+
+def among(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """values.isin(members) by hashing (numpy's isin compares text ids pairwise)."""
+    return pd.Index(values).isin(members)
+
+
+def held_out_customers(ids: np.ndarray, labels: np.ndarray, seed: int, share: float = VALIDATION_SHARE) -> np.ndarray:
+    """A stratified `share` of these customers (one label each), drawn reproducibly."""
+    if min(np.bincount(labels.astype(int), minlength=2)) >= 2:
+        _, held = next(StratifiedShuffleSplit(n_splits=1, test_size=share, random_state=seed).split(ids, labels))
+    else:
+        _, held = next(GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed).split(ids, groups=ids))
+    return ids[held]
+
+
+def churn_split(rows: pd.DataFrame, horizon: pd.Timedelta, seed: int) -> Split:
+    """Validate on a quarter of the customers at the last cutoff; train on the other customers only.
+
+    Out of time as well when some cutoffs' horizons closed before the last cutoff: then only those train.
     """
-    names = feature_columns(training_set)
-    matrix, labels = model_matrix(training_set, names), training_set["churned"].to_numpy()
-    split = churn_split(training_set, horizon, seed)
+    as_of = rows.index.get_level_values("as_of")
+    customers = customers_of(rows)
+    last = as_of.max()
+    at_last = np.asarray(as_of == last)
+    held = among(customers, held_out_customers(customers[at_last], rows["churned"].to_numpy()[at_last], seed))
+    valid = at_last & held
+    closed = np.asarray(as_of + horizon <= last)
+    others = ~held
+    if closed.any():
+        train = closed & others
+        cutoffs = as_of[train].nunique()
+        method = (f"out of time and customer: trained on {cutoffs} cutoffs whose horizon closed by {last.date()} ({len(pd.unique(customers[train])):,} customers), "
+                  f"validated at cutoff {last.date()} on {valid.sum():,} other customers")
+    else:
+        train = others
+        method = (f"by customer: {valid.sum():,} customers held out at cutoff {last.date()} and never trained on; no cutoff's horizon closed before it, "
+                  "so training rows share its time window")
+    return Split(train=train, valid=valid, method=method)
+
+
+def satisfaction_split(rows: pd.DataFrame, holdout_from: pd.Timestamp, seed: int) -> Split:
+    """Answers from `holdout_from` on by half of the customers who gave them validate; earlier answers of the others train.
+    Too few answers on either side: a quarter of the customers, grouped, whatever the date."""
+    customers = customers_of(rows)
+    late = rows["answered_at"].to_numpy() >= np.datetime64(holdout_from)
+    late_customers = pd.unique(customers[late])
+    held = among(customers, held_out_customers(late_customers, np.zeros(len(late_customers)), seed, share=0.5)) if late.any() else np.zeros(len(rows), bool)
+    valid, train = late & held, ~late & ~held
+    if valid.sum() >= 20 and train.sum() >= 20:
+        return Split(train=train, valid=valid, method=f"out of time and customer: answers from {holdout_from.date()} by {len(pd.unique(customers[valid])):,} customers never trained on")
+    held = among(customers, held_out_customers(pd.unique(customers), np.zeros(len(pd.unique(customers))), seed))
+    return Split(train=~held, valid=held, method=f"by customer: answers of {len(pd.unique(customers[held])):,} customers held out, whatever their date")
+
+
+def early_stopping_split(rows: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training rows split by customer once more: trees are added while they help on customers they never saw."""
+    customers = customers_of(rows)
+    fit_rows, stop_rows = next(GroupShuffleSplit(n_splits=1, test_size=EARLY_STOPPING_SHARE, random_state=seed).split(customers, groups=customers))
+    return fit_rows, stop_rows
+
+
+def tree_count(estimator_factory, matrix: pd.DataFrame, labels: np.ndarray, rows: pd.DataFrame, seed: int, weights: np.ndarray | None = None) -> tuple[int, object, np.ndarray]:
+    """Trees to use (early stopping on customers held out of the training rows), the estimator fitted on the
+    other customers, which is the one validated, and the rows it stopped on."""
+    fit_rows, stop_rows = early_stopping_split(rows, seed)
+    weights = np.ones(len(labels)) if weights is None else weights
+    estimator = estimator_factory().fit(
+        matrix.iloc[fit_rows], labels[fit_rows], sample_weight=weights[fit_rows],
+        eval_X=matrix.iloc[stop_rows], eval_y=labels[stop_rows], eval_sample_weight=[weights[stop_rows]],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False)],
+    )
+    return max(int(estimator.best_iteration_ or estimator.n_estimators), 1), estimator, stop_rows
+
+
+def prior_log_odds(rows: pd.DataFrame, feature: str | None) -> np.ndarray:
+    """The buying-rhythm prior's log-odds for rows that churn by lapsing and have one; NaN elsewhere."""
+    if feature is None or feature not in rows:
+        return np.full(len(rows), np.nan)
+    prior = logit(rows[feature].to_numpy(dtype=float))
+    return np.where(rows["lapses"].to_numpy(dtype=bool), prior, np.nan)
+
+
+def blended(raw: np.ndarray, prior: np.ndarray, weight: float) -> np.ndarray:
+    return np.where(np.isnan(prior), raw, (1 - weight) * raw + weight * np.nan_to_num(prior))
+
+
+def blend_weight(raw: np.ndarray, prior: np.ndarray, labels: np.ndarray) -> float:
+    """The weight of the prior that gives the lowest log loss on held-out customers (0 without enough of them)."""
+    has = ~np.isnan(prior)
+    if has.sum() < MIN_BLEND_ROWS or len(np.unique(labels[has])) < 2:
+        return 0.0
+    y = labels[has]
+
+    def loss(weight: float) -> float:
+        p = 1 / (1 + np.exp(-blended(raw[has], prior[has], weight)))
+        return float(-np.mean(y * np.log(np.clip(p, 1e-9, 1)) + (1 - y) * np.log(np.clip(1 - p, 1e-9, 1))))
+
+    return min(BLEND_WEIGHTS, key=loss)
+
+
+def churn_log_odds(model: TrainedModel, rows: pd.DataFrame) -> np.ndarray:
+    """The model's uncalibrated churn log-odds: LightGBM's, blended with the buying-rhythm prior where it applies."""
+    raw = model.estimator.predict(model_matrix(rows, model.feature_names), raw_score=True)
+    if model.blend is None:
+        return raw
+    return blended(raw, prior_log_odds(rows, model.blend.feature), model.blend.weight)
+
+
+def churn_probability(model: TrainedModel, rows: pd.DataFrame) -> np.ndarray:
+    """Calibrated churn probabilities."""
+    return calibrated(1 / (1 + np.exp(-churn_log_odds(model, rows))), model.calibration)
+
+
+def rhythm_prior_feature(recipe: Recipe) -> str | None:
+    name = f"probability_no_order_{recipe.churn.horizon_days}d"
+    return name if name in recipe.feature_names else None
+
+
+def fit_churn(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> tuple[TrainedModel, Evaluation]:
+    """Evaluate on held-out customers, then refit on every labelled row for scoring.
+
+    `directions` (+1, 0) become monotone constraints, so risk never falls as a bad signal grows. For
+    customers who churn by lapsing, LightGBM's log-odds are blended with BG/NBD's probability of no
+    order in the horizon, at the weight held-out customers favour.
+    """
+    names = list(recipe.feature_names)
+    matrix, labels = model_matrix(rows, names), rows["churned"].to_numpy()
+    split = churn_split(rows, recipe.churn.horizon, settings.seed)
     constraints = [directions.get(name, 0) for name in names]
-    evaluated = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix[split.train], labels[split.train])
-    held_out = evaluated.predict_proba(matrix[split.valid])[:, 1]
-    metrics = churn_scores_report(labels[split.valid], held_out, seed) | cross_fitted_calibration(labels[split.valid], held_out, seed)
-    final = churn_classifier(settings=settings, seed=seed, monotone=constraints).fit(matrix, labels)
+
+    def classifier(trees: int | None = None) -> lgb.LGBMClassifier:
+        booster = settings.churn if trees is None else settings.churn.model_copy(update={"n_estimators": trees})
+        return churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=constraints)
+
+    train_rows = rows[split.train]
+    trees, stopped, stop_rows = tree_count(classifier, matrix[split.train], labels[split.train], train_rows, settings.seed)
+    prior_feature = rhythm_prior_feature(recipe)
+    stop_frame = train_rows.iloc[stop_rows]
+    weight = blend_weight(stopped.predict(model_matrix(stop_frame, names), raw_score=True), prior_log_odds(stop_frame, prior_feature), labels[split.train][stop_rows])
+    train_prior = prior_log_odds(rows, prior_feature)
+    blend = Blend(feature=prior_feature, weight=weight, reference=float(np.nanmean(train_prior))) if prior_feature and weight > 0 else None
+
+    evaluated = TrainedModel(stopped, recipe, {}, split.method, blend=blend)
+    held_out = 1 / (1 + np.exp(-churn_log_odds(evaluated, rows[split.valid])))
+    metrics = churn_scores_report(labels[split.valid], held_out, settings.seed) | cross_fitted_calibration(labels[split.valid], held_out, settings.seed)
+    metrics |= {"trees": float(trees), "blend_weight": weight}
     calibration = calibration_map(labels[split.valid], held_out)
-    latest = np.asarray(training_set.index.get_level_values("as_of") == training_set.index.get_level_values("as_of").max())
-    profile = population_profile(training_set.loc[latest, names], calibrated(final.predict_proba(matrix[latest])[:, 1], calibration), seed)
+
+    final = TrainedModel(classifier(trees).fit(matrix, labels), recipe, metrics, split.method, calibration=calibration, blend=blend)
+    as_of = rows.index.get_level_values("as_of")
+    latest = rows[np.asarray(as_of == as_of.max())]
+    profile = population_profile(latest[names], churn_probability(final, latest), settings.seed)
     validation = pd.DataFrame({"truth": labels[split.valid], "predicted": held_out})
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), {"calibration": calibration, "profile": profile}, validation)
+    return TrainedModel(final.estimator, recipe, metrics, split.method, calibration, blend, profile=profile), Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
 
 
-def fit_satisfaction(training_set: pd.DataFrame | None, holdout_from: pd.Timestamp, settings: BoosterSettings, seed: int, weights: np.ndarray | None = None) -> FittedModel | None:
+def fit_satisfaction(rows: pd.DataFrame | None, recipe: Recipe, holdout_from: pd.Timestamp, settings: ModelSettings, weights: np.ndarray | None = None) -> tuple[TrainedModel, Evaluation] | None:
     """None with fewer than MIN_SURVEY_ANSWERS answers: no satisfaction model beats one learned from noise.
 
     `weights` (one per answer) reweight training, e.g. against survey response bias.
     """
-    if training_set is None or len(training_set) < MIN_SURVEY_ANSWERS:
+    if rows is None or len(rows) < MIN_SURVEY_ANSWERS:
         return None
-    names = feature_columns(training_set)
-    matrix, scores = model_matrix(training_set, names), training_set["score"].to_numpy(dtype=float)
-    split = satisfaction_split(training_set, holdout_from, seed)
+    names = list(recipe.feature_names)
+    matrix, scores = model_matrix(rows, names), rows["score"].to_numpy(dtype=float)
+    split = satisfaction_split(rows, holdout_from, settings.seed)
     weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
-    evaluated = satisfaction_regressor(settings=settings, seed=seed).fit(matrix[split.train], scores[split.train], sample_weight=weights[split.train])
+
+    def regressor(trees: int | None = None) -> lgb.LGBMRegressor:
+        booster = settings.satisfaction if trees is None else settings.satisfaction.model_copy(update={"n_estimators": trees})
+        return satisfaction_regressor(settings=booster, seed=settings.seed, threads=settings.threads)
+
+    trees, evaluated, _ = tree_count(regressor, matrix[split.train], scores[split.train], rows[split.train], settings.seed, weights[split.train])
     held_out = evaluated.predict(matrix[split.valid])
-    metrics = satisfaction_report(scores[split.valid], held_out, seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, seed)}
-    final = satisfaction_regressor(settings=settings, seed=seed).fit(matrix, scores, sample_weight=weights)
-    extras = {"uncertainty": residual_model(scores[split.valid], held_out)}
+    metrics = satisfaction_report(scores[split.valid], held_out, settings.seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, settings.seed), "trees": float(trees)}
+    final = regressor(trees).fit(matrix, scores, sample_weight=weights)
     validation = pd.DataFrame({"truth": scores[split.valid], "predicted": held_out})
-    return FittedModel(final, names, metrics, split, training_set[names].head(SIGNATURE_ROWS), extras, validation)
+    model = TrainedModel(final, recipe, metrics, split.method, residuals=residual_model(scores[split.valid], held_out))
+    return model, Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
 
 
 STABILITY_SEEDS = 3
-STABILITY_SAMPLE = 2000
+STABILITY_ROWS = 20_000
+STABILITY_CUSTOMERS = 2_000
 
 
-def churn_reason_stability(training_set: pd.DataFrame, churn: FittedModel, settings: BoosterSettings, seed: int, directions: dict[str, int]) -> float:
-    """Top-3 reason overlap between the churn model and refits with other seeds, on validation customers."""
+def churn_reason_stability(rows: pd.DataFrame, churn: TrainedModel, evaluation: Evaluation, settings: ModelSettings, directions: dict[str, int]) -> float:
+    """Top-3 reason overlap between models trained with different seeds (on a sample of the training rows),
+    read on a sample of the validation customers."""
     from models.explain import reason_stability
 
-    matrix = model_matrix(training_set, churn.feature_names)
-    labels = training_set["churned"].to_numpy()
-    constraints = [directions.get(name, 0) for name in churn.feature_names]
-    refits = [churn_classifier(settings=settings, seed=seed + k, monotone=constraints).fit(matrix, labels) for k in range(1, STABILITY_SEEDS)]
-    sample = matrix[churn.split.valid]
-    sample = sample.sample(min(STABILITY_SAMPLE, len(sample)), random_state=seed)
-    return reason_stability([churn.estimator, *refits], sample)
+    names = churn.feature_names
+    sample = rows[evaluation.split.train]
+    sample = sample.sample(min(STABILITY_ROWS, len(sample)), random_state=settings.seed)
+    matrix, labels = model_matrix(sample, names), sample["churned"].to_numpy()
+    constraints = [directions.get(name, 0) for name in names]
+    booster = settings.churn.model_copy(update={"n_estimators": int(churn.metrics["trees"])})
+    refits = [churn_classifier(settings=booster, seed=settings.seed + k, threads=settings.threads, monotone=constraints).fit(matrix, labels) for k in range(STABILITY_SEEDS)]
+    validation = model_matrix(rows[evaluation.split.valid], names)
+    return reason_stability(refits, validation.sample(min(STABILITY_CUSTOMERS, len(validation)), random_state=settings.seed))

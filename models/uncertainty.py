@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from features.settings import Settings
 from models.evaluation import expected_calibration_error
 
 INTERVAL_COVERAGE = 0.9
@@ -24,19 +25,33 @@ def logit(probabilities: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
-def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+class Calibration(Settings):
+    """Platt scaling of the churn log-odds: p = sigmoid(slope * log-odds + intercept)."""
+
+    slope: float
+    intercept: float
+
+
+class Residuals(Settings):
+    """How held-out survey answers spread around the satisfaction model's predictions."""
+
+    half_width: float
+    quantiles: tuple[float, ...]
+
+
+def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> Calibration:
     """Platt scaling on the log-odds: smooth and strictly increasing, so it never ties customers a ranking separates.
 
     (Isotonic regression fits as well on average but turns the top of the list into flat steps.)
     """
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit(probabilities).reshape(-1, 1), labels)
-    return {"slope": float(platt.coef_[0, 0]), "intercept": float(platt.intercept_[0])}
+    return Calibration(slope=float(platt.coef_[0, 0]), intercept=float(platt.intercept_[0]))
 
 
-def calibrated(probabilities: np.ndarray, mapping: dict[str, float] | None) -> np.ndarray:
-    if not mapping:
+def calibrated(probabilities: np.ndarray, mapping: Calibration | None) -> np.ndarray:
+    if mapping is None:
         return probabilities
-    return 1 / (1 + np.exp(-(mapping["slope"] * logit(probabilities) + mapping["intercept"])))
+    return 1 / (1 + np.exp(-(mapping.slope * logit(probabilities) + mapping.intercept)))
 
 
 def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,12 +75,12 @@ def conformal_half_width(residuals: np.ndarray, coverage: float = INTERVAL_COVER
     return float(ordered[min(rank, len(ordered)) - 1])
 
 
-def residual_model(scores: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
+def residual_model(scores: np.ndarray, predicted: np.ndarray) -> Residuals:
     """Interval half-width, and the spread of answers around a prediction (centred: the final model,
     refitted on later data, already carries any shift the held-out period showed)."""
     residuals = scores - predicted
     centred = residuals - np.median(residuals)
-    return {"half_width": conformal_half_width(residuals), "residual_quantiles": np.quantile(centred, RESIDUAL_LEVELS).tolist()}
+    return Residuals(half_width=conformal_half_width(residuals), quantiles=tuple(float(q) for q in np.quantile(centred, RESIDUAL_LEVELS)))
 
 
 def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) -> float:
@@ -78,14 +93,13 @@ def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) 
     return float(np.concatenate(inside).mean())
 
 
-def satisfaction_interval(predicted: np.ndarray, model: dict, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    width = float(model["half_width"])
-    return np.clip(predicted - width, *scale), np.clip(predicted + width, *scale)
+def satisfaction_interval(predicted: np.ndarray, residuals: Residuals, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.clip(predicted - residuals.half_width, *scale), np.clip(predicted + residuals.half_width, *scale)
 
 
-def nps_probabilities(predicted: np.ndarray, model: dict) -> pd.DataFrame:
+def nps_probabilities(predicted: np.ndarray, residuals: Residuals) -> pd.DataFrame:
     """P(detractor / passive / promoter): the prediction plus the validation residual distribution."""
-    residuals = np.asarray(model["residual_quantiles"])
+    residuals = np.asarray(residuals.quantiles)
     outcomes = predicted[:, None] + residuals[None, :]
     low, high = NPS_BOUNDS
     promoter = (outcomes >= high).mean(axis=1)

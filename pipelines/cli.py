@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.contract import ContractError
+from models.artifact import ModelMismatch
 from models.monitoring import NotYetKnown
 from models.tracking import MissingModelError, StoreUnavailable
 from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
@@ -34,7 +35,10 @@ EXIT_IO_ERROR = 74
 EXIT_BUSY = 75
 EXIT_INTERRUPTED = 130
 EXPORT_KEY = "SURVEYLESS_EXPORT_KEY"
-USER_ERRORS = {ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet", NotYetKnown: "not yet known"}
+USER_ERRORS = {
+    ContractError: "invalid input", ConfigError: "invalid configuration", MissingModelError: "no model yet", NotYetKnown: "not yet known",
+    ModelMismatch: "the champion model does not fit this run",
+}
 
 
 def quiet_environment(work: Path, verbose: bool) -> None:
@@ -293,13 +297,16 @@ def print_training(trained: dict, console: Console) -> None:
         console.print(f"Data and config unchanged since training run {trained['run_id']}: nothing new to learn, training skipped.")
     card = trained["card"]
     churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
-    console.print(f"Sources: {', '.join(card['sources'])}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
+    console.print(f"Sources: {', '.join(card['sources']) or 'customers only'}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs.")
+    console.print(f"Churn: {card['churn_definition']}.")
     console.print(
         f"Churn model, held out ({card['churn']['validation']}): ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), "
         f"PR AUC {shown(churn, 'pr_auc')}, Brier {shown(churn, 'brier', '.4f')}, ECE {shown(churn, 'ece')} ({shown(churn, 'calibrated_ece')} calibrated), "
         f"top-decile lift {shown(churn, 'top_decile_lift', '.2f')} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
     )
-    console.print("Baselines, same rows: " + "; ".join(f"{name} ROC AUC {shown(m, 'roc_auc')}" for name, m in trained["baselines"].items()) + ".")
+    console.print("Baselines, same rows: " + "; ".join(
+        f"{name} not applicable ({m['not_applicable']})" if "not_applicable" in m else f"{name} ROC AUC {shown(m, 'roc_auc')}" for name, m in trained["baselines"].items()
+    ) + ".")
     for name, decision in trained["decisions"].items():
         console.print(f"{name}: {'promoted to champion' if decision['promote'] else 'kept as challenger'} ({decision['reason']}).")
     if satisfaction is None:

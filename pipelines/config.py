@@ -8,28 +8,25 @@ from typing import Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.loaders import SqlOptions
 from features.schema import TABLE_SPECS
+from features.settings import Settings as Strict
 from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
 from models.bias import SurveySettings
 from models.gate import GateSettings
 from models.scoring import ScoringSettings
-from models.training import BoosterSettings
+from models.training import ModelSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or breaks the schema."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class WorldConfig(Strict):
@@ -39,76 +36,9 @@ class WorldConfig(Strict):
     end: date = Field(date(2025, 12, 31), description="Last day the world simulates.")
 
 
-class ChurnConfig(Strict):
-    horizon_days: int = Field(90, gt=0, description="Churn means leaving within this many days after the scoring date.")
-    lapse_segments: tuple[str, ...] = Field(("consumer",), description="Segments that churn by going quiet (no order within the horizon) even when churn_events exist.")
-
-
-class CutoffConfig(Strict):
-    dates: tuple[date, ...] = Field((), description="Explicit training cutoffs; when set, the schedule below is ignored.")
-    first: date | None = Field(None, description="First cutoff; default: data start + history_days.")
-    last: date | None = Field(None, description="Last cutoff; default: the last date whose churn horizon is inside the data.")
-    frequency: str = Field("MS", description="Pandas offset alias between cutoffs: MS monthly, W-MON weekly, 14D...")
-    history_days: int = Field(90, ge=0, description="History needed before the first cutoff.")
-
-    @field_validator("frequency")
-    @classmethod
-    def known_frequency(cls, value: str) -> str:
-        pd.tseries.frequencies.to_offset(value)
-        return value
-
-
-class FeatureConfig(Strict):
-    windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
-    status_final_after_days: int = Field(30, ge=0, description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.")
-    customer_attributes: tuple[str, ...] = Field((), description="Columns of customers to use as features: numbers as-is, text as categories.")
-
-
-class ModelConfig(Strict):
-    seed: int = Field(42, description="Seed for model training.")
-    churn: BoosterSettings = BoosterSettings()
-    satisfaction: BoosterSettings = Field(
-        BoosterSettings(n_estimators=400, num_leaves=7, min_child_samples=100),
-        description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in bench/synthetic_truth.py).",
-    )
-
-
 class OutputConfig(Strict):
     csv: bool = Field(False, description="Also write predictions.csv beside predictions.parquet.")
     report_customers: int = Field(25, gt=0, description="At-risk customers listed in the HTML report.")
-
-
-class RiskThresholds(Strict):
-    medium: float = Field(0.1, gt=0, lt=1, description="churn_probability from which a customer is medium risk.")
-    high: float = Field(0.3, gt=0, lt=1, description="churn_probability from which a customer is high risk.")
-
-    @model_validator(mode="after")
-    def ordered(self) -> RiskThresholds:
-        if self.medium >= self.high:
-            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
-        return self
-
-
-class ScoringConfig(Strict):
-    risk_thresholds: RiskThresholds = RiskThresholds()
-    control_group_share: float = Field(0.05, ge=0, lt=1, description="Share of customers held out of any action (keyed hash of customer_id).")
-    control_group_key: str = Field("surveyless-control", min_length=1, description="Key of the control group's hash: change it to draw a new group.")
-    frequency: str = Field("W-MON", description="The scoring calendar (pandas offset alias); catch-up fills dates missed on it.")
-    catch_up: Literal["latest", "all"] = Field("latest", description="After downtime: score only the latest missed date, or every missed date.")
-
-    @field_validator("frequency")
-    @classmethod
-    def known_frequency(cls, value: str) -> str:
-        pd.tseries.frequencies.to_offset(value)
-        return value
-
-    def due_dates(self, done: list[pd.Timestamp], data_end: pd.Timestamp) -> list[pd.Timestamp]:
-        """The dates to score now: the latest (the day after the data's last event), and with `catch_up: all`
-        also every calendar date missed since the last complete scoring date."""
-        if self.catch_up == "latest" or not done:
-            return [data_end]
-        missed = pd.date_range(done[-1], data_end, freq=self.frequency, inclusive="neither")
-        return sorted({*missed, data_end})
 
 
 class MonitoringConfig(Strict):
@@ -160,14 +90,14 @@ class Config(Strict):
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
     unknown_customers: Literal["error", "drop"] = Field("error", description="Events of customers missing from customers: an error, or dropped with a counted warning.")
     world: WorldConfig = WorldConfig()
-    churn: ChurnConfig = ChurnConfig()
+    churn: ChurnDefinition = ChurnDefinition()
     satisfaction: SurveySettings = SurveySettings()
-    cutoffs: CutoffConfig = CutoffConfig()
-    features: FeatureConfig = FeatureConfig()
-    model: ModelConfig = ModelConfig()
+    cutoffs: CutoffSchedule = CutoffSchedule()
+    features: FeatureSettings = FeatureSettings()
+    model: ModelSettings = ModelSettings()
     promotion: GateSettings = GateSettings()
     language: Literal["en", "fi"] = Field("en", description="Language of reasons and the report.")
-    scoring: ScoringConfig = ScoringConfig()
+    scoring: ScoringSettings = ScoringSettings()
     monitoring: MonitoringConfig = MonitoringConfig()
     schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
@@ -177,24 +107,6 @@ class Config(Strict):
     @property
     def sql_options(self) -> SqlOptions:
         return SqlOptions(self.sql.schema_name, self.sql.tables, optional_timestamp(self.sql.since))
-
-    @property
-    def scoring_settings(self) -> ScoringSettings:
-        s = self.scoring
-        return ScoringSettings(s.risk_thresholds.medium, s.risk_thresholds.high, s.control_group_share, s.control_group_key, self.language)
-
-    @property
-    def churn_definition(self) -> ChurnDefinition:
-        return ChurnDefinition(self.churn.horizon_days, self.churn.lapse_segments)
-
-    @property
-    def feature_settings(self) -> FeatureSettings:
-        return FeatureSettings(self.features.windows_days, self.features.status_final_after_days, self.features.customer_attributes)
-
-    @property
-    def cutoff_schedule(self) -> CutoffSchedule:
-        c = self.cutoffs
-        return CutoffSchedule(tuple(pd.Timestamp(d) for d in c.dates), optional_timestamp(c.first), optional_timestamp(c.last), c.frequency, c.history_days)
 
     @property
     def world_spec(self) -> WorldSpec:

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from features.builders import FeatureSettings, build_features
+from features.btyd import rhythm_anchor
+from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.tables import Tables
-from features.training_sets import TrainingSets, build_training_rows, checked
+from features.training_sets import TrainingSets, base_rhythms, build_training_rows, checked, churn_rows, training_rhythms
 from models.scoring import Scored, combined, score_customers
 
 LOCAL_CLUSTER = "local-cluster"
@@ -41,16 +42,17 @@ def scattered(client, tables: Tables, partitions: int) -> list:
     return [client.scatter(part) for part in tables.partitions(partitions)]
 
 
-def features_by_partition(client, tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, partitions: int) -> pd.DataFrame:
-    """`build_features` per partition, in the single-process row order."""
-    parts = client.gather(client.map(build_features, scattered(client, tables, partitions), as_of=as_of, settings=settings, pure=False))
-    population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
-    return pd.concat(parts).reindex(pd.Index(population, name="customer_id"))
+def rows_by_partition(client, tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, partitions: int) -> pd.DataFrame:
+    """`churn_rows` per partition, with the whole base's BG/NBD, in the single-process row order."""
+    rhythm = base_rhythms(tables, [as_of])[rhythm_anchor(as_of)]
+    parts = client.gather(client.map(churn_rows, scattered(client, tables, partitions), as_of=as_of, definition=definition, settings=settings, rhythm=rhythm, pure=False))
+    return pd.concat(parts).sort_index()
 
 
 def training_sets_by_partition(client, tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, partitions: int) -> TrainingSets:
     """Training rows per partition, gathered for training on one machine (they fit: one row per customer and cutoff)."""
-    parts = client.gather(client.map(build_training_rows, scattered(client, tables, partitions), cutoffs=cutoffs, definition=definition, settings=settings, pure=False))
+    rhythms = training_rhythms(tables, cutoffs)
+    parts = client.gather(client.map(build_training_rows, scattered(client, tables, partitions), cutoffs=cutoffs, definition=definition, settings=settings, rhythms=rhythms, pure=False))
     satisfaction = [p.satisfaction for p in parts if p.satisfaction is not None]
     return checked(TrainingSets(pd.concat([p.churn for p in parts]).sort_index(kind="stable"), pd.concat(satisfaction).sort_index(kind="stable") if satisfaction else None), len(cutoffs))
 

@@ -36,7 +36,7 @@ def predictions_markdown() -> str:
 def features_markdown() -> str:
     lines = ["| feature | source | unit | meaning | driver |", "|---|---|---|---|---|"]
     for feature in FEATURES:
-        window = {"each": "N", "longest": "L", "none": ""}[feature.windows]
+        window = {"each": "N", "longest": "L", "horizon": "H", "none": ""}[feature.windows]
         name, meaning = feature.name.replace("{window}", window), feature.description.replace("{window}", window)
         lines.append(f"| `{name}` | {feature.source} | {feature.unit} | {meaning} | {feature.driver} |")
     return "\n".join(lines)

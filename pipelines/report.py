@@ -14,11 +14,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from features.builders import catalogue_for
 from features.registry import DRIVER_NAMES
 from features.tables import Tables
 from models.monitoring import changes_since, nps_table
-from models.scoring import Scored, ScoringModel
+from models.artifact import TrainedModel
+from models.scoring import Scored
 from pipelines.config import Config
 from pipelines.writers import write_text_atomically
 
@@ -71,7 +71,7 @@ TEXT = {
 
 
 def report_context(
-    config: Config, tables: Tables, scored: Scored, satisfaction: ScoringModel | None, drift: dict,
+    config: Config, tables: Tables, scored: Scored, churn: TrainedModel, satisfaction: TrainedModel | None, drift: dict,
     previous: pd.DataFrame | None, card: dict, evaluations: pd.DataFrame,
 ) -> dict:
     """Everything the report shows, as plain values: the template only lays it out."""
@@ -86,9 +86,9 @@ def report_context(
     nps = None
     if satisfaction is not None and scale == "nps":
         recent = tables.surveys[(tables.surveys["answered_at"] >= as_of - SURVEY_LOOKBACK) & (tables.surveys["answered_at"] < as_of)] if tables.surveys is not None else pd.DataFrame(columns=["customer_id", "score"])
-        nps = nps_table(predictions.set_index("customer_id")["satisfaction_score"], satisfaction.extras["uncertainty"], segments, recent)
+        nps = nps_table(predictions.set_index("customer_id")["satisfaction_score"], satisfaction.residuals, segments, recent)
     at_risk = predictions.nlargest(config.output.report_customers, "churn_probability")
-    catalogue = catalogue_for(tables, config.feature_settings)
+    catalogue = churn.recipe.catalogue
     return {
         "lang": language, "t": text, "as_of": str(as_of.date()), "scale": scale.upper(),
         "customers": len(predictions), "high_risk": int(high.sum()),

@@ -5,13 +5,15 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from features.builders import BUILDERS, FeatureSettings, build_features
+from features.btyd import BgNbd, rhythm_model
+from features.builders import BUILDERS, FeatureSettings, Outlook, build_features
 from features.contract import ContractError, validated_tables
 from features.registry import feature_catalogue
 from tests.conftest import tiny_tables
 
 AS_OF = pd.Timestamp("2024-04-01")
-SETTINGS = FeatureSettings(windows=(30, 90), status_final_after_days=14)
+SETTINGS = FeatureSettings(windows_days=(30, 90), status_final_after_days=14)
+HORIZON = 60
 
 ORDERS = pd.DataFrame({
     "order_id": ["O1", "O2", "O3", "O4"],
@@ -41,8 +43,11 @@ MENTIONS = pd.DataFrame({
 })
 
 
+RHYTHM = BgNbd(r=0.5, alpha=20.0, a=2.0, b=5.0)
+
+
 def features_of(**frames) -> pd.DataFrame:
-    return build_features(tiny_tables(**frames), AS_OF, SETTINGS)
+    return build_features(tiny_tables(**frames), AS_OF, SETTINGS, HORIZON)
 
 
 def test_purchase_features_by_hand():
@@ -56,6 +61,19 @@ def test_purchase_features_by_hand():
     assert c1["typical_order_gap_days"] == 65.0 and c1["order_overdue_ratio"] == pytest.approx(12 / 65)
     assert np.isnan(c2["typical_order_gap_days"]) and np.isnan(c2["order_overdue_ratio"])
     assert c1["discount_share_90d"] == 0.5
+
+
+def test_buying_rhythm_reads_frequency_recency_age_and_the_base_model():
+    features = build_features(tiny_tables(orders=ORDERS), AS_OF, SETTINGS, HORIZON, RHYTHM)
+    c1, c3 = features.loc["C1"], features.loc["C3"]
+    # C1 ordered on 01-15 and 03-20 before as_of (04-05 is later): one repeat day, 65 days apart, first 77 days ago.
+    assert (c1["order_days"], c1["days_from_first_to_last_order"], c1["days_since_first_order"]) == (2, 65, 77)
+    assert c1["lifetime_average_order_value"] == 15.0 and np.isnan(c1["order_gap_variation"])  # one gap: no spread to measure yet
+    x, t_x, age = np.array([1.0]), np.array([65.0]), np.array([77.0])
+    assert c1["probability_active"] == pytest.approx(RHYTHM.probability_alive(x, t_x, age)[0])
+    assert c1[f"probability_no_order_{HORIZON}d"] == pytest.approx(RHYTHM.probability_no_purchase(HORIZON, x, t_x, age)[0])
+    assert c1[f"expected_orders_{HORIZON}d"] == pytest.approx(RHYTHM.expected_purchases(HORIZON, x, t_x, age)[0])
+    assert c3["order_days"] == 0 and np.isnan(c3[f"probability_no_order_{HORIZON}d"])  # no orders: BG/NBD has nothing to say
 
 
 def test_statuses_count_only_once_final():
@@ -109,21 +127,21 @@ def test_mentions_not_yet_scored_give_counts_and_missing_sentiment():
 def test_named_customer_attributes_become_features():
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01"] * 2, "employees": ["12", "300"], "tier": ["gold", None]})
     tables = validated_tables({"customers": customers, "orders": ORDERS[ORDERS.customer_id != "C3"]}, "nps")
-    features = build_features(tables, AS_OF, FeatureSettings(windows=(30,), customer_attributes=("employees", "tier")))
+    features = build_features(tables, AS_OF, FeatureSettings(windows_days=(30,), customer_attributes=("employees", "tier")), HORIZON)
     assert features["employees"].tolist() == [12.0, 300.0] and features.loc["C1", "tier"] == "gold"
     with pytest.raises(ContractError, match=r"customers: column 'region' is named in features.customer_attributes"):
-        build_features(tables, AS_OF, FeatureSettings(customer_attributes=("region",)))
+        build_features(tables, AS_OF, FeatureSettings(customer_attributes=("region",)), HORIZON)
 
 
 def test_build_features_fills_counts_and_keeps_unknown_recency_missing():
-    features = build_features(tiny_tables(orders=ORDERS, activities=ACTIVITIES, mentions=MENTIONS), AS_OF, SETTINGS)
+    features = build_features(tiny_tables(orders=ORDERS, activities=ACTIVITIES, mentions=MENTIONS), AS_OF, SETTINGS, HORIZON)
     assert list(features.index) == ["C1", "C2", "C3"]
     assert features.loc["C3", "orders_90d"] == 0 and np.isnan(features.loc["C3", "days_since_last_order"])
     assert features.loc["C1", "tenure_days"] == 91 and features.loc["C2", "segment"] == "smb"
 
 
 def test_customers_who_sign_up_later_are_not_scored():
-    features = build_features(tiny_tables(orders=ORDERS), pd.Timestamp("2023-06-01"), SETTINGS)
+    features = build_features(tiny_tables(orders=ORDERS), pd.Timestamp("2023-06-01"), SETTINGS, HORIZON)
     assert features.empty
 
 
@@ -131,25 +149,27 @@ def test_customers_who_sign_up_later_are_not_scored():
 def test_built_columns_match_the_registry(sources):
     given = {"orders": ORDERS, "activities": ACTIVITIES, "mentions": MENTIONS}
     tables = tiny_tables(**{name: given[name] for name in sources})
-    features = build_features(tables, AS_OF, SETTINGS)
-    registry = feature_catalogue(SETTINGS.windows, tables.event_sources)
+    features = build_features(tables, AS_OF, SETTINGS, HORIZON)
+    registry = feature_catalogue(SETTINGS.windows_days, HORIZON, tables.event_sources)
     assert list(features.columns) == list(registry)
-    built = {c for source in ("customers", *sources) for c in BUILDERS[source](tables, AS_OF, SETTINGS).columns}
+    outlook = Outlook(HORIZON, rhythm_model(tables.orders, AS_OF) or RHYTHM)
+    built = {c for source in ("customers", *sources) for c in BUILDERS[source](tables, AS_OF, SETTINGS, outlook).columns}
     assert built == set(registry)
 
 
 def test_builders_do_not_modify_their_inputs():
     tables = tiny_tables(orders=ORDERS, activities=ACTIVITIES, mentions=MENTIONS)
     before = {name: frame.copy() for name, frame in tables.present().items()}
-    build_features(tables, AS_OF, SETTINGS)
+    build_features(tables, AS_OF, SETTINGS, HORIZON)
     for name, frame in tables.present().items():
         pdt.assert_frame_equal(frame, before[name])
 
 
 def test_features_built_by_customer_code_equal_those_built_by_id():
     tables = tiny_tables(orders=ORDERS, activities=ACTIVITIES, mentions=MENTIONS)
-    by_id = pd.concat([BUILDERS[source](tables, AS_OF, SETTINGS) for source in ("customers", *tables.event_sources)], axis=1)
+    outlook = Outlook(HORIZON, RHYTHM)
+    by_id = pd.concat([BUILDERS[source](tables, AS_OF, SETTINGS, outlook) for source in ("customers", *tables.event_sources)], axis=1)
     shuffled = replace(tables, customers=tables.customers.iloc[::-1])
-    by_code = build_features(shuffled, AS_OF, SETTINGS).loc[by_id.index, by_id.columns]
+    by_code = build_features(shuffled, AS_OF, SETTINGS, HORIZON, RHYTHM).loc[by_id.index, by_id.columns]
     pdt.assert_frame_equal(by_code.where(by_id.notna()), by_id, check_dtype=False, check_names=False)
     assert by_id["orders_90d"].notna().sum() == 2 and by_code.loc["C3", "orders_90d"] == 0

@@ -32,7 +32,6 @@ def test_valid_tables_are_typed():
     ("tables", "message"),
     [
         (raw(customers=None), r"customers: table is missing"),
-        (raw(orders=None), r"no event table found; at least one of orders, activities, mentions \(or churn_events"),
         (raw(orders=ORDERS.drop(columns="amount")), r"orders: column 'amount' is missing"),
         (raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "31/02/2024", "soon"])), r"orders: column 'ordered_at' has 2 invalid values \(rows 2, 3: '31/02/2024', 'soon'\); expected ISO 8601"),
         (raw(orders=ORDERS.assign(amount=["1", "x", "3"])), r"orders: column 'amount' has 1 invalid values \(rows 2: 'x'\); expected numbers"),
@@ -127,11 +126,9 @@ def test_unknown_customers_are_dropped_and_counted_when_the_config_says_so(caplo
     assert "orders: dropped 2 rows whose customer_id is not in customers (rows 2, 3: 'C9', 'C8')" in caplog.text
 
 
-def test_empty_event_tables_are_valid_but_leave_no_date_to_score_at():
+def test_empty_event_tables_are_valid_and_the_last_signup_dates_the_data():
     tables = validated_tables(raw(orders=ORDERS.iloc[:0]), "nps")
-    assert tables.orders.empty
-    with pytest.raises(ContractError, match=r"source: has no dated events \(orders have no rows\)"):
-        tables.data_end
+    assert tables.orders.empty and tables.data_end == pd.Timestamp(CUSTOMERS["signup_date"].max()).normalize() + pd.Timedelta(days=1)
 
 
 def test_one_customer_is_valid():

@@ -10,7 +10,8 @@ from features.contract import validated_tables
 from features.schema import ACTIVITY_TYPES, DIRECTIONS, ORDER_STATUSES
 
 START = pd.Timestamp("2024-01-01")
-FEATURES = FeatureSettings(windows=(7, 30), status_final_after_days=5)
+FEATURES = FeatureSettings(windows_days=(7, 30), status_final_after_days=5)
+HORIZON = 30
 CUSTOMERS = ["C0", "C1", "C2"]
 
 days = st.floats(min_value=0, max_value=120, allow_nan=False)
@@ -19,7 +20,7 @@ customer = st.sampled_from(CUSTOMERS)
 
 order = st.tuples(customer, days, st.floats(0, 500), st.sampled_from(ORDER_STATUSES), st.floats(0, 10), maybe_days, st.sampled_from([0.0, 0.1]))
 activity = st.tuples(customer, days, st.sampled_from(ACTIVITY_TYPES), st.sampled_from(DIRECTIONS), maybe_days)
-mention = st.tuples(st.none() | customer, days)
+mention = st.tuples(st.none() | customer, days, st.floats(-1, 1))
 
 
 def at(day: float) -> pd.Timestamp:
@@ -43,8 +44,8 @@ def raw_tables(orders, activities, mentions, signups) -> dict[str, pd.DataFrame]
             columns=["activity_id", "customer_id", "occurred_at", "type", "direction", "resolved_at"],
         ),
         "mentions": pd.DataFrame(
-            [(f"M{i}", c, at(d), "text") for i, (c, d) in enumerate(mentions)],
-            columns=["mention_id", "customer_id", "posted_at", "text"],
+            [(f"M{i}", c, at(d), "text", sentiment) for i, (c, d, sentiment) in enumerate(mentions)],
+            columns=["mention_id", "customer_id", "posted_at", "text", "sentiment"],
         ),
     }
 
@@ -82,17 +83,17 @@ def test_nothing_at_or_after_as_of_changes_any_feature(orders, activities, menti
     as_of = at(as_of_day)
     past = (happened_before(orders, as_of_day), happened_before(activities, as_of_day), happened_before(mentions, as_of_day))
     signups = [0.0, 0.0, as_of_day / 2]
-    before = build_features(validated_tables(raw_tables(*past, signups), "nps"), as_of, FEATURES)
+    before = build_features(validated_tables(raw_tables(*past, signups), "nps"), as_of, FEATURES, HORIZON)
 
     future_day = st.floats(min_value=as_of_day, max_value=as_of_day + 60, allow_nan=False)
     future_orders = [(c, data.draw(future_day), *rest) for c, _, *rest in data.draw(st.lists(order, max_size=6))]
     future_activities = [(c, data.draw(future_day), *rest) for c, _, *rest in data.draw(st.lists(activity, max_size=6))]
-    future_mentions = [(c, data.draw(future_day)) for c, _ in data.draw(st.lists(mention, max_size=4))]
+    future_mentions = [(c, data.draw(future_day), sentiment) for c, _, sentiment in data.draw(st.lists(mention, max_size=4))]
     late_signups = [data.draw(future_day) for _ in range(data.draw(st.integers(0, 2)))]
     past_orders, past_activities = rewrite_future_fields(past[0], past[1], as_of_day, data)
 
     everything = raw_tables(past_orders + future_orders, past_activities + future_activities, past[2] + future_mentions, signups + late_signups)
-    after = build_features(validated_tables(everything, "nps"), as_of, FEATURES)
+    after = build_features(validated_tables(everything, "nps"), as_of, FEATURES, HORIZON)
     pdt.assert_frame_equal(before, after)
 
 
@@ -100,6 +101,6 @@ def test_survey_answers_never_reach_features(small_tables):
     from dataclasses import replace
 
     as_of = pd.Timestamp("2025-03-01")
-    with_surveys = build_features(small_tables, as_of, FeatureSettings())
-    without = build_features(replace(small_tables, surveys=None, churn_events=None), as_of, FeatureSettings())
+    with_surveys = build_features(small_tables, as_of, FeatureSettings(), HORIZON)
+    without = build_features(replace(small_tables, surveys=None, churn_events=None), as_of, FeatureSettings(), HORIZON)
     pdt.assert_frame_equal(with_surveys, without)

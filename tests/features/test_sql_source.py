@@ -80,7 +80,7 @@ def test_tables_from_postgresql_give_the_features_of_the_folder(world_in_both):
     from_folder = load_tables(folder, "nps")
     assert from_database.event_sources == from_folder.event_sources and len(from_database.orders) == len(from_folder.orders) > 1000
     for as_of in (pd.Timestamp("2025-03-01"), from_folder.data_end):
-        pdt.assert_frame_equal(build_features(from_database, as_of, FeatureSettings()).sort_index(), build_features(from_folder, as_of, FeatureSettings()).sort_index())
+        pdt.assert_frame_equal(build_features(from_database, as_of, FeatureSettings(), 90).sort_index(), build_features(from_folder, as_of, FeatureSettings(), 90).sort_index())
 
 
 def test_since_leaves_older_events_in_the_database(world_in_both):

@@ -55,9 +55,10 @@ def survey_panel(customers: int, months: int, seed: int):
 
 def test_response_weights_undo_most_of_the_bias_toward_happy_answerers():
     from models.bias import response_weights
+    from models.training import ModelSettings
 
     churn, rows, tables, population_mean = survey_panel(customers=3000, months=12, seed=0)
-    weights = response_weights(churn, rows, tables, seed=0)
+    weights = response_weights(churn, rows, tables, ModelSettings(seed=0))
     raw_bias = rows["score"].mean() - population_mean
     corrected_bias = np.average(rows["score"], weights=weights) - population_mean
     assert raw_bias > 0.5  # the generated survey really is biased

@@ -2,8 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.baselines import purchase_summary, recency_scores
-from models.evaluation import churn_scores_report, expected_calibration_error, satisfaction_report, top_decile_lift
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+from models.baselines import cannot_rank, recency_scores
+from models.evaluation import RANKING_METRICS, average_precision, churn_scores_report, expected_calibration_error, roc_auc, satisfaction_report, top_decile_lift
 
 
 def test_top_decile_lift_by_hand():
@@ -50,11 +52,19 @@ def test_recency_rule_treats_never_seen_as_longest_silence():
     assert recency_scores(pd.DataFrame({"tenure_days": [1.0]})) is None
 
 
-def test_bg_nbd_inputs_by_hand():
-    orders = pd.DataFrame({
-        "customer_id": ["C1", "C1", "C1", "C2", "C1"],
-        "ordered_at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 15:00", "2024-01-11 09:00", "2024-01-21 09:00", "2024-02-05 09:00"]),
-    })
-    summary = purchase_summary(orders, pd.Timestamp("2024-02-01")).set_index("customer_id")
-    assert summary.loc["C1"].tolist() == [1.0, 10.0, 31.0]  # two purchase days: one repeat, 10 days apart, first 31 days ago
-    assert summary.loc["C2"].tolist() == [0.0, 0.0, 11.0]
+@pytest.mark.parametrize("seed", range(5))
+def test_numpy_metrics_equal_scikit_learns(seed):
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(300) < 0.3).astype(int)
+    scores = np.round(labels * 0.2 + rng.random(300), 1)  # rounded: many ties
+    assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    assert average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores))
+    probabilities = np.clip(scores / 1.2, 0, 1)
+    assert churn_scores_report(labels, probabilities, seed=0)["log_loss"] == pytest.approx(log_loss(labels, np.clip(probabilities, 1e-6, 1 - 1e-6)))
+    assert set(RANKING_METRICS) == {"roc_auc", "pr_auc", "top_decile_lift"}
+
+
+def test_a_baseline_that_gives_everyone_one_score_cannot_rank():
+    assert cannot_rank(np.full(10, 3.0)) == "it gives every validation customer the same score"
+    assert cannot_rank(None) == "the source has none of the signals it reads"
+    assert cannot_rank(np.array([1.0, 2.0, np.nan])) is None

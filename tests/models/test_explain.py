@@ -46,7 +46,7 @@ def test_probability_points_add_up_to_the_probability_shift(churn_model):
 def test_top_reasons_are_the_largest_effects_in_plain_words():
     contributions = pd.DataFrame({"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]}, index=["C1", "C2"])
     matrix = pd.DataFrame({"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]}, index=["C1", "C2"])
-    catalogue = feature_catalogue((90,), ("orders",))
+    catalogue = feature_catalogue((90,), 90, ("orders",))
     reasons = top_reasons(contributions, matrix, catalogue)
     assert reasons.loc["C1", "reason_1"] == "3 late deliveries in the last 90 days (+12.0 pts churn risk)"
     assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
@@ -57,7 +57,7 @@ def test_top_reasons_are_the_largest_effects_in_plain_words():
 def test_reasons_read_in_finnish_when_asked():
     contributions = pd.DataFrame({"late_deliveries_90d": [0.12], "days_since_last_order": [0.05], "segment": [-0.01]}, index=["C1"])
     matrix = pd.DataFrame({"late_deliveries_90d": [3.0], "days_since_last_order": [np.nan], "segment": ["smb"]}, index=["C1"])
-    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), ("orders",)), "fi")
+    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), 90, ("orders",)), "fi")
     assert reasons.loc["C1", "reason_1"] == "3 myöhästynyttä toimitusta viimeisten 90 päivän aikana (+12,0 %-yks. poistumariski)"
     assert reasons.loc["C1", "reason_2"] == "ei vielä tilauksia (+5,0 %-yks. poistumariski)"
 
@@ -65,7 +65,7 @@ def test_reasons_read_in_finnish_when_asked():
 def test_every_feature_has_a_finnish_reason_with_the_same_placeholders():
     import string
 
-    for feature in feature_catalogue((30, 90), ("orders", "activities", "mentions")).values():
+    for feature in feature_catalogue((30, 90), 60, ("orders", "activities", "mentions")).values():
         assert feature.fi, feature.name
         fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
         assert fields(feature.fi[0]) == fields(feature.reason), feature.name
@@ -75,7 +75,7 @@ def test_pain_points_rank_drivers_by_revenue_at_risk():
     from models.explain import pain_points
 
     points = pd.DataFrame({"late_deliveries_90d": [0.2, 0.0], "complaints_90d": [0.1, 0.3], "orders_90d": [-0.05, 0.1]}, index=["C1", "C2"])
-    catalogue = feature_catalogue((90,), ("orders", "activities"))
+    catalogue = feature_catalogue((90,), 90, ("orders", "activities"))
     ranked = pain_points(points, np.array([0.5, 0.2]), np.array([100.0, 50.0]), catalogue)
     # C1: delivery 2/3 and service 1/3 of 0.5 x 100; C2: service 3/4 and engagement 1/4 of 0.2 x 50
     assert ranked["driver"].tolist() == ["delivery", "service responsiveness", "engagement"]

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.uncertainty import Residuals
 from models.monitoring import changes_since, nps_table, performance_alert, realised_performance, surveyed_nps_interval
 
 
@@ -49,7 +50,7 @@ def test_nps_table_puts_inferred_beside_surveyed_per_segment():
     satisfaction = pd.Series([10.0, 10.0, 2.0, 8.0], index=["A", "B", "C", "D"])
     segments = pd.Series(["smb", "smb", "consumer", "consumer"], index=satisfaction.index)
     recent = pd.DataFrame({"customer_id": ["A", "C"], "score": [9.0, 4.0]})
-    table = nps_table(satisfaction, {"residual_quantiles": [0.0]}, segments, recent).set_index("segment")
+    table = nps_table(satisfaction, Residuals(half_width=0.0, quantiles=(0.0,)), segments, recent).set_index("segment")
     assert table.loc["smb", "inferred"] == 100.0 and table.loc["consumer", "inferred"] == -50.0 and table.loc["all", "inferred"] == 25.0
     assert table.loc["smb", "surveyed"] == 100.0 and table.loc["consumer", "surveyed"] == -100.0 and table.loc["all", "answers"] == 2
 

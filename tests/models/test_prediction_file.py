@@ -5,7 +5,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from models.prediction_file import COLUMN_NAMES, SCHEMA_FILE, SCHEMA_VERSION, contract_fingerprint, json_schema, schema_text, spreadsheet_safe
 
 # Each published schema version and the shape (names, order, types, allowed values) it promises.
-PUBLISHED = {"2.0": "0c048ca6a6a8c661"}
+PUBLISHED = {"2.0": "0c048ca6a6a8c661", "3.0": "431c54c5a828bcdc"}
 
 
 def test_the_contract_cannot_change_without_a_version_bump():
@@ -21,12 +21,12 @@ def test_the_published_schema_file_is_the_declared_one():
 def row(**changes) -> dict:
     valid = {name: "x" for name in COLUMN_NAMES} | {
         "as_of": "2025-06-01", "churn_probability": 0.2, "churn_risk": "medium", "satisfaction_score": 7.5,
-        "satisfaction_lower": 5.0, "satisfaction_upper": 9.0, "nps_category": "passive", "control_group": False,
+        "satisfaction_lower": 5.0, "satisfaction_upper": 9.0, "nps_category": "passive", "control_group": False, "status": "lapsed",
     }
     return valid | changes
 
 
-@pytest.mark.parametrize("changes", [{"churn_risk": "severe"}, {"control_group": "no"}, {"churn_probability": None}, {"extra": 1}, {"nps_category": "fan"}])
+@pytest.mark.parametrize("changes", [{"churn_risk": "severe"}, {"status": "gone"}, {"control_group": "no"}, {"churn_probability": None}, {"extra": 1}, {"nps_category": "fan"}])
 def test_the_schema_rejects_rows_that_break_the_contract(changes):
     with pytest.raises(ValidationError):
         Draft202012Validator(json_schema()).validate(row(**changes))

@@ -3,7 +3,7 @@ import pytest
 
 from models.evaluation import expected_calibration_error
 from models.uncertainty import (
-    calibrated, calibration_map, conformal_half_width, cross_fitted_coverage, nps, nps_probabilities, residual_model, satisfaction_interval,
+    Residuals, calibrated, calibration_map, conformal_half_width, cross_fitted_coverage, nps, nps_probabilities, residual_model, satisfaction_interval,
 )
 
 
@@ -35,12 +35,12 @@ def test_platt_calibration_fixes_overconfident_probabilities_and_keeps_the_ranki
     before = expected_calibration_error(labels[3000:], overconfident[3000:])
     after = expected_calibration_error(labels[3000:], calibrated(overconfident[3000:], mapping))
     assert before > 0.05 and after < 0.02
-    assert mapping["slope"] == pytest.approx(0.5, abs=0.05) and mapping["intercept"] == pytest.approx(-0.25, abs=0.1)  # undoes 2 * logit + 0.5
+    assert mapping.slope == pytest.approx(0.5, abs=0.05) and mapping.intercept == pytest.approx(-0.25, abs=0.1)  # undoes 2 * logit + 0.5
     assert np.all(np.diff(calibrated(np.linspace(0.01, 0.99, 50), mapping)) > 0)
 
 
 def test_nps_probabilities_by_hand():
-    model = {"half_width": 1.0, "residual_quantiles": [-2.0, -1.0, 0.0, 1.0, 2.0]}
+    model = Residuals(half_width=1.0, quantiles=(-2.0, -1.0, 0.0, 1.0, 2.0))
     probabilities = nps_probabilities(np.array([8.0, 3.0]), model)
     # 8 + (-2, -1, 0, 1, 2) = 6, 7, 8, 9, 10 -> one detractor, two passive, two promoters
     assert probabilities.iloc[0].tolist() == pytest.approx([0.2, 0.4, 0.4])
