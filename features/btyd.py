@@ -19,7 +19,6 @@ from scipy.special import betaln, gammaln, hyp2f1
 
 PENALTY = 1e-4  # a whisper of L2 on the log-parameters keeps the fit finite when one of them is barely identified
 FIT_CUSTOMERS = 20_000  # four population parameters; more customers change them in the third digit
-DAY = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -62,13 +61,6 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return float(np.sum(weights * (common + np.logaddexp(silent, dropped))))
 
 
-def purchase_history(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per customer with orders (all of `orders` must be before `as_of`): x (repeat order days), t_x and T in days."""
-    days = pd.DataFrame({"customer_id": orders["customer_id"], "day": orders["ordered_at"].dt.normalize()}).groupby("customer_id")["day"]
-    first = days.min()
-    return pd.DataFrame({"x": days.nunique() - 1.0, "t_x": (days.max() - first) / DAY, "T": (as_of.normalize() - first) / DAY})
-
-
 def fit_bg_nbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd | None:
     """Maximum-likelihood BG/NBD, or None when nobody has bought twice (dropout cannot be told from a slow rate)."""
     history = pd.DataFrame({"x": np.asarray(x, float), "t_x": np.asarray(t_x, float), "T": np.asarray(T, float)})
@@ -90,20 +82,9 @@ def fit_bg_nbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd | None:
     return BgNbd(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
 
-def rhythm_model(orders: pd.DataFrame | None, as_of: pd.Timestamp) -> BgNbd | None:
-    """BG/NBD fitted on every customer's orders before the first day of `as_of`'s month.
-
-    Its four parameters describe the whole customer base and move slowly, so one fit per month
-    serves every date in it: the churn rows at monthly cutoffs, the satisfaction rows on each
-    answer day, and scoring all use the same rule, and none sees an order at or after `as_of`.
-    """
-    if orders is None:
-        return None
-    anchor = rhythm_anchor(as_of)
-    history = purchase_history(orders[orders["ordered_at"] < anchor], anchor)
-    return fit_bg_nbd(history["x"].to_numpy(), history["t_x"].to_numpy(), history["T"].to_numpy())
-
-
 def rhythm_anchor(as_of: pd.Timestamp) -> pd.Timestamp:
-    """The first day of `as_of`'s month: BG/NBD for any date in the month is fitted on orders before it."""
+    """The first day of `as_of`'s month. BG/NBD's four parameters describe the whole customer base and move
+    slowly, so one fit on the orders before this day serves every date in the month: churn rows at
+    monthly cutoffs, survey answers on any day, and scoring all use the same rule, and none sees an
+    order at or after its own date."""
     return as_of.normalize().replace(day=1)

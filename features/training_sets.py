@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 from pydantic import Field, field_validator
 
-from features.btyd import BgNbd, rhythm_anchor, rhythm_model
-from features.builders import FeatureSettings, build_features
+from features.btyd import BgNbd, rhythm_anchor
+from features.builders import FeatureSettings, Rhythms, base_rhythms, request_features
 from features.contract import ContractError, Problem
 from features.labels import ChurnDefinition, churn_labels, churn_population, lapses_silently, survey_answers
 from features.settings import Settings
@@ -69,50 +69,42 @@ def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: Churn
     return cutoffs
 
 
-Rhythms = dict[pd.Timestamp, BgNbd | None]
-
-
-def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
-    """BG/NBD of the whole customer base for each month these dates fall in: fitted once, shared by every
-    row of the month, and by every partition of the customers."""
-    orders = tables.coded.orders
-    return {anchor: rhythm_model(orders, anchor) for anchor in sorted({rhythm_anchor(d) for d in dates})}
+def population_requests(tables: Tables, dates: list[pd.Timestamp], definition: ChurnDefinition) -> pd.DataFrame:
+    """(as_of, customer_id, status, lapses) of every customer who can churn at each date."""
+    lapses = lapses_silently(tables, definition)
+    frames = []
+    for as_of in dates:
+        status = churn_population(tables, as_of, definition)
+        frames.append(pd.DataFrame({"as_of": as_of, "customer_id": status.index, "status": status.to_numpy(), "lapses": lapses.reindex(status.index).fillna(False).astype(bool).to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def churn_rows(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, rhythm: BgNbd | None = None) -> pd.DataFrame:
-    """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing.
-
-    The rows scoring reads; training adds the label. `rhythm` as in `build_features`.
-    """
-    status = churn_population(tables, as_of, definition)
-    features = build_features(tables, as_of, settings, definition.horizon_days, rhythm).reindex(status.index)
-    return features.assign(status=status, lapses=lapses_silently(tables, definition).reindex(status.index).fillna(False).astype(bool))
+    """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing,
+    indexed by customer_id: the rows scoring reads. `rhythm` as in `build_features`."""
+    requests = population_requests(tables, [as_of], definition).set_index("customer_id", drop=False)
+    rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
+    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
+    return features.assign(status=requests["status"], lapses=requests["lapses"]).rename_axis("customer_id")
 
 
 def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> pd.DataFrame:
-    """One row per customer who can churn at each cutoff: features as of the cutoff, `churned` in the horizon after it."""
-    frames = []
-    for as_of in cutoffs:
-        rows = churn_rows(tables, as_of, definition, settings, rhythms[rhythm_anchor(as_of)])
-        frames.append(rows.assign(churned=churn_labels(tables, as_of, definition, rows.index), as_of=as_of).reset_index())
-    return pd.concat(frames, ignore_index=True).set_index(KEYS)
+    """One row per customer who can churn at each cutoff: features as of the cutoff, `churned` in the horizon after
+    it; every cutoff in one pass."""
+    requests = population_requests(tables, cutoffs, definition)
+    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
+    labels = pd.concat([churn_labels(tables, as_of, definition, pd.Index(group["customer_id"])).set_axis(group.index) for as_of, group in requests.groupby("as_of", sort=False)])
+    rows = features.assign(status=requests["status"], lapses=requests["lapses"], churned=labels.reindex(requests.index))
+    return rows.set_index(pd.MultiIndex.from_frame(requests[KEYS]))
 
 
 def satisfaction_training_set(tables: Tables, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms) -> pd.DataFrame:
-    """One row per survey answer: features as of the start of the answer's day, and the `score` given.
-
-    Each day's features are built over that day's answerers alone, with the whole base's BG/NBD fit,
-    so they equal what a build over everyone would give them.
-    """
+    """One row per survey answer: features as of the start of the answer's day, and the `score` given; every
+    answer in one pass."""
     answers = survey_answers(tables)
-    answerers = tables.for_customers(pd.Index(answers["customer_id"].unique()))
-    frames = []
-    for as_of, answered in answers.groupby("as_of"):
-        ids = pd.Index(answered["customer_id"].unique())
-        features = build_features(answerers.for_customers(ids), as_of, settings, horizon_days, rhythms[rhythm_anchor(as_of)]).reindex(ids)
-        rows = answered[["customer_id", "answered_at", "score"]].join(features, on="customer_id")
-        frames.append(rows.assign(as_of=instant(as_of)))
-    return pd.concat(frames, ignore_index=True).set_index(KEYS)
+    features = request_features(tables, answers[["customer_id", "as_of"]], settings, horizon_days, rhythms)
+    rows = pd.concat([answers[["answered_at", "score"]], features], axis=1)
+    return rows.set_index(pd.MultiIndex.from_frame(answers[KEYS]))
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,10 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
         mlflow.log_dict(run.card, "model_card.json")
         mlflow.log_text(run.card_markdown, "model_card.md")
         for baseline, metrics in run.baselines.items():
-            mlflow.log_metrics({f"baseline_{baseline}_{k}": v for k, v in metrics.items()})
+            if "not_applicable" in metrics:
+                mlflow.set_tag(f"baseline_{baseline}", f"not applicable: {metrics['not_applicable']}")
+            else:
+                mlflow.log_metrics({f"baseline_{baseline}_{k}": v for k, v in metrics.items()})
         for name, figure in run.figures.items():
             mlflow.log_figure(figure, name)
         if "churn_reason_stability" in run.card:

@@ -13,7 +13,7 @@ alone, and the split's description says so.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -168,17 +168,26 @@ def satisfaction_split(rows: pd.DataFrame, holdout_from: pd.Timestamp, seed: int
     return Split(train=~held, valid=held, method=f"by customer: answers of {len(pd.unique(customers[held])):,} customers held out, whatever their date")
 
 
-def early_stopping_split(rows: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training rows split by customer once more: trees are added while they help on customers they never saw."""
+def early_stopping_split(rows: pd.DataFrame, horizon: pd.Timedelta | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training rows split once more, like the validation split: a fifth of the customers at the latest cutoff
+    to stop on, the other customers at cutoffs whose horizon closed before it to fit on; by customer alone
+    when no horizon closed (or for survey answers, `horizon` None)."""
     customers = customers_of(rows)
+    as_of = rows.index.get_level_values("as_of")
+    last = as_of.max()
+    closed = np.zeros(len(rows), bool) if horizon is None else np.asarray(as_of + horizon <= last)
+    if closed.any():
+        at_last = np.asarray(as_of == last)
+        held = among(customers, held_out_customers(customers[at_last], rows["churned"].to_numpy()[at_last], seed, share=EARLY_STOPPING_SHARE))
+        return np.flatnonzero(closed & ~held), np.flatnonzero(at_last & held)
     fit_rows, stop_rows = next(GroupShuffleSplit(n_splits=1, test_size=EARLY_STOPPING_SHARE, random_state=seed).split(customers, groups=customers))
     return fit_rows, stop_rows
 
 
-def tree_count(estimator_factory, matrix: pd.DataFrame, labels: np.ndarray, rows: pd.DataFrame, seed: int, weights: np.ndarray | None = None) -> tuple[int, object, np.ndarray]:
-    """Trees to use (early stopping on customers held out of the training rows), the estimator fitted on the
-    other customers, which is the one validated, and the rows it stopped on."""
-    fit_rows, stop_rows = early_stopping_split(rows, seed)
+def tree_count(estimator_factory, matrix: pd.DataFrame, labels: np.ndarray, rows: pd.DataFrame, horizon: pd.Timedelta | None, seed: int, weights: np.ndarray | None = None) -> tuple[int, object, np.ndarray]:
+    """Trees to use (early stopping on customers held out of the training rows, later than those it fits on
+    where it can), the estimator fitted on the rest, and the rows it stopped on."""
+    fit_rows, stop_rows = early_stopping_split(rows, horizon, seed)
     weights = np.ones(len(labels)) if weights is None else weights
     estimator = estimator_factory().fit(
         matrix.iloc[fit_rows], labels[fit_rows], sample_weight=weights[fit_rows],
@@ -232,42 +241,50 @@ def rhythm_prior_feature(recipe: Recipe) -> str | None:
     return name if name in recipe.feature_names else None
 
 
-def fit_churn(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> tuple[TrainedModel, Evaluation]:
-    """Evaluate on held-out customers, then refit on every labelled row for scoring.
+def trained_churn_model(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> TrainedModel:
+    """LightGBM on these rows, with as many trees as help customers held out of them (early stopping, out of
+    time where it can), and for customers who churn by lapsing the blend with BG/NBD's probability of no
+    order in the horizon, at the weight those held-out customers favour: the prior earns its weight where
+    the future looks unlike the past, which only a later cutoff shows. Uncalibrated; `fit_churn`
+    validates and calibrates it.
 
-    `directions` (+1, 0) become monotone constraints, so risk never falls as a bad signal grows. For
-    customers who churn by lapsing, LightGBM's log-odds are blended with BG/NBD's probability of no
-    order in the horizon, at the weight held-out customers favour.
+    `directions` (+1, 0) become monotone constraints, so risk never falls as a bad signal grows.
     """
     names = list(recipe.feature_names)
     matrix, labels = model_matrix(rows, names), rows["churned"].to_numpy()
-    split = churn_split(rows, recipe.churn.horizon, settings.seed)
     constraints = [directions.get(name, 0) for name in names]
 
-    def classifier(trees: int | None = None) -> lgb.LGBMClassifier:
-        booster = settings.churn if trees is None else settings.churn.model_copy(update={"n_estimators": trees})
-        return churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=constraints)
+    def classifier() -> lgb.LGBMClassifier:
+        return churn_classifier(settings=settings.churn, seed=settings.seed, threads=settings.threads, monotone=constraints)
 
-    train_rows = rows[split.train]
-    trees, stopped, stop_rows = tree_count(classifier, matrix[split.train], labels[split.train], train_rows, settings.seed)
+    trees, stopped, stop_rows = tree_count(classifier, matrix, labels, rows, recipe.churn.horizon, settings.seed)
     prior_feature = rhythm_prior_feature(recipe)
-    stop_frame = train_rows.iloc[stop_rows]
-    weight = blend_weight(stopped.predict(model_matrix(stop_frame, names), raw_score=True), prior_log_odds(stop_frame, prior_feature), labels[split.train][stop_rows])
-    train_prior = prior_log_odds(rows, prior_feature)
-    blend = Blend(feature=prior_feature, weight=weight, reference=float(np.nanmean(train_prior))) if prior_feature and weight > 0 else None
+    stop_frame = rows.iloc[stop_rows]
+    weight = blend_weight(stopped.predict(model_matrix(stop_frame, names), raw_score=True), prior_log_odds(stop_frame, prior_feature), labels[stop_rows])
+    blend = Blend(feature=prior_feature, weight=weight, reference=float(np.nanmean(prior_log_odds(rows, prior_feature)))) if prior_feature and weight > 0 else None
+    booster = settings.churn.model_copy(update={"n_estimators": trees})
+    refitted = churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=constraints).fit(matrix, labels)
+    return TrainedModel(refitted, recipe, {"trees": float(trees), "blend_weight": weight}, "", blend=blend)
 
-    evaluated = TrainedModel(stopped, recipe, {}, split.method, blend=blend)
+
+def fit_churn(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> tuple[TrainedModel, Evaluation]:
+    """Validate on held-out customers, then refit on every labelled row, with the same trees and blend, for scoring."""
+    names = list(recipe.feature_names)
+    labels = rows["churned"].to_numpy()
+    split = churn_split(rows, recipe.churn.horizon, settings.seed)
+    evaluated = trained_churn_model(rows[split.train], recipe, settings, directions)
     held_out = 1 / (1 + np.exp(-churn_log_odds(evaluated, rows[split.valid])))
-    metrics = churn_scores_report(labels[split.valid], held_out, settings.seed) | cross_fitted_calibration(labels[split.valid], held_out, settings.seed)
-    metrics |= {"trees": float(trees), "blend_weight": weight}
+    metrics = churn_scores_report(labels[split.valid], held_out, settings.seed) | cross_fitted_calibration(labels[split.valid], held_out, settings.seed) | evaluated.metrics
     calibration = calibration_map(labels[split.valid], held_out)
 
-    final = TrainedModel(classifier(trees).fit(matrix, labels), recipe, metrics, split.method, calibration=calibration, blend=blend)
+    booster = settings.churn.model_copy(update={"n_estimators": int(evaluated.metrics["trees"])})
+    estimator = churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=[directions.get(name, 0) for name in names])
+    final = TrainedModel(estimator.fit(model_matrix(rows, names), labels), recipe, metrics, split.method, calibration=calibration, blend=evaluated.blend)
     as_of = rows.index.get_level_values("as_of")
     latest = rows[np.asarray(as_of == as_of.max())]
     profile = population_profile(latest[names], churn_probability(final, latest), settings.seed)
     validation = pd.DataFrame({"truth": labels[split.valid], "predicted": held_out})
-    return TrainedModel(final.estimator, recipe, metrics, split.method, calibration, blend, profile=profile), Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
+    return replace(final, profile=profile), Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
 
 
 def fit_satisfaction(rows: pd.DataFrame | None, recipe: Recipe, holdout_from: pd.Timestamp, settings: ModelSettings, weights: np.ndarray | None = None) -> tuple[TrainedModel, Evaluation] | None:
@@ -286,7 +303,7 @@ def fit_satisfaction(rows: pd.DataFrame | None, recipe: Recipe, holdout_from: pd
         booster = settings.satisfaction if trees is None else settings.satisfaction.model_copy(update={"n_estimators": trees})
         return satisfaction_regressor(settings=booster, seed=settings.seed, threads=settings.threads)
 
-    trees, evaluated, _ = tree_count(regressor, matrix[split.train], scores[split.train], rows[split.train], settings.seed, weights[split.train])
+    trees, evaluated, _ = tree_count(regressor, matrix[split.train], scores[split.train], rows[split.train], None, settings.seed, weights[split.train])
     held_out = evaluated.predict(matrix[split.valid])
     metrics = satisfaction_report(scores[split.valid], held_out, settings.seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, settings.seed), "trees": float(trees)}
     final = regressor(trees).fit(matrix, scores, sample_weight=weights)

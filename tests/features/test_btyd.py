@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.btyd import BgNbd, fit_bg_nbd, purchase_history, rhythm_anchor, rhythm_model
+from features.btyd import BgNbd, fit_bg_nbd, rhythm_anchor
+from features.builders import base_rhythms
+from tests.conftest import tiny_tables
 
 TRUE = BgNbd(r=0.8, alpha=30.0, a=0.9, b=3.0)
 
@@ -59,18 +61,13 @@ def test_nobody_buying_twice_gives_no_model():
     assert fit_bg_nbd(np.zeros(5), np.zeros(5), np.full(5, 30.0)) is None
 
 
-def test_inputs_by_hand():
-    orders = pd.DataFrame({
-        "customer_id": ["C1", "C1", "C1", "C2"],
-        "ordered_at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 15:00", "2024-01-11 09:00", "2024-01-21 09:00"]),
-    })
-    history = purchase_history(orders, pd.Timestamp("2024-02-01"))
-    assert history.loc["C1"].tolist() == [1.0, 10.0, 31.0]  # two purchase days: one repeat, 10 days apart, first 31 days ago
-    assert history.loc["C2"].tolist() == [0.0, 0.0, 11.0]
-
-
 def test_one_fit_serves_a_month_and_sees_nothing_from_it():
     assert rhythm_anchor(pd.Timestamp("2024-03-17 15:00")) == pd.Timestamp("2024-03-01")
-    orders = pd.DataFrame({"customer_id": ["C1", "C1", "C2", "C2", "C3"], "ordered_at": pd.to_datetime(["2024-01-02", "2024-01-20", "2024-01-05", "2024-02-10", "2024-03-02"])})
-    in_march = rhythm_model(orders, pd.Timestamp("2024-03-20"))
-    assert in_march == rhythm_model(orders[orders["ordered_at"] < "2024-03-01"], pd.Timestamp("2024-03-01"))
+    orders = pd.DataFrame({
+        "order_id": [f"O{i}" for i in range(8)], "customer_id": ["C1", "C1", "C1", "C2", "C2", "C3", "C3", "C2"],
+        "ordered_at": ["2024-01-02", "2024-01-20", "2024-02-03", "2024-01-05", "2024-02-10", "2024-01-07", "2024-02-25", "2024-03-02"], "amount": 1.0,
+    })
+    in_march = base_rhythms(tiny_tables(orders=orders), [pd.Timestamp("2024-03-20"), pd.Timestamp("2024-03-03")])
+    # Orders before March 1st only: x = (2, 1, 1) repeat days, t_x = (32, 36, 49), T = (59, 56, 54) days at March 1st.
+    assert list(in_march) == [pd.Timestamp("2024-03-01")]
+    assert in_march[pd.Timestamp("2024-03-01")] == fit_bg_nbd(np.array([2.0, 1.0, 1.0]), np.array([32.0, 36.0, 49.0]), np.array([59.0, 56.0, 54.0]))

@@ -52,12 +52,12 @@ def test_missing_config_file_is_a_config_error(tmp_path):
 def test_catch_up_scores_the_latest_date_or_every_missed_one():
     import pandas as pd
 
-    from pipelines.config import ScoringConfig
+    from models.scoring import ScoringSettings
 
     done = [pd.Timestamp("2025-05-05")]
     end = pd.Timestamp("2025-06-03")
-    assert ScoringConfig(frequency="W-MON", catch_up="latest").due_dates(done, end) == [end]
-    every = ScoringConfig(frequency="W-MON", catch_up="all")
+    assert ScoringSettings(frequency="W-MON", catch_up="latest").due_dates(done, end) == [end]
+    every = ScoringSettings(frequency="W-MON", catch_up="all")
     assert every.due_dates(done, end) == [pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")]
     assert every.due_dates([], end) == [end]
 

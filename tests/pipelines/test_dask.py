@@ -6,16 +6,16 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from features.builders import FeatureSettings, build_features, catalogue_for
+from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.loaders import load_tables
-from features.training_sets import build_training_set, labelled_cutoffs
+from features.training_sets import build_training_set, churn_rows, labelled_cutoffs
 from features.sentiment import LexiconScorer, with_sentiment
 from models.scoring import score_customers
 from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion
 from pipelines.cli import main
 from pipelines.config import load_config
-from pipelines.distributed import dask_client, features_by_partition, scored_by_chunk, training_sets_by_partition
+from pipelines.distributed import dask_client, rows_by_partition, scored_by_chunk, training_sets_by_partition
 from tests.pipelines.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
@@ -32,18 +32,23 @@ def tables(demo_run):
     return with_sentiment(load_tables(demo_run[0] / "world", "nps"), LexiconScorer.shipped())
 
 
+@pytest.fixture(scope="module")
+def definition(tables):
+    return ChurnDefinition().resolved(tables)
+
+
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-12-29"])
-def test_features_per_partition_equal_the_single_process_build(client, tables, as_of):
-    single = build_features(tables, pd.Timestamp(as_of), FeatureSettings())
-    pdt.assert_frame_equal(features_by_partition(client, tables, pd.Timestamp(as_of), FeatureSettings(), partitions=5), single)
+def test_features_per_partition_equal_the_single_process_build(client, tables, definition, as_of):
+    single = churn_rows(tables, pd.Timestamp(as_of), definition, FeatureSettings())
+    pdt.assert_frame_equal(rows_by_partition(client, tables, pd.Timestamp(as_of), definition, FeatureSettings(), partitions=5), single)
     assert len(client.scheduler_info()["workers"]) == 2
 
 
-def test_training_rows_per_partition_equal_the_single_process_rows(client, tables, demo_run):
+def test_training_rows_per_partition_equal_the_single_process_rows(client, tables, definition, demo_run):
     config = load_config(demo_run[0] / "config.yaml")
-    cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)[-4:]
-    single = build_training_set(tables, cutoffs, ChurnDefinition(90, ("consumer",)), FeatureSettings())
-    spread = training_sets_by_partition(client, tables, cutoffs, ChurnDefinition(90, ("consumer",)), FeatureSettings(), partitions=3)
+    cutoffs = labelled_cutoffs(tables, config.cutoffs, definition)[-4:]
+    single = build_training_set(tables, cutoffs, definition, FeatureSettings())
+    spread = training_sets_by_partition(client, tables, cutoffs, definition, FeatureSettings(), partitions=3)
     pdt.assert_frame_equal(spread.churn, single.churn)
     pdt.assert_frame_equal(spread.satisfaction, single.satisfaction)
 
@@ -51,9 +56,9 @@ def test_training_rows_per_partition_equal_the_single_process_rows(client, table
 def test_scores_and_reasons_per_chunk_equal_the_single_process_scores(client, tables, demo_run):
     work = demo_run[0] / "work"
     churn, satisfaction = load_champion(work, CHURN_MODEL), load_champion(work, SATISFACTION_MODEL)
-    features = build_features(tables, tables.data_end, FeatureSettings())
-    arguments = (tables.data_end, churn, satisfaction, catalogue_for(tables, FeatureSettings()), "nps")
-    single, spread = score_customers(features, *arguments), scored_by_chunk(client, features, *arguments, chunks=4)
+    rows = churn_rows(tables, tables.data_end, churn.recipe.churn, churn.recipe.features)
+    arguments = (tables.data_end, churn, satisfaction, churn.recipe.catalogue, load_config(demo_run[0] / "config.yaml").scoring, "en")
+    single, spread = score_customers(rows, *arguments), scored_by_chunk(client, rows, *arguments, chunks=4)
     pdt.assert_frame_equal(spread.predictions, single.predictions)
     pdt.assert_frame_equal(spread.pain_points, single.pain_points, check_exact=False, rtol=1e-9)
 

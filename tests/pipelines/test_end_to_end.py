@@ -7,12 +7,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from features.builders import FeatureSettings, build_features
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
+from features.training_sets import churn_rows
 from models.prediction_file import COLUMN_NAMES, json_schema
-from models.training import model_matrix
-from models.uncertainty import calibrated
+from models.training import churn_probability
 from pipelines.cli import main
 from tests.pipelines.conftest import CONFIG
 
@@ -27,16 +26,17 @@ def test_demo_exits_cleanly(demo_run):
     assert demo_run[2] == 0
 
 
-def test_prediction_file_has_the_contract_columns_and_one_row_per_active_customer(demo_run):
-    from features.labels import ChurnDefinition, active_customers
+def test_prediction_file_has_the_contract_columns_and_one_row_per_customer_who_can_churn(demo_run):
+    from features.labels import ChurnDefinition, churn_population
 
     root = demo_run[0]
     folder = prediction_folder(root)
     predictions = pd.read_parquet(folder / "predictions.parquet")
     tables = load_tables(root / "world", "nps")
-    active = active_customers(tables, tables.data_end, ChurnDefinition(90, ("consumer",)))
+    population = churn_population(tables, tables.data_end, ChurnDefinition().resolved(tables))
     assert list(predictions.columns) == list(COLUMN_NAMES)
-    assert len(predictions) == len(active) and set(predictions["customer_id"]) == set(active)
+    assert len(predictions) == len(population) and (predictions.set_index("customer_id")["status"] == population).all()
+    assert set(population) == {"active", "lapsed"} and len(population) > 0.95 * (tables.customers["signup_date"] < tables.data_end).sum() - len(tables.churn_events)
     assert predictions["churn_probability"].between(0, 1).all()
     assert predictions["satisfaction_score"].between(0, 10).all()
     assert (predictions["satisfaction_lower"] <= predictions["satisfaction_score"]).all() and (predictions["satisfaction_score"] <= predictions["satisfaction_upper"]).all()
@@ -57,9 +57,8 @@ def test_registered_champions_load_and_match_the_prediction_file(demo_run):
     assert predictions["satisfaction_model_version"].unique().tolist() == [satisfaction.version]
     assert predictions["run_id"].unique().tolist() == [churn.run_id]
     tables = with_sentiment(load_tables(root / "world", "nps"), LexiconScorer.shipped())
-    features = build_features(tables, predictions["as_of"].iloc[0], FeatureSettings())
-    features = features.reindex(predictions["customer_id"])
-    reproduced = calibrated(churn.estimator.predict_proba(model_matrix(features, churn.feature_names))[:, 1], churn.extras["calibration"])
+    rows = churn_rows(tables, predictions["as_of"].iloc[0], churn.recipe.churn, churn.recipe.features).reindex(predictions["customer_id"])
+    reproduced = churn_probability(churn, rows)
     assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
 
 
@@ -240,10 +239,10 @@ def test_model_card_and_baselines_are_logged(demo_run):
 
     use_store(demo_run[0] / "work")
     run = mlflow.search_runs(experiment_names=["surveyless"], order_by=["start_time ASC"], max_results=1, output_format="list")[0]
-    assert {"baseline_recency_rule_roc_auc", "baseline_logistic_regression_roc_auc", "baseline_bg_nbd_roc_auc", "churn_roc_auc_low"} <= set(run.data.metrics)
+    assert {"baseline_recency_rule_roc_auc", "baseline_logistic_regression_roc_auc", "baseline_bg_nbd_no_order_roc_auc", "churn_roc_auc_low"} <= set(run.data.metrics)
     assert run.data.tags["churn_decision"] == "champion" and len(run.data.tags["data_fingerprint"]) == 16
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
-    assert "| LightGBM |" in card and "| bg_nbd |" in card
+    assert "| LightGBM |" in card and "| bg_nbd_no_order |" in card and "Churn: contract end (churn_events) within 90 days" in card
 
 
 def test_a_served_schedule_fires_a_scoring_run(demo_run):
