@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
-from features.btyd import BgNbd, fit_bg_nbd, rhythm_anchor
+from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
 from features.contract import ContractError, Problem
 from features.registry import TREND_DAYS, Feature, feature_catalogue
 from features.schema import CUSTOMERS
@@ -390,24 +390,16 @@ def request_features(tables: Tables, requests: pd.DataFrame, settings: FeatureSe
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
-    """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`), from one query
-    over every customer's orders: repeat order days x, the span t_x and the age T at the month's first day."""
+    """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`): x, t_x and T of
+    every customer at each month's first day from one pass over the distinct order days, then one fit per month."""
     anchors = sorted({rhythm_anchor(d) for d in dates})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    frames = registered_tables(tables, FeatureSettings())
-    requests = pd.DataFrame({"rid": pd.Series(dtype="int64"), "code": pd.Series(dtype="int64"), "as_of": pd.Series(dtype="datetime64[us]")})
-    with connected({"orders": frames["orders"]}, requests) as connection:
-        connection.register("anchors", pd.DataFrame({"anchor": pd.Series(anchors).astype("datetime64[us]")}))
-        histories = connection.execute(f"""
-            WITH days AS (SELECT DISTINCT code, order_day FROM orders)
-            SELECT a.anchor, d.code, count(*) - 1.0 AS x,
-                date_diff('microsecond', min(d.order_day), max(d.order_day)) / {MICROSECONDS_PER_DAY} AS t_x,
-                date_diff('microsecond', min(d.order_day), a.anchor) / {MICROSECONDS_PER_DAY} AS "T"
-            FROM anchors a JOIN days d ON d.order_day < a.anchor GROUP BY a.anchor, d.code ORDER BY a.anchor, d.code
-        """).df()
-    fitted = {anchor: fit_bg_nbd(history["x"].to_numpy(), history["t_x"].to_numpy(), history["T"].to_numpy()) for anchor, history in histories.groupby("anchor")}
-    return {anchor: fitted.get(anchor) for anchor in anchors}
+    days = pd.DataFrame({"customer_id": tables.orders["customer_id"], "day": tables.orders["ordered_at"].dt.normalize()}).drop_duplicates()
+    draw = pd.util.hash_array(days["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64  # one fixed draw per customer
+    order = np.lexsort((days["day"].to_numpy(), draw))
+    histories = purchase_histories(draw[order], days["day"].to_numpy()[order], anchors)
+    return {anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy()) if (h := histories.get(anchor)) is not None else None for anchor in anchors}
 
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:

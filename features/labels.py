@@ -21,7 +21,7 @@ from pydantic import Field
 
 from features.contract import ContractError, Problem
 from features.settings import Settings
-from features.tables import Tables, between, known_before
+from features.tables import TIME_UNIT, Tables, between
 
 STATUSES = ("new", "active", "lapsed")
 Status = Literal["new", "active", "lapsed"]
@@ -89,8 +89,25 @@ def buying_events(tables: Tables, definition: ChurnDefinition) -> pd.DataFrame:
     return pd.concat(frames).dropna(subset=["customer_id"])
 
 
-def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Series:
-    """Status (new / active / lapsed) of every customer who can still churn at `as_of`, indexed by customer_id.
+def nearest_event(requests: pd.DataFrame, events: pd.DataFrame, direction: str, exact: bool) -> pd.Series:
+    """For each request (code, as_of): the time of the customer's last event before as_of (`backward`, exact
+    times excluded unless `exact`) or first event at or after it (`forward`), NaT when none; in request order."""
+    keyed = requests[["code", "as_of"]].assign(position=np.arange(len(requests))).sort_values("as_of", kind="stable")
+    found = pd.merge_asof(keyed, events.sort_values("at", kind="stable"), left_on="as_of", right_on="at", by="code", direction=direction, allow_exact_matches=exact)
+    return found.sort_values("position")["at"].set_axis(requests.index)
+
+
+def coded_events(frame: pd.DataFrame | None, time: str, ids: pd.Index) -> pd.DataFrame:
+    """(code, at) of dated events by known customers: integer codes make merging millions of them cheap."""
+    if frame is None:
+        return pd.DataFrame({"code": pd.Series(dtype="int64"), "at": pd.Series(dtype="datetime64[us]")})
+    codes = ids.get_indexer(frame["customer_id"])
+    known = codes >= 0
+    return pd.DataFrame({"code": codes[known], "at": frame[time].to_numpy()[known]})
+
+
+def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: ChurnDefinition) -> pd.DataFrame:
+    """(as_of, customer_id, status, lapses) of every customer who can still churn at each date, by date then customer.
 
     Signed up before `as_of` and no recorded contract end before it. A customer is `new` for their
     first horizon; a lapse customer with no buying event in the horizon before `as_of` is `lapsed`
@@ -98,29 +115,49 @@ def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefin
     """
     if definition.contract_ends is None or definition.lapse_events is None:
         raise ValueError("resolve the churn definition against the source (ChurnDefinition.resolved) before building a population")
-    customers = known_before(tables.customers, "signup_date", as_of)
-    ended = known_before(tables.churn_events, "churned_at", as_of)
-    if ended is not None:
-        customers = customers[~customers["customer_id"].isin(ended["customer_id"])]
-    ids = pd.Index(customers["customer_id"], name="customer_id")
+    customers = tables.customers.sort_values("customer_id", kind="stable")
+    ids = pd.Index(customers["customer_id"])
     lapse = lapses_silently(tables, definition).reindex(ids).fillna(False).to_numpy(dtype=bool)
-    last_event = known_before(buying_events(tables, definition), "at", as_of).groupby("customer_id")["at"].max().reindex(ids)
-    signup = customers.set_index("customer_id")["signup_date"]
-    tenure = ((as_of - signup) / pd.Timedelta(days=1)).to_numpy()
-    silent_days = ((as_of - last_event.fillna(signup)) / pd.Timedelta(days=1)).to_numpy()
-    status = np.select([tenure < definition.horizon_days, lapse & (silent_days > definition.horizon_days)], ["new", "lapsed"], "active")
-    kept = ~lapse | (definition.max_inactive_days is None) | (silent_days <= (definition.max_inactive_days or 0))
-    return pd.Series(status[kept], index=ids[kept], name="status").sort_index()
+    signup = customers["signup_date"].to_numpy()
+    frames = [pd.DataFrame({"as_of": as_of, "code": np.flatnonzero(signup < as_of.to_datetime64())}) for as_of in dates]
+    requests = pd.concat(frames, ignore_index=True).astype({"as_of": f"datetime64[{TIME_UNIT}]"})
+    ended = nearest_event(requests, coded_events(tables.churn_events, "churned_at", ids), "backward", exact=False).notna().to_numpy()
+    requests = requests[~ended].reset_index(drop=True)
+    as_of, code = requests["as_of"], requests["code"].to_numpy()
+    last_event = nearest_event(requests, coded_events(buying_events(tables, definition), "at", ids), "backward", exact=False)
+    tenure = ((as_of - signup[code]) / pd.Timedelta(days=1)).to_numpy()
+    silent_days = ((as_of - last_event.fillna(pd.Series(signup[code]))) / pd.Timedelta(days=1)).to_numpy()
+    lapses = lapse[code]
+    status = np.select([tenure < definition.horizon_days, lapses & (silent_days > definition.horizon_days)], ["new", "lapsed"], "active")
+    kept = ~lapses | (definition.max_inactive_days is None) | (silent_days <= (definition.max_inactive_days or 0))
+    return pd.DataFrame({"as_of": as_of, "customer_id": ids[code], "status": status, "lapses": lapses})[kept].reset_index(drop=True)
+
+
+def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Series:
+    """Status (new / active / lapsed) of every customer who can still churn at `as_of`, indexed by customer_id."""
+    population = churn_populations(tables, [as_of], definition)
+    return pd.Series(population["status"].to_numpy(), index=pd.Index(population["customer_id"], name="customer_id"), name="status")
+
+
+def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefinition) -> pd.Series:
+    """1 when the request's customer (customer_id, as_of) churns within the horizon after as_of, else 0, in request order.
+
+    A lapse customer churns by buying nothing in the horizon; any other customer by a contract end in it.
+    """
+    ids = pd.Index(tables.customers["customer_id"])
+    keyed = pd.DataFrame({"code": ids.get_indexer(requests["customer_id"]), "as_of": requests["as_of"].to_numpy()}, index=requests.index)
+    end = keyed["as_of"] + definition.horizon
+    next_purchase = nearest_event(keyed, coded_events(buying_events(tables, definition), "at", ids), "forward", exact=True)
+    next_end = nearest_event(keyed, coded_events(tables.churn_events, "churned_at", ids), "forward", exact=True)
+    lapse = lapses_silently(tables, definition).reindex(requests["customer_id"]).fillna(False).to_numpy(dtype=bool)
+    churned = np.where(lapse, ~(next_purchase < end).to_numpy(), (next_end < end).to_numpy())
+    return pd.Series(churned.astype(int), index=requests.index, name="churned")
 
 
 def churn_labels(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, population: pd.Index) -> pd.Series:
-    """1 when a customer of `population` churns within the horizon after `as_of`, else 0."""
-    end = as_of + definition.horizon
-    lapse = lapses_silently(tables, definition).reindex(population).fillna(False).to_numpy(dtype=bool)
-    still_buying = between(buying_events(tables, definition), "at", as_of, end)["customer_id"].unique()
-    ended = pd.Index([]) if tables.churn_events is None else pd.Index(between(tables.churn_events, "churned_at", as_of, end)["customer_id"])
-    churned = np.where(lapse, ~population.isin(still_buying), population.isin(ended))
-    return pd.Series(churned.astype(int), index=population, name="churned")
+    """1 when a customer of `population` churns within the horizon after `as_of`, else 0, indexed by customer_id."""
+    requests = pd.DataFrame({"customer_id": population, "as_of": as_of}).astype({"as_of": f"datetime64[{TIME_UNIT}]"})
+    return churn_outcomes(tables, requests, definition).set_axis(population)
 
 
 def survey_answers(tables: Tables, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:

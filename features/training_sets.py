@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from features.btyd import BgNbd, rhythm_anchor
 from features.builders import FeatureSettings, Rhythms, base_rhythms, request_features
 from features.contract import ContractError, Problem
-from features.labels import ChurnDefinition, churn_labels, churn_population, lapses_silently, survey_answers
+from features.labels import ChurnDefinition, churn_outcomes, churn_populations, survey_answers
 from features.settings import Settings
 from features.tables import Tables, instant
 
@@ -69,42 +69,13 @@ def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: Churn
     return cutoffs
 
 
-def population_requests(tables: Tables, dates: list[pd.Timestamp], definition: ChurnDefinition) -> pd.DataFrame:
-    """(as_of, customer_id, status, lapses) of every customer who can churn at each date."""
-    lapses = lapses_silently(tables, definition)
-    frames = []
-    for as_of in dates:
-        status = churn_population(tables, as_of, definition)
-        frames.append(pd.DataFrame({"as_of": as_of, "customer_id": status.index, "status": status.to_numpy(), "lapses": lapses.reindex(status.index).fillna(False).astype(bool).to_numpy()}))
-    return pd.concat(frames, ignore_index=True)
-
-
 def churn_rows(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, rhythm: BgNbd | None = None) -> pd.DataFrame:
     """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing,
     indexed by customer_id: the rows scoring reads. `rhythm` as in `build_features`."""
-    requests = population_requests(tables, [as_of], definition).set_index("customer_id", drop=False)
+    requests = churn_populations(tables, [as_of], definition).set_index("customer_id", drop=False)
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
     features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
     return features.assign(status=requests["status"], lapses=requests["lapses"]).rename_axis("customer_id")
-
-
-def churn_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> pd.DataFrame:
-    """One row per customer who can churn at each cutoff: features as of the cutoff, `churned` in the horizon after
-    it; every cutoff in one pass."""
-    requests = population_requests(tables, cutoffs, definition)
-    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
-    labels = pd.concat([churn_labels(tables, as_of, definition, pd.Index(group["customer_id"])).set_axis(group.index) for as_of, group in requests.groupby("as_of", sort=False)])
-    rows = features.assign(status=requests["status"], lapses=requests["lapses"], churned=labels.reindex(requests.index))
-    return rows.set_index(pd.MultiIndex.from_frame(requests[KEYS]))
-
-
-def satisfaction_training_set(tables: Tables, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms) -> pd.DataFrame:
-    """One row per survey answer: features as of the start of the answer's day, and the `score` given; every
-    answer in one pass."""
-    answers = survey_answers(tables)
-    features = request_features(tables, answers[["customer_id", "as_of"]], settings, horizon_days, rhythms)
-    rows = pd.concat([answers[["answered_at", "score"]], features], axis=1)
-    return rows.set_index(pd.MultiIndex.from_frame(answers[KEYS]))
 
 
 @dataclass(frozen=True)
@@ -131,11 +102,20 @@ def has_surveys(tables: Tables) -> bool:
 
 
 def build_training_rows(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> TrainingSets:
-    """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id)."""
-    return TrainingSets(
-        churn=churn_training_set(tables, cutoffs, definition, settings, rhythms).sort_index(kind="stable"),
-        satisfaction=satisfaction_training_set(tables, settings, definition.horizon_days, rhythms).sort_index(kind="stable") if has_surveys(tables) else None,
-    )
+    """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id), in one pass:
+    every customer who can churn at each cutoff (with `churned` in the horizon after it) and every survey answer
+    (features as of the start of its day, with the `score` given)."""
+    population = churn_populations(tables, cutoffs, definition)
+    answers = survey_answers(tables) if has_surveys(tables) else None
+    requests = pd.concat([population[KEYS], answers[KEYS]], ignore_index=True) if answers is not None else population[KEYS]
+    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
+    churn = features.iloc[: len(population)].set_axis(population.index)
+    churn = churn.assign(status=population["status"], lapses=population["lapses"], churned=churn_outcomes(tables, population, definition))
+    satisfaction = None
+    if answers is not None:
+        satisfaction = pd.concat([answers[["answered_at", "score"]], features.iloc[len(population):].set_axis(answers.index)], axis=1)
+        satisfaction = satisfaction.set_index(pd.MultiIndex.from_frame(answers[KEYS])).sort_index(kind="stable")
+    return TrainingSets(churn=churn.set_index(pd.MultiIndex.from_frame(population[KEYS])).sort_index(kind="stable"), satisfaction=satisfaction)
 
 
 def checked(sets: TrainingSets, cutoffs: int) -> TrainingSets:

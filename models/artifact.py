@@ -1,10 +1,10 @@
-"""A trained model, whole: the estimator and everything needed to use it again, and nothing else.
+"""A trained model, whole: the LightGBM booster and everything needed to use it again, and nothing else.
 
 `Recipe` is what the model was trained on and must be scored with: the resolved churn definition
 (contract ends or lapses, per segment, and the horizon), the feature settings, the source tables
-and the features it reads. `TrainedModel` adds the estimator, the calibration and blend learned
+and the features it reads. `TrainedModel` adds the booster, the calibration and blend learned
 beside it, satisfaction residuals, the drift profile and the held-out metrics. The registry stores
-the estimator as an MLflow LightGBM model and the rest as one JSON document (`sidecar`), so a
+the booster as an MLflow LightGBM model (LightGBM's own text format, no pickle) and the rest as one JSON document (`sidecar`), so a
 loaded model is the same type a training run returns.
 """
 
@@ -57,7 +57,7 @@ class Blend(Settings):
 
 @dataclass(frozen=True)
 class TrainedModel:
-    estimator: lgb.LGBMModel
+    booster: lgb.Booster
     recipe: Recipe
     metrics: dict[str, float]
     validation: str
@@ -73,7 +73,7 @@ class TrainedModel:
         return list(self.recipe.feature_names)
 
     def sidecar(self) -> dict:
-        """Everything but the estimator, as JSON."""
+        """Everything but the booster, as JSON."""
         return {
             "recipe": self.recipe.model_dump(mode="json"),
             "metrics": self.metrics,
@@ -85,9 +85,9 @@ class TrainedModel:
         }
 
     @classmethod
-    def from_sidecar(cls, estimator: lgb.LGBMModel, sidecar: dict, version: str, run_id: str) -> TrainedModel:
+    def from_sidecar(cls, booster: lgb.Booster, sidecar: dict, version: str, run_id: str) -> TrainedModel:
         return cls(
-            estimator=estimator,
+            booster=booster,
             recipe=Recipe.model_validate(sidecar["recipe"]),
             metrics=sidecar["metrics"],
             validation=sidecar["validation"],

@@ -34,6 +34,7 @@ class SurveySettings(Settings):
 
 RESPONSE_WINDOW_DAYS = 30
 MIN_PROPENSITY = 0.02
+PROPENSITY_ROWS = 100_000
 PROPENSITY_MODEL = BoosterSettings(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=100)
 
 
@@ -57,7 +58,10 @@ def last_stated_score(rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
 
 
 def response_probability_model(churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, settings: ModelSettings):
-    """P(answering soon | behaviour, last stated score), fitted on every scored customer at every cutoff."""
+    """P(answering soon | behaviour, last stated score), fitted on the scored customers at every cutoff (a
+    random PROPENSITY_ROWS of them: a share of a few percent is learned long before that)."""
+    if len(churn_rows) > PROPENSITY_ROWS:
+        churn_rows = churn_rows.iloc[np.sort(np.random.default_rng(settings.seed).choice(len(churn_rows), PROPENSITY_ROWS, replace=False))]
     matrix = model_matrix(churn_rows, names).assign(**{STATED_SCORE: last_stated_score(churn_rows, surveys)})
     return churn_classifier(settings=PROPENSITY_MODEL, seed=settings.seed, threads=settings.threads).fit(matrix, answered_soon(churn_rows, surveys))
 
@@ -116,4 +120,4 @@ def fit_satisfaction_corrected(
 
 
 def predicted_scores(model: TrainedModel, features: pd.DataFrame) -> np.ndarray:
-    return np.clip(model.estimator.predict(model_matrix(features, model.feature_names)), 0, 10)
+    return np.clip(model.booster.predict(model_matrix(features, model.feature_names)), 0, 10)

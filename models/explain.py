@@ -20,9 +20,9 @@ TOP_REASONS = 3
 CHURN_POINTS = {"en": "pts churn risk", "fi": "%-yks. poistumariski"}
 
 
-def shap_values(estimator: lgb.LGBMModel, matrix: pd.DataFrame) -> pd.DataFrame:
+def shap_values(booster: lgb.Booster, matrix: pd.DataFrame) -> pd.DataFrame:
     """SHAP value per feature in the model's raw output (log-odds for churn), plus the `expected` base value."""
-    raw = estimator.booster_.predict(matrix, pred_contrib=True)
+    raw = booster.predict(matrix, pred_contrib=True)
     return pd.DataFrame(raw, index=matrix.index, columns=[*matrix.columns, "expected"])
 
 
@@ -32,7 +32,7 @@ def churn_contributions(model: TrainedModel, rows: pd.DataFrame) -> pd.DataFrame
     Where the buying-rhythm prior is blended in, the trees' share shrinks by its weight and the prior's
     own pull (its log-odds against the training rows' mean) is credited to the feature it comes from.
     """
-    values = shap_values(model.estimator, model_matrix(rows, model.feature_names))
+    values = shap_values(model.booster, model_matrix(rows, model.feature_names))
     if model.blend is None:
         return values
     blend = model.blend

@@ -156,7 +156,7 @@ def satisfaction_columns(features: pd.DataFrame, model: TrainedModel | None) -> 
         return pd.DataFrame({"satisfaction_score": empty, "satisfaction_lower": empty, "satisfaction_upper": empty, "nps_category": no_category})
     scale_name = model.recipe.survey_scale
     scale = SURVEY_SCALES[scale_name]
-    predicted = np.clip(model.estimator.predict(model_matrix(features, model.feature_names)), *scale)
+    predicted = np.clip(model.booster.predict(model_matrix(features, model.feature_names)), *scale)
     lower, upper = satisfaction_interval(predicted, model.residuals, scale)
     category = nps_probabilities(predicted, model.residuals).idxmax(axis=1).set_axis(features.index) if scale_name == "nps" else no_category
     return pd.DataFrame({"satisfaction_score": predicted, "satisfaction_lower": lower, "satisfaction_upper": upper, "nps_category": category.astype(object)}, index=features.index)

@@ -171,7 +171,7 @@ def short(name: str) -> str:
 
 
 def sidecar_name(name: str) -> str:
-    """The run artefact holding everything of a model but its estimator (`TrainedModel.sidecar`)."""
+    """The run artefact holding everything of a model but its booster (`TrainedModel.sidecar`)."""
     return f"{short(name)}_model.json"
 
 
@@ -229,14 +229,13 @@ def log_model(mlflow, fitted: TrainedModel, sample: pd.DataFrame, name: str) -> 
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
 
-    matrix = model_matrix(sample, fitted.feature_names)
-    output = fitted.estimator.predict_proba(matrix)[:, 1] if hasattr(fitted.estimator, "predict_proba") else fitted.estimator.predict(matrix)
+    output = fitted.booster.predict(model_matrix(sample, fitted.feature_names))
     signature = infer_signature(sample, output)
     example = sample.head(5).astype({c: object for c in sample.columns if not pd.api.types.is_numeric_dtype(sample[c])})
     # A JSON serving example cannot carry pandas categories, which LightGBM needs; scoring goes through
     # `model_matrix`, so MLflow's serving round-trip check is skipped rather than failing noisily.
     info = mlflow.lightgbm.log_model(
-        fitted.estimator, name=name, signature=signature, input_example=example,
+        fitted.booster, name=name, signature=signature, input_example=example,
         pip_requirements=MODEL_REQUIREMENTS, validate_serving_input=False,
     )
     client = mlflow.MlflowClient()

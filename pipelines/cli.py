@@ -201,48 +201,48 @@ def flow_paths(arguments, config: Config) -> dict[str, str | None]:
 
 
 def run_train(arguments, config: Config, console: Console) -> dict:
-    from pipelines.flows import train_flow
+    from pipelines.flows import train_flow, run_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        return train_flow(**flow_paths(arguments, config))
+        return run_flow(train_flow, **flow_paths(arguments, config))
 
 
 def run_score(arguments, config: Config, console: Console) -> dict:
-    from pipelines.flows import score_flow
+    from pipelines.flows import score_flow, run_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        return score_flow(as_of=getattr(arguments, "as_of", None), **flow_paths(arguments, config))
+        return run_flow(score_flow, as_of=getattr(arguments, "as_of", None), **flow_paths(arguments, config))
 
 
 def retrain_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import retrain_flow
+    from pipelines.flows import retrain_flow, run_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        result = retrain_flow(**flow_paths(arguments, config))
+        result = run_flow(retrain_flow, **flow_paths(arguments, config))
     print_training(result["train"], console)
     print_scoring(result["score"], config, console)
     return 0
 
 
 def features_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import build_features_flow
+    from pipelines.flows import build_features_flow, run_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        built = build_features_flow(as_of=arguments.as_of, **flow_paths(arguments, config))
+        built = run_flow(build_features_flow, as_of=arguments.as_of, **flow_paths(arguments, config))
     console.print(f"Features at {built['as_of']}: {built['customers']:,} customers x {built['features']} features, cached in {Path(config.out) / 'cache' / 'features'}.")
     return 0
 
 
 def evaluate_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import evaluate_flow
+    from pipelines.flows import evaluate_flow, run_flow
     from pipelines.progress import showing_progress
 
     with showing_progress(console):
-        result = evaluate_flow(as_of=arguments.as_of, **flow_paths(arguments, config))
+        result = run_flow(evaluate_flow, as_of=arguments.as_of, **flow_paths(arguments, config))
     realised, churn = result["realised"], result["realised"]["churn"]
     console.print(f"Predictions of {result['as_of']} (churn model v{result['churn_model_version']}) against the {config.churn.horizon_days} days since, {realised['customers']:,} customers:")
     if realised["in_sample"]:

@@ -7,12 +7,15 @@ same flow runs from the CLI, a test, a notebook or a deployment.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.settings import get_current_settings
 
 from features.builders import FeatureSettings, unused_attributes
 from features.contract import ContractError, Problem
@@ -38,7 +41,7 @@ from models.training import churn_reason_stability, feature_columns, fit_churn
 from pipelines.cache import cached_frame, config_hash, digest
 from pipelines.config import Config, ConfigError, load_config
 from pipelines.distributed import dask_client, rows_by_partition, scored_by_chunk, training_sets_by_partition
-from pipelines.progress import staged
+from pipelines.progress import durations, staged
 from pipelines.report import report_context, write_report
 from pipelines.writers import complete_dates, exclusive, prediction_folder_name, previous_predictions, read_manifest, write_predictions
 
@@ -54,11 +57,42 @@ def retry_unless_user_error(task, task_run, state) -> bool:
     return not isinstance(state.result(raise_on_failure=False), USER_ERRORS)
 
 
-def step(label: str, function, **options):
-    """A Prefect task shown on the progress display; frames pass between tasks, so nothing is cached."""
-    if options.get("retries"):
-        options["retry_condition_fn"] = retry_unless_user_error
-    return task(staged(label, function), name=function.__name__, cache_policy=NO_CACHE, **options)
+class Step:
+    """One step of a flow, shown on the progress display. Inside a Prefect flow run it is a Prefect task (seen in
+    the UI, retried by Prefect); outside one it is the plain function with the same retries, so a command run
+    without a Prefect API starts no temporary server. Frames pass between steps, so nothing is cached."""
+
+    def __init__(self, label: str, function, retries: int = 0, retry_delay_seconds: tuple[int, ...] = ()):
+        self.label, self.function, self.retries, self.delays = label, function, retries, tuple(retry_delay_seconds)
+        self.run = staged(label, function)
+        retrying = {"retries": retries, "retry_delay_seconds": list(self.delays), "retry_condition_fn": retry_unless_user_error} if retries else {}
+        self.task = task(self.run, name=function.__name__, cache_policy=NO_CACHE, **retrying)
+
+    def with_options(self, **options) -> Step:
+        return Step(self.label, self.function, **{"retries": self.retries, "retry_delay_seconds": self.delays} | options)
+
+    def __call__(self, *args, **kwargs):
+        if FlowRunContext.get() is not None:
+            return self.task(*args, **kwargs)
+        for delay in self.delays[: self.retries]:
+            try:
+                return self.run(*args, **kwargs)
+            except USER_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - like Prefect's retries: anything but the user's own mistake may pass
+                time.sleep(delay)
+        return self.run(*args, **kwargs)
+
+
+step = Step
+
+
+def run_flow(flow, **parameters):
+    """A flow run through Prefect when there is a Prefect to report to (an API is configured, or this is inside
+    another flow run), else its plain function: the same steps, without starting a temporary Prefect server."""
+    if FlowRunContext.get() is not None or get_current_settings().api.url:
+        return flow(**parameters)
+    return flow.fn(**parameters)
 
 
 load_tables_task = step("Loading and validating tables", load_tables, retries=2, retry_delay_seconds=[2, 10])
@@ -90,6 +124,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
     training run: nothing to learn, the run is skipped.
     """
     config = load_config(config_path, data, out)
+    durations()
     with exclusive(Path(config.out) / TRAINING_LOCK, "training"):
         scorer = load_sentiment_scorer(config.out)
         tables = score_mentions_task(input_tables(config), scorer)
@@ -97,7 +132,8 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
         if previous := finished_training(config.out, fingerprint, settings_hash):
             return previous | {"skipped": True}
         with training_run(config.out, fingerprint, settings_hash) as run_id, cluster(config) as client:
-            summary = train_and_log(config, tables, scorer, run_id, fingerprint, client)
+            summary = train_and_log(config, tables, scorer, run_id, fingerprint, client) | {"steps": durations()}
+            log_summary(config.out, run_id, summary)
     return {"run_id": run_id, "skipped": False, **summary}
 
 
@@ -125,9 +161,7 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, fingerpri
         model_card_markdown(card, baselines, decisions, fingerprint), baselines, decisions, figures,
     )
     log_training_task(config.out, run_id, run)
-    summary = {"card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
-    log_summary(config.out, run_id, summary)
-    return summary
+    return {"card": card, "baselines": baselines, "decisions": {k: d.__dict__ for k, d in decisions.items()}}
 
 
 def warn_unused_attributes(tables: Tables, settings: FeatureSettings) -> None:
@@ -238,8 +272,8 @@ def score_one_date(config: Config, tables: Tables, scoring_date: pd.Timestamp, c
 @flow(name="retrain")
 def retrain_flow(config_path: str | None = None, data: str | None = None, out: str | None = None) -> dict:
     """Train, let the gate decide, then score with whichever model is champion."""
-    trained = train_flow(config_path, data, out)
-    return {"train": trained, "score": score_flow(None, config_path, data, out)}
+    trained = run_flow(train_flow, config_path=config_path, data=data, out=out)
+    return {"train": trained, "score": run_flow(score_flow, as_of=None, config_path=config_path, data=data, out=out)}
 
 
 @flow(name="evaluate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 _display: Progress | None = None
+_durations: list[tuple[str, float]] = []
 
 
 @contextmanager
@@ -39,11 +41,22 @@ def stage(label: str, total: float | None = None) -> Iterator[Callable[[float], 
 
 
 def staged(label: str, function: Callable) -> Callable:
-    """`function`, shown as `label` on the progress display while it runs."""
+    """`function`, shown as `label` on the progress display while it runs; its wall time is kept for `durations`."""
 
     @functools.wraps(function)
     def run(*args, **kwargs):
-        with stage(label):
-            return function(*args, **kwargs)
+        started = time.perf_counter()
+        try:
+            with stage(label):
+                return function(*args, **kwargs)
+        finally:
+            _durations.append((label, time.perf_counter() - started))
 
     return run
+
+
+def durations() -> list[dict]:
+    """Each step run since the last call, with its seconds (a run reports where its time went), then forgets them."""
+    taken = [{"step": label, "seconds": round(seconds, 2)} for label, seconds in _durations]
+    _durations.clear()
+    return taken

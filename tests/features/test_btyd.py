@@ -71,3 +71,15 @@ def test_one_fit_serves_a_month_and_sees_nothing_from_it():
     # Orders before March 1st only: x = (2, 1, 1) repeat days, t_x = (32, 36, 49), T = (59, 56, 54) days at March 1st.
     assert list(in_march) == [pd.Timestamp("2024-03-01")]
     assert in_march[pd.Timestamp("2024-03-01")] == fit_bg_nbd(np.array([2.0, 1.0, 1.0]), np.array([32.0, 36.0, 49.0]), np.array([59.0, 56.0, 54.0]))
+
+
+def test_the_gradient_is_the_derivative_of_the_likelihood():
+    from scipy.optimize import check_grad
+
+    from features.btyd import log_likelihood
+
+    x, t_x, T, *_ = simulated(TRUE, 300, 100.0, np.random.default_rng(3))
+    weights = np.ones(300)
+    for params in (np.log([0.8, 0.3, 0.9, 3.0]), np.log([2.0, 1.5, 0.2, 0.7])):
+        error = check_grad(lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[0], lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[1], params)
+        assert error < 1e-4 * np.linalg.norm(log_likelihood(params, x, t_x / 100, T / 100, weights)[1])

@@ -1,7 +1,8 @@
 """The DuckDB feature engine computes exactly what the pandas builders it replaced computed.
 
 `reference_builders.py` is that pandas implementation, kept as the oracle: generated worlds of two
-shapes (every optional column, and none of them), at several dates, must give the same features.
+shapes (every optional column, and none of them), at several dates, must give the same features,
+given the same BG/NBD fit of the base (fitting it is `test_btyd.py`'s business).
 """
 
 import numpy as np
@@ -9,11 +10,11 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from features.builders import FeatureSettings, build_features, request_features
+from features.btyd import rhythm_anchor
+from features.builders import FeatureSettings, base_rhythms, build_features, request_features
 from features.contract import validated_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec, generate_world
-from features.training_sets import base_rhythms
 from tests.features import reference_builders
 
 OPTIONAL = {"orders": ["status", "promised_at", "delivered_at", "discount", "channel"], "activities": ["direction", "resolved_at", "value"], "mentions": ["channel", "lang"]}
@@ -32,8 +33,9 @@ def worlds():
 def test_features_equal_the_pandas_reference(worlds, shape, as_of):
     tables, when = worlds[shape], pd.Timestamp(as_of).as_unit("us")
     settings = FeatureSettings(windows_days=(14, 60, 365), status_final_after_days=20, customer_attributes=("region",))
-    ours = build_features(tables, when, settings, 90)
-    theirs = reference_builders.build_features(tables, when, settings, 90)
+    rhythm = base_rhythms(tables, [when])[rhythm_anchor(when)]
+    ours = build_features(tables, when, settings, 90, rhythm)
+    theirs = reference_builders.build_features(tables, when, settings, 90, rhythm)
     assert list(ours.columns) == list(theirs.columns) and len(ours) > 100
     pdt.assert_frame_equal(ours, theirs, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-12)
 

@@ -4,7 +4,7 @@ import pytest
 
 from features.contract import ContractError
 from features.labels import ChurnDefinition, churn_labels, churn_population, survey_answers
-from features.training_sets import CutoffSchedule, build_training_set, churn_training_set, labelled_cutoffs, satisfaction_training_set, training_rhythms
+from features.training_sets import CutoffSchedule, build_training_rows, build_training_set, labelled_cutoffs, training_rhythms
 from features.builders import FeatureSettings
 from tests.conftest import tiny_tables
 
@@ -83,7 +83,7 @@ def test_survey_features_are_as_of_the_start_of_the_answer_day():
 def test_satisfaction_rows_see_only_events_before_the_answer_day():
     surveys = pd.DataFrame({"customer_id": ["C1", "C1"], "answered_at": ["2024-03-15T18:00:00", "2024-03-16T09:00:00"], "score": [3, 9]})
     tables = tiny_tables(orders=ORDERS, surveys=surveys)
-    rows = satisfaction_training_set(tables, FeatureSettings(windows_days=(30,)), 30, training_rhythms(tables, []))
+    rows = build_training_rows(tables, [AS_OF], SETTINGS.resolved(tables), FeatureSettings(windows_days=(30,)), training_rhythms(tables, [AS_OF])).satisfaction
     assert rows["orders_30d"].tolist() == [0, 1]  # O1 on 03-15 is known the day after
     assert rows["score"].tolist() == [3, 9]
 

@@ -26,7 +26,7 @@ def churn_model():
 
 def test_lightgbm_contributions_equal_shap_tree_explainer(churn_model):
     model, matrix = churn_model
-    ours = shap_values(model, matrix)
+    ours = shap_values(model.booster_, matrix)
     explainer = shap.TreeExplainer(model)
     theirs = explainer.shap_values(matrix)
     theirs = theirs[1] if isinstance(theirs, list) else theirs
@@ -35,7 +35,7 @@ def test_lightgbm_contributions_equal_shap_tree_explainer(churn_model):
 
 def test_probability_points_add_up_to_the_probability_shift(churn_model):
     model, matrix = churn_model
-    log_odds = shap_values(model, matrix)
+    log_odds = shap_values(model.booster_, matrix)
     points = probability_points(log_odds)
     probability = model.predict_proba(matrix)[:, 1]
     base = sigmoid(log_odds["expected"])
@@ -90,5 +90,5 @@ def test_reason_stability_is_one_for_the_same_model_and_low_for_an_unrelated_one
     matrix = pd.DataFrame(rng.normal(size=(600, 6)), columns=[f"x{i}" for i in range(6)])
     signal = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x0"] + matrix["x1"] + matrix["x2"] > 0)
     other = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x3"] + matrix["x4"] + matrix["x5"] > 0)
-    assert reason_stability([signal, signal], matrix) == 1.0
-    assert reason_stability([signal, other], matrix) < 0.5
+    assert reason_stability([signal.booster_, signal.booster_], matrix) == 1.0
+    assert reason_stability([signal.booster_, other.booster_], matrix) < 0.5
