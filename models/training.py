@@ -58,7 +58,7 @@ class ModelSettings(Settings):
     threads: int | None = Field(None, gt=0, description="Threads LightGBM may use; null: every core.")
     churn: BoosterSettings = BoosterSettings()
     satisfaction: BoosterSettings = Field(
-        BoosterSettings(n_estimators=400, num_leaves=7, min_child_samples=100),
+        BoosterSettings(n_estimators=400, learning_rate=0.03, num_leaves=7, min_child_samples=100),
         description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in bench/synthetic_truth.py).",
     )
 
