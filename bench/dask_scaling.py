@@ -22,20 +22,17 @@ import numpy as np
 import pandas as pd
 from distributed import get_task_stream
 
-from features.builders import FeatureSettings, build_features, catalogue_for
-from features.labels import ChurnDefinition, active_customers
+from common import churn_model, training
 from features.loaders import load_tables
-from features.registry import churn_directions
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec
-from features.training_sets import CutoffSchedule, churn_training_set, labelled_cutoffs
-from models.scoring import ScoringModel, score_customers
-from models.training import BoosterSettings, fit_churn
-from pipelines.distributed import dask_client, features_by_partition, scored_by_chunk
+from features.training_sets import churn_rows
+from models.artifact import TrainedModel
+from models.scoring import ScoringSettings, score_customers
+from pipelines.distributed import dask_client, rows_by_partition, scored_by_chunk
 from pipelines.writers import write_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DEFINITION = ChurnDefinition(90, ("consumer",))
 TARGET_CUSTOMERS = 100_000_000
 WORKER_COUNTS = (8, 32, 128)
 NETWORK_BYTES_PER_SECOND = 1e9  # 10 Gbit/s links, an assumption, not a measurement
@@ -52,13 +49,12 @@ def compute_seconds(stream: list[dict]) -> list[float]:
     return [sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute") for task in stream]
 
 
-def churn_model(folder: Path) -> ScoringModel:
-    """A churn model with the default capacity, trained on a small world of the same generator."""
+def trained_model(folder: Path) -> TrainedModel:
+    """A churn model with the default settings, trained on a small world of the same generator."""
     write_world(WorldSpec(20_000, seed=2), folder / "training_world")
     tables = with_sentiment(load_tables(folder / "training_world", "nps"), LexiconScorer.shipped())
-    rows = churn_training_set(tables, labelled_cutoffs(tables, CutoffSchedule(), DEFINITION)[-6:], DEFINITION, FeatureSettings())
-    fitted = fit_churn(rows, DEFINITION.horizon, BoosterSettings(), 42, churn_directions(catalogue_for(tables, FeatureSettings())))
-    return ScoringModel(fitted.estimator, "bench", "bench", fitted.extras)
+    model, _ = churn_model(training(tables, latest=6))
+    return model.registered("bench", "bench")
 
 
 def main() -> None:
@@ -67,22 +63,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--partitions", type=int, default=8)
     arguments = parser.parse_args()
-    settings = FeatureSettings()
     with tempfile.TemporaryDirectory() as folder:
-        model = churn_model(Path(folder))
+        model = trained_model(Path(folder))
         write_world(WorldSpec(arguments.customers, seed=1), Path(folder) / "world")
         tables, load_seconds = timed(lambda: with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped()))
     as_of = tables.data_end
-    population = active_customers(tables, as_of, DEFINITION)
-    catalogue = catalogue_for(tables, settings)
-    single_features, single_features_seconds = timed(lambda: build_features(tables, as_of, settings).reindex(population))
-    single_scored, single_scoring_seconds = timed(lambda: score_customers(single_features, as_of, model, None, catalogue, "nps"))
+    definition, settings, catalogue, scoring = model.recipe.churn, model.recipe.features, model.recipe.catalogue, ScoringSettings()
+    single_features, single_features_seconds = timed(lambda: churn_rows(tables, as_of, definition, settings))
+    single_scored, single_scoring_seconds = timed(lambda: score_customers(single_features, as_of, model, None, catalogue, scoring, "en"))
     partition_bytes = float(np.mean([len(pickle.dumps(part, protocol=5)) for part in tables.partitions(arguments.partitions)]))
     with dask_client("local-cluster", arguments.workers) as client:
         with get_task_stream(client) as feature_stream:
-            features, cluster_features_seconds = timed(lambda: features_by_partition(client, tables, as_of, settings, arguments.partitions).reindex(population))
+            features, cluster_features_seconds = timed(lambda: rows_by_partition(client, tables, as_of, definition, settings, arguments.partitions))
         with get_task_stream(client) as scoring_stream:
-            scored, cluster_scoring_seconds = timed(lambda: scored_by_chunk(client, features, as_of, model, None, catalogue, "nps", chunks=arguments.partitions))
+            scored, cluster_scoring_seconds = timed(lambda: scored_by_chunk(client, features, as_of, model, None, catalogue, scoring, "en", chunks=arguments.partitions))
     pd.testing.assert_frame_equal(features, single_features)
     pd.testing.assert_frame_equal(scored.predictions, single_scored.predictions)
     feature_tasks, scoring_tasks = compute_seconds(feature_stream.data), compute_seconds(scoring_stream.data)

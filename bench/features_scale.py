@@ -49,7 +49,7 @@ def main() -> None:
         timed(stages, "generate", lambda: write_world(WorldSpec(arguments.customers, seed=1), world))
         tables = timed(stages, "load_and_validate", lambda: load_tables(world, "nps"))
         tables = timed(stages, "sentiment", lambda: with_sentiment(tables, LexiconScorer.shipped()))
-        features = timed(stages, "features", lambda: build_features(tables, pd.Timestamp(arguments.as_of), FeatureSettings()))
+        features = timed(stages, "features", lambda: build_features(tables, pd.Timestamp(arguments.as_of).as_unit("us"), FeatureSettings(), 90))
     events = sum(len(frame) for name, frame in tables.present().items() if name in tables.event_sources)
     result = {
         "customers": arguments.customers,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,14 +24,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from adapters import OLIST_ATTRIBUTES, olist_classified_reviews, write_tables
-from features.builders import FeatureSettings
+from features.builders import FeatureSettings, base_rhythms, request_features
 from features.loaders import load_tables
-from features.training_sets import satisfaction_training_set
+from features.labels import survey_answers
 from models.evaluation import churn_scores_report
-from models.training import BoosterSettings, churn_classifier, feature_columns, fit_satisfaction, model_matrix
+from models.training import BoosterSettings, churn_classifier, feature_columns, model_matrix, satisfaction_regressor
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SMALL_DATA = replace(BoosterSettings(), n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=30)
+SMALL_DATA = BoosterSettings(n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=30)
+HORIZON_DAYS = 90  # the BG/NBD expectations' horizon; each Olist customer has one order, so they stay empty
 
 
 def delay_features(rows: pd.DataFrame) -> list[str]:
@@ -48,15 +48,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tables = load_tables(write_tables(olist_classified_reviews(arguments.source), Path(folder)), "csat")
     settings = FeatureSettings(customer_attributes=OLIST_ATTRIBUTES)
-    rows = satisfaction_training_set(tables, settings).sort_values("answered_at", kind="stable")
+    answers = survey_answers(tables)
+    features = request_features(tables, answers[["customer_id", "as_of"]], settings, HORIZON_DAYS, base_rhythms(tables, list(answers["as_of"])))
+    rows = pd.concat([answers[["answered_at", "score"]], features], axis=1).sort_values("answered_at", kind="stable")
     holdout_from = rows["answered_at"].quantile(0.75)
     held_out = (rows["answered_at"] >= holdout_from).to_numpy()
     bad = (rows["score"] <= 2).to_numpy().astype(int)
 
-    regression = fit_satisfaction(rows, holdout_from, SMALL_DATA, arguments.seed)
     names = feature_columns(rows)
     matrix = model_matrix(rows, names)
-    regressor = type(regression.estimator)(**regression.estimator.get_params()).fit(matrix[~held_out], rows["score"].to_numpy()[~held_out])
+    regressor = satisfaction_regressor(settings=SMALL_DATA, seed=arguments.seed).fit(matrix[~held_out], rows["score"].to_numpy()[~held_out])
     classifier = churn_classifier(settings=SMALL_DATA, seed=arguments.seed).fit(matrix[~held_out], bad[~held_out])
     delays = delay_features(rows)
     logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(rows.loc[~held_out, delays].fillna(0), bad[~held_out])

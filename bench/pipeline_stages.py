@@ -19,17 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.builders import FeatureSettings, build_features, catalogue_for
-from features.labels import active_customers
+from common import churn_model, training
 from features.loaders import load_tables
-from features.registry import churn_directions
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec
-from features.training_sets import churn_training_set, labelled_cutoffs
+from features.training_sets import churn_rows
 from models.card import model_card
 from models.drift import drift_summary
-from models.scoring import ScoringModel, score_customers
-from models.training import fit_churn
+from models.scoring import score_customers
 from pipelines.config import load_config
 from pipelines.report import report_context, write_report
 from pipelines.writers import write_predictions, write_world
@@ -63,20 +60,18 @@ def main() -> None:
         counts = stage("generate", lambda c: sum(c.values()), lambda: write_world(WorldSpec(arguments.customers, seed=1), root / "world"))
         tables = stage("load and validate", lambda t: sum(len(f) for f in t.present().values()), lambda: load_tables(root / "world", "nps"))
         tables = stage("sentiment", lambda t: len(t.mentions), lambda: with_sentiment(tables, LexiconScorer.shipped()))
-        cutoffs = labelled_cutoffs(tables, config.cutoff_schedule, config.churn_definition)[-arguments.cutoffs:]
-        settings = FeatureSettings()
-        rows = stage("training set", len, lambda: churn_training_set(tables, cutoffs, config.churn_definition, settings))
-        directions = churn_directions(catalogue_for(tables, settings))
-        churn = stage("train churn model", lambda m: len(rows), lambda: fit_churn(rows, config.churn_definition.horizon, config.model.churn, config.model.seed, directions))
+        trained = stage("training set", lambda t: len(t.rows.churn), lambda: training(tables, config.churn, config.cutoffs, config.features, latest=arguments.cutoffs))
+        cutoffs = trained.cutoffs
+        churn, _ = stage("train churn model", lambda m: len(trained.rows.churn), lambda: churn_model(trained, config.model))
         as_of = tables.data_end
-        features = stage("features at scoring date", len, lambda: build_features(tables, as_of, settings).reindex(active_customers(tables, as_of, config.churn_definition)))
-        model = ScoringModel(churn.estimator, "bench", "bench", churn.extras)
-        scored = stage("score with SHAP reasons", lambda s: len(s.predictions), lambda: score_customers(features, as_of, model, None, catalogue_for(tables, settings), "nps", config.scoring_settings))
-        drift = drift_summary(churn.extras["profile"], features, scored.predictions["churn_probability"].to_numpy(), config.monitoring.drift_threshold)
+        rows = stage("features at scoring date", len, lambda: churn_rows(tables, as_of, churn.recipe.churn, churn.recipe.features))
+        model = churn.registered("bench", "bench")
+        scored = stage("score with SHAP reasons", lambda s: len(s.predictions), lambda: score_customers(rows, as_of, model, None, churn.recipe.catalogue, config.scoring, config.language))
+        drift = drift_summary(churn.profile, rows[churn.feature_names], scored.predictions["churn_probability"].to_numpy(), config.monitoring.drift_threshold)
         stage("write prediction folder", lambda f: len(scored.predictions), lambda: write_predictions(scored.predictions, root / "out", as_of, True, {"drift": drift}))
         card = model_card(tables.event_sources, "lexicon", cutoffs, churn, None)
         history = pd.DataFrame(columns=["as_of", "roc_auc", "in_sample", "alert"])
-        stage("report", lambda p: len(scored.predictions), lambda: write_report(report_context(config, tables, scored, None, drift, None, card, history), root / "out" / "report.html"))
+        stage("report", lambda p: len(scored.predictions), lambda: write_report(report_context(config, tables, scored, model, None, drift, None, card, history), root / "out" / "report.html"))
 
     events = counts["orders"] + counts["activities"] + counts["mentions"]
     RESULTS.mkdir(exist_ok=True)

@@ -26,20 +26,16 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features.builders import FeatureSettings, build_features, catalogue_for
-from features.registry import churn_directions
-from features.labels import ChurnDefinition, active_customers
+from common import Training, churn_model, training
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec, true_nps_probabilities
-from features.training_sets import CutoffSchedule, build_training_set, labelled_cutoffs
+from features.training_sets import churn_rows
 from models.bias import SurveySettings, fit_satisfaction_corrected, predicted_scores
-from models.training import BoosterSettings, fit_churn, fit_satisfaction
-from pipelines.config import load_config
+from models.training import ModelSettings, fit_satisfaction
 from pipelines.writers import write_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DEFINITION = ChurnDefinition(90, ("consumer",))
 
 
 def main() -> None:
@@ -95,13 +91,12 @@ def one_world(customers: int, seed: int) -> dict:
         write_world(WorldSpec(customers, seed), world)
         truth = pd.read_parquet(world / "truth" / "satisfaction.parquet")
         tables = with_sentiment(load_tables(world, "nps"), LexiconScorer.shipped())
-    settings, model = FeatureSettings(), load_config().model
-    cutoffs = labelled_cutoffs(tables, CutoffSchedule(), DEFINITION)
-    rows = build_training_set(tables, cutoffs, DEFINITION, settings)
-    now = build_features(tables, tables.data_end, settings).reindex(active_customers(tables, tables.data_end, DEFINITION))
-    corrected, nps_table = fit_satisfaction_corrected(rows, tables, now, cutoffs[-1], model.satisfaction, model.seed, SurveySettings())
-    uncorrected = fit_satisfaction(rows.satisfaction, cutoffs[-1], model.satisfaction, model.seed)
-    churn = churn_against_oracle(rows.churn, truth, tables, settings, model.churn)
+    trained = training(tables)
+    rows, cutoffs, recipe = trained.rows, trained.cutoffs, trained.recipe.model_copy(update={"kind": "satisfaction"})
+    now = churn_rows(tables, tables.data_end, trained.definition, trained.recipe.features)
+    (corrected, _), nps_table = fit_satisfaction_corrected(rows, tables, now, recipe, cutoffs[-1], ModelSettings(), SurveySettings())
+    uncorrected, _ = fit_satisfaction(rows.satisfaction, recipe, cutoffs[-1], ModelSettings())
+    churn = churn_against_oracle(trained, truth)
 
     latest = truth[truth["date"] == truth["date"].max()].set_index("customer_id")["satisfaction"].reindex(now.index)
     never_answered = ~now.index.isin(tables.surveys["customer_id"]) & latest.notna().to_numpy()
@@ -132,10 +127,10 @@ def one_world(customers: int, seed: int) -> dict:
     }
 
 
-def churn_against_oracle(churn_rows: pd.DataFrame, truth: pd.DataFrame, tables, settings: FeatureSettings, booster: BoosterSettings) -> dict:
+def churn_against_oracle(trained: Training, truth: pd.DataFrame) -> dict:
     """Held-out churn ROC AUC of the model and of the truth's own churn probability, on the same customers."""
-    model = fit_churn(churn_rows, DEFINITION.horizon, booster, 42, churn_directions(catalogue_for(tables, settings)))
-    validation = churn_rows[model.split.valid]
+    model, evaluation = churn_model(trained)
+    validation = trained.rows.churn[evaluation.split.valid]
     cutoff = validation.index.get_level_values("as_of")[0]
     known = truth[truth["date"] <= cutoff]
     snapshot = known[known["date"] == known["date"].max()].set_index("customer_id")["churn_probability_90d"]
