@@ -1,6 +1,6 @@
 """Non-contractual churn on real purchases (UCI Online Retail II), the whole customer base, backtested over four cutoffs.
 
-    python bench/uci_churn.py [--source ../shared/data/uci-online-retail] [--horizon 90]
+    python bench/uci_churn.py [--source ../shared/data/uci-online-retail] [--horizon 90] [--cutoffs 2011-06-01 ...]
 
 Churn: no order in the `horizon` days after the cutoff. Every customer with an order before the
 cutoff is scored, most of them lapsed. For each validation cutoff, the pipeline's own training
@@ -9,7 +9,7 @@ whose horizon closed before it; the classic models score the same customers: day
 order, BG/NBD's expected orders and probability of no order (fitted on orders before the cutoff),
 logistic regression on log recency, frequency, monetary value and age, and LightGBM on those four
 alone. Intervals are paired bootstraps of the AUC difference (LightGBM minus the model) over the
-same resampled customers. Writes bench/results/uci_churn.json and .md.
+same resampled customers. Writes bench/results/uci_churn.json and .md (uci_churn_<horizon>d.* for another horizon).
 """
 
 from __future__ import annotations
@@ -93,17 +93,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "uci-online-retail")
     parser.add_argument("--horizon", type=int, default=90)
+    parser.add_argument("--cutoffs", nargs="+", default=list(VALIDATION_CUTOFFS), help="validation cutoffs (each needs its whole horizon inside the data)")
     parser.add_argument("--seed", type=int, default=42)
     arguments = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         tables = load_tables(write_tables(uci_online_retail(arguments.source), Path(folder)), "nps")
     definition = ChurnDefinition(horizon_days=arguments.horizon, lapse_segments=()).resolved(tables)
-    folds = [backtest(tables, pd.Timestamp(cutoff).as_unit("us"), definition, arguments.seed) for cutoff in VALIDATION_CUTOFFS if pd.Timestamp(cutoff) + definition.horizon <= tables.data_end]
+    folds = [backtest(tables, pd.Timestamp(cutoff).as_unit("us"), definition, arguments.seed) for cutoff in arguments.cutoffs if pd.Timestamp(cutoff) + definition.horizon <= tables.data_end]
     result = {"dataset": "UCI Online Retail II", "churn": f"no order within {arguments.horizon} days", "folds": folds, "seconds": round(time.perf_counter() - started, 1)}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "uci_churn.json").write_text(json.dumps(result, indent=2))
-    (RESULTS / "uci_churn.md").write_text(markdown(folds, arguments.horizon) + "\n")
+    name = "uci_churn" if arguments.horizon == 90 else f"uci_churn_{arguments.horizon}d"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"{name}.md").write_text(markdown(folds, arguments.horizon) + "\n")
     print(markdown(folds, arguments.horizon))
 
 
