@@ -24,12 +24,25 @@ class Training:
     recipe: Recipe
 
 
-def training(tables: Tables, churn: ChurnDefinition = ChurnDefinition(), schedule: CutoffSchedule = CutoffSchedule(), settings: FeatureSettings = FeatureSettings(), latest: int | None = None) -> Training:
+def training(
+    tables: Tables,
+    churn: ChurnDefinition = ChurnDefinition(),
+    schedule: CutoffSchedule = CutoffSchedule(),
+    settings: FeatureSettings = FeatureSettings(),
+    latest: int | None = None,
+) -> Training:
     """Training rows as `surveyless train` builds them (the `latest` labelled cutoffs only, when given)."""
     definition = churn.resolved(tables)
-    cutoffs = labelled_cutoffs(tables, schedule, definition)[-(latest or 0):]
+    cutoffs = labelled_cutoffs(tables, schedule, definition)[-(latest or 0) :]
     rows = build_training_set(tables, cutoffs, definition, settings)
-    recipe = Recipe(kind="churn", churn=definition, features=settings, sources=tables.event_sources, feature_names=tuple(feature_columns(rows.churn)), survey_scale="nps")
+    recipe = Recipe(
+        kind="churn",
+        churn=definition,
+        features=settings,
+        sources=tables.event_sources,
+        feature_names=tuple(feature_columns(rows.churn)),
+        survey_scale="nps",
+    )
     return Training(definition, cutoffs, rows, recipe)
 
 

@@ -40,13 +40,17 @@ def duckdb_sql(as_of: pd.Timestamp) -> str:
         return f"TIMESTAMP '{as_of}' - INTERVAL {window} DAY"
 
     order_columns = ",\n".join(
-        f"count(*) FILTER (WHERE ordered_at >= {since(w)}) AS orders_{w}d, sum(amount) FILTER (WHERE ordered_at >= {since(w)}) AS spend_{w}d" for w in WINDOWS
+        f"count(*) FILTER (WHERE ordered_at >= {since(w)}) AS orders_{w}d, sum(amount) FILTER (WHERE ordered_at >= {since(w)}) AS spend_{w}d"
+        for w in WINDOWS
     )
     activity_columns = ",\n".join(
-        f"count(*) FILTER (WHERE type IN ({', '.join(repr(k) for k in kinds)}) AND occurred_at >= {since(w)}) AS {name}_{w}d" for name, kinds in ACTIVITY_TYPES.items() for w in WINDOWS
+        f"count(*) FILTER (WHERE type IN ({', '.join(repr(k) for k in kinds)}) AND occurred_at >= {since(w)}) AS {name}_{w}d"
+        for name, kinds in ACTIVITY_TYPES.items()
+        for w in WINDOWS
     )
     mention_columns = ",\n".join(
-        f"count(*) FILTER (WHERE posted_at >= {since(w)}) AS mentions_{w}d, avg(sentiment) FILTER (WHERE posted_at >= {since(w)}) AS mean_sentiment_{w}d" for w in WINDOWS
+        f"count(*) FILTER (WHERE posted_at >= {since(w)}) AS mentions_{w}d, avg(sentiment) FILTER (WHERE posted_at >= {since(w)}) AS mean_sentiment_{w}d"
+        for w in WINDOWS
     )
     return f"""
         WITH o AS (SELECT customer_id, {order_columns}, date_diff('millisecond', max(ordered_at), TIMESTAMP '{as_of}') / 86400000.0 AS days_since_last_order
@@ -67,19 +71,53 @@ def with_polars(frames: dict, as_of: pd.Timestamp) -> pd.DataFrame:
 
     moment = as_of.to_pydatetime()
     since = {w: moment - pd.Timedelta(days=w).to_pytimedelta() for w in WINDOWS}
-    orders = frames["orders"].lazy().filter(pl.col("ordered_at") < moment).group_by("customer_id").agg(
-        *[(pl.col("ordered_at") >= since[w]).sum().alias(f"orders_{w}d") for w in WINDOWS],
-        *[pl.col("amount").filter(pl.col("ordered_at") >= since[w]).sum().alias(f"spend_{w}d") for w in WINDOWS],
-        ((pl.lit(moment) - pl.col("ordered_at").max()).dt.total_milliseconds() / 86_400_000).alias("days_since_last_order"),
+    orders = (
+        frames["orders"]
+        .lazy()
+        .filter(pl.col("ordered_at") < moment)
+        .group_by("customer_id")
+        .agg(
+            *[(pl.col("ordered_at") >= since[w]).sum().alias(f"orders_{w}d") for w in WINDOWS],
+            *[pl.col("amount").filter(pl.col("ordered_at") >= since[w]).sum().alias(f"spend_{w}d") for w in WINDOWS],
+            ((pl.lit(moment) - pl.col("ordered_at").max()).dt.total_milliseconds() / 86_400_000).alias(
+                "days_since_last_order"
+            ),
+        )
     )
-    activities = frames["activities"].lazy().filter(pl.col("occurred_at") < moment).group_by("customer_id").agg(
-        *[(pl.col("type").is_in(list(kinds)) & (pl.col("occurred_at") >= since[w])).sum().alias(f"{name}_{w}d") for name, kinds in ACTIVITY_TYPES.items() for w in WINDOWS],
+    activities = (
+        frames["activities"]
+        .lazy()
+        .filter(pl.col("occurred_at") < moment)
+        .group_by("customer_id")
+        .agg(
+            *[
+                (pl.col("type").is_in(list(kinds)) & (pl.col("occurred_at") >= since[w])).sum().alias(f"{name}_{w}d")
+                for name, kinds in ACTIVITY_TYPES.items()
+                for w in WINDOWS
+            ],
+        )
     )
-    mentions = frames["mentions"].lazy().filter((pl.col("posted_at") < moment) & pl.col("customer_id").is_not_null()).group_by("customer_id").agg(
-        *[(pl.col("posted_at") >= since[w]).sum().alias(f"mentions_{w}d") for w in WINDOWS],
-        *[pl.col("sentiment").filter(pl.col("posted_at") >= since[w]).mean().alias(f"mean_sentiment_{w}d") for w in WINDOWS],
+    mentions = (
+        frames["mentions"]
+        .lazy()
+        .filter((pl.col("posted_at") < moment) & pl.col("customer_id").is_not_null())
+        .group_by("customer_id")
+        .agg(
+            *[(pl.col("posted_at") >= since[w]).sum().alias(f"mentions_{w}d") for w in WINDOWS],
+            *[
+                pl.col("sentiment").filter(pl.col("posted_at") >= since[w]).mean().alias(f"mean_sentiment_{w}d")
+                for w in WINDOWS
+            ],
+        )
     )
-    joined = frames["customers"].lazy().select("customer_id").join(orders, on="customer_id", how="left").join(activities, on="customer_id", how="left").join(mentions, on="customer_id", how="left")
+    joined = (
+        frames["customers"]
+        .lazy()
+        .select("customer_id")
+        .join(orders, on="customer_id", how="left")
+        .join(activities, on="customer_id", how="left")
+        .join(mentions, on="customer_id", how="left")
+    )
     return joined.collect().to_pandas().set_index("customer_id")
 
 
@@ -95,7 +133,7 @@ def median_seconds(work, repeats: int = 3) -> tuple[float, object]:
 def comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Counts and sums of nothing are 0 in every engine's terms; means of nothing stay missing."""
     counted = [c for c in columns if not c.startswith(("mean_", "days_"))]
-    return frame[columns].astype(float).fillna({c: 0.0 for c in counted}).sort_index()
+    return frame[columns].astype(float).fillna(dict.fromkeys(counted, 0.0)).sort_index()
 
 
 def main() -> None:
@@ -110,10 +148,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         write_world(WorldSpec(arguments.customers, seed=1), Path(folder) / "world")
         tables = with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped())
-    frames = {name: getattr(tables, name)[columns] for name, columns in {
-        "customers": ["customer_id"], "orders": ["customer_id", "ordered_at", "amount"],
-        "activities": ["customer_id", "occurred_at", "type"], "mentions": ["customer_id", "posted_at", "sentiment"],
-    }.items()}
+    frames = {
+        name: getattr(tables, name)[columns]
+        for name, columns in {
+            "customers": ["customer_id"],
+            "orders": ["customer_id", "ordered_at", "amount"],
+            "activities": ["customer_id", "occurred_at", "type"],
+            "mentions": ["customer_id", "posted_at", "sentiment"],
+        }.items()
+    }
     connection = duckdb.connect()
     for name, frame in frames.items():
         connection.register(name, frame)
@@ -122,18 +165,30 @@ def main() -> None:
     timings = {}
     timings["duckdb (one SQL query)"], theirs = median_seconds(lambda: with_duckdb(connection, as_of))
     timings["polars (one lazy query)"], polars_result = median_seconds(lambda: with_polars(polars_frames, as_of))
-    timings["surveyless build_features (whole catalogue)"], ours = median_seconds(lambda: with_surveyless(tables, as_of))
+    timings["surveyless build_features (whole catalogue)"], ours = median_seconds(
+        lambda: with_surveyless(tables, as_of)
+    )
     columns = list(theirs.columns)
     for other in (ours, polars_result):
-        pd.testing.assert_frame_equal(comparable(other, columns), comparable(theirs, columns), check_names=False, rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            comparable(other, columns), comparable(theirs, columns), check_names=False, rtol=1e-9
+        )
 
     events = sum(len(frames[n]) for n in ("orders", "activities", "mentions"))
     base = timings["duckdb (one SQL query)"]
-    lines = [f"{arguments.customers:,} customers, {events:,} events, {len(columns)} aggregates, results checked equal; medians of 3, 2 cores.", "",
-             "| engine | seconds | vs the DuckDB query |", "|---|---|---|"]
+    lines = [
+        f"{arguments.customers:,} customers, {events:,} events, {len(columns)} aggregates, results checked equal; medians of 3, 2 cores.",
+        "",
+        "| engine | seconds | vs the DuckDB query |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {seconds} | {seconds / base:.2f}x |" for name, seconds in timings.items()]
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "features_peers.json").write_text(json.dumps({"customers": arguments.customers, "events": events, "aggregates": columns, "seconds": timings}, indent=2))
+    (RESULTS / "features_peers.json").write_text(
+        json.dumps(
+            {"customers": arguments.customers, "events": events, "aggregates": columns, "seconds": timings}, indent=2
+        )
+    )
     (RESULTS / "features_peers.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -49,7 +49,11 @@ def main() -> None:
         timed(stages, "generate", lambda: write_world(WorldSpec(arguments.customers, seed=1), world))
         tables = timed(stages, "load_and_validate", lambda: load_tables(world, "nps"))
         tables = timed(stages, "sentiment", lambda: with_sentiment(tables, LexiconScorer.shipped()))
-        features = timed(stages, "features", lambda: build_features(tables, pd.Timestamp(arguments.as_of).as_unit("us"), FeatureSettings(), 90))
+        features = timed(
+            stages,
+            "features",
+            lambda: build_features(tables, pd.Timestamp(arguments.as_of).as_unit("us"), FeatureSettings(), 90),
+        )
     events = sum(len(frame) for name, frame in tables.present().items() if name in tables.event_sources)
     result = {
         "customers": arguments.customers,
@@ -65,7 +69,13 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"features_scale_{arguments.customers}.json").write_text(json.dumps(result, indent=2))
     rows = [f"| {name} | {stage['seconds']} | {stage['peak_rss_gb_so_far']} |" for name, stage in stages.items()]
-    table = [f"{arguments.customers:,} customers, {events:,} events, {features.shape[1]} features.", "", "| stage | seconds | peak RSS so far, GB |", "|---|---|---|", *rows]
+    table = [
+        f"{arguments.customers:,} customers, {events:,} events, {features.shape[1]} features.",
+        "",
+        "| stage | seconds | peak RSS so far, GB |",
+        "|---|---|---|",
+        *rows,
+    ]
     (RESULTS / "features_scale.md").write_text("\n".join(table) + "\n")
     print(json.dumps(result, indent=2))
 

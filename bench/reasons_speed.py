@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from common import Training, churn_model, training
+
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec
@@ -45,7 +45,9 @@ def rows_per_second(work, rows: int, repeats: int = 3) -> float:
 
 def measure(trained: Training, trees: int, leaves: int, depth: int, scoring: pd.DataFrame) -> dict:
     """`trees` is the ceiling: early stopping picks the count, reported as `trees_used`."""
-    model, _ = churn_model(trained, ModelSettings(churn=BoosterSettings(n_estimators=trees, num_leaves=leaves, max_depth=depth)))
+    model, _ = churn_model(
+        trained, ModelSettings(churn=BoosterSettings(n_estimators=trees, num_leaves=leaves, max_depth=depth))
+    )
     matrix = model_matrix(scoring, model.feature_names)
     booster = model.booster
     sample, explained = matrix.head(SHAP_SAMPLE), matrix.head(CONTRIB_ROWS)
@@ -53,13 +55,25 @@ def measure(trained: Training, trees: int, leaves: int, depth: int, scoring: pd.
 
     explainer = shap.TreeExplainer(booster)
     return {
-        "trees": trees, "trees_used": int(model.metrics["trees"]), "leaves": leaves, "max_depth": depth, "deepest_tree": deepest(booster), "roc_auc": round(model.metrics["roc_auc"], 4),
-        "roc_auc_low": round(model.metrics["roc_auc_low"], 4), "roc_auc_high": round(model.metrics["roc_auc_high"], 4),
+        "trees": trees,
+        "trees_used": int(model.metrics["trees"]),
+        "leaves": leaves,
+        "max_depth": depth,
+        "deepest_tree": deepest(booster),
+        "roc_auc": round(model.metrics["roc_auc"], 4),
+        "roc_auc_low": round(model.metrics["roc_auc_low"], 4),
+        "roc_auc_high": round(model.metrics["roc_auc_high"], 4),
         "predict_proba_rows_per_s": rows_per_second(lambda: churn_probability(model, scoring), len(matrix)),
         "booster_predict_rows_per_s": rows_per_second(lambda: booster.predict(matrix), len(matrix)),
-        "pred_contrib_rows_per_s_2_threads": rows_per_second(lambda: booster.predict(explained, pred_contrib=True, num_threads=2), len(explained)),
-        "pred_contrib_rows_per_s_1_thread": rows_per_second(lambda: booster.predict(explained, pred_contrib=True, num_threads=1), len(explained)),
-        "shap_tree_explainer_rows_per_s": rows_per_second(lambda: explainer.shap_values(sample), len(sample), repeats=1),
+        "pred_contrib_rows_per_s_2_threads": rows_per_second(
+            lambda: booster.predict(explained, pred_contrib=True, num_threads=2), len(explained)
+        ),
+        "pred_contrib_rows_per_s_1_thread": rows_per_second(
+            lambda: booster.predict(explained, pred_contrib=True, num_threads=1), len(explained)
+        ),
+        "shap_tree_explainer_rows_per_s": rows_per_second(
+            lambda: explainer.shap_values(sample), len(sample), repeats=1
+        ),
     }
 
 
@@ -88,7 +102,8 @@ def main() -> None:
     scoring = rows.tail(min(len(rows), 50_000))
     results = [measure(trained, trees, leaves, depth, scoring) for trees, leaves, depth in CAPACITIES]
     lines = [
-        f"{arguments.customers:,} customers, {len(rows):,} training rows; prediction speed on {len(scoring):,} rows, pred_contrib on {CONTRIB_ROWS:,} (medians of 3), TreeExplainer on {SHAP_SAMPLE:,}.", "",
+        f"{arguments.customers:,} customers, {len(rows):,} training rows; prediction speed on {len(scoring):,} rows, pred_contrib on {CONTRIB_ROWS:,} (medians of 3), TreeExplainer on {SHAP_SAMPLE:,}.",
+        "",
         "| trees (ceiling / used) x leaves (max depth) | deepest tree | held-out ROC AUC (95 % CI) | predict_proba rows/s | booster.predict rows/s | pred_contrib rows/s, 2 threads / 1 thread | shap.TreeExplainer rows/s | 1M customers' reasons, minutes |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -98,7 +113,9 @@ def main() -> None:
             f"| {r['pred_contrib_rows_per_s_2_threads']:,} / {r['pred_contrib_rows_per_s_1_thread']:,} | {r['shap_tree_explainer_rows_per_s']:,} | {1e6 / r['pred_contrib_rows_per_s_2_threads'] / 60:.1f} |"
         )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "reasons_speed.json").write_text(json.dumps({"customers": arguments.customers, "training_rows": len(rows), "models": results}, indent=2))
+    (RESULTS / "reasons_speed.json").write_text(
+        json.dumps({"customers": arguments.customers, "training_rows": len(rows), "models": results}, indent=2)
+    )
     (RESULTS / "reasons_speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

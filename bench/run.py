@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -50,8 +50,22 @@ PLANS = {
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
-    memory = next((int(line.split()[1]) / 1024**2 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            int(line.split()[1]) / 1024**2
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
     return f"{cpu}; {os.cpu_count()} cores; {memory:.0f} GiB RAM; Python {platform.python_version()}; {platform.platform()}"
 
 
@@ -59,10 +73,16 @@ def run(script: str, arguments: list[str]) -> dict:
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     environment = os.environ | {"PYTHONPATH": os.pathsep.join([str(BENCH.parent), str(BENCH)])}
-    finished = subprocess.run([sys.executable, str(BENCH / f"{script}.py"), *arguments], env=environment, capture_output=True, text=True)
+    finished = subprocess.run(
+        [sys.executable, str(BENCH / f"{script}.py"), *arguments], env=environment, capture_output=True, text=True
+    )
     return {
-        "script": script, "arguments": " ".join(arguments), "seconds": round(time.perf_counter() - started, 1),
-        "load_before": round(load_before, 2), "exit": finished.returncode, "error": finished.stderr.strip().splitlines()[-1:] if finished.returncode else [],
+        "script": script,
+        "arguments": " ".join(arguments),
+        "seconds": round(time.perf_counter() - started, 1),
+        "load_before": round(load_before, 2),
+        "exit": finished.returncode,
+        "error": finished.stderr.strip().splitlines()[-1:] if finished.returncode else [],
     }
 
 
@@ -83,11 +103,17 @@ def main() -> None:
         runs.append(run(script, options))
         print(f"  {runs[-1]['seconds']} s, exit {runs[-1]['exit']}", flush=True)
     lines = [
-        f"# Benchmarks, {arguments.mode} mode", "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.", "",
-        "| benchmark | arguments | wall s | 1-min load before | exit |", "|---|---|---|---|---|",
+        f"# Benchmarks, {arguments.mode} mode",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        "",
+        "| benchmark | arguments | wall s | 1-min load before | exit |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |" for r in runs]
+    lines += [
+        f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |"
+        for r in runs
+    ]
     for script, options in PLANS[arguments.mode]:
         if table := result_table(script, options):
             lines += ["", f"## {script} {' '.join(options)}", "", table.read_text().strip()]

@@ -61,18 +61,61 @@ def main() -> None:
         counts = write_world(WorldSpec(arguments.customers, seed=1), root / "world")
         write_world(WorldSpec(arguments.train_customers, seed=2), root / "training_world")
         config = root / "bench.yaml"
-        config.write_text("promotion: {must_beat_baselines: false}\n")  # speed is measured here, not whether a small world's model beats baselines
-        subprocess.run([str(SURVEYLESS), "train", "--config", str(config), "--data", str(root / "training_world"), "--out", str(root / "trained")], check=True, stdout=subprocess.DEVNULL)
-        runs = {name: [timed_score(config, root / "world", root / "trained", root / "work", core) for _ in range(arguments.repeats)] for name, core in CORES.items()}
+        config.write_text(
+            "promotion: {must_beat_baselines: false}\n"
+        )  # speed is measured here, not whether a small world's model beats baselines
+        subprocess.run(
+            [
+                str(SURVEYLESS),
+                "train",
+                "--config",
+                str(config),
+                "--data",
+                str(root / "training_world"),
+                "--out",
+                str(root / "trained"),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        runs = {
+            name: [
+                timed_score(config, root / "world", root / "trained", root / "work", core)
+                for _ in range(arguments.repeats)
+            ]
+            for name, core in CORES.items()
+        }
     events = counts["orders"] + counts["activities"] + counts["mentions"]
-    summary = {name: {"median_seconds": float(np.median([r["seconds"] for r in rs])), "peak_rss_gb": max(r["peak_rss_gb"] for r in rs), "runs": rs} for name, rs in runs.items()}
+    summary = {
+        name: {
+            "median_seconds": float(np.median([r["seconds"] for r in rs])),
+            "peak_rss_gb": max(r["peak_rss_gb"] for r in rs),
+            "runs": rs,
+        }
+        for name, rs in runs.items()
+    }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"scoring_path_{arguments.customers}.json").write_text(json.dumps({"customers": arguments.customers, "events": events, "train_customers": arguments.train_customers, "results": summary}, indent=2))
+    (RESULTS / f"scoring_path_{arguments.customers}.json").write_text(
+        json.dumps(
+            {
+                "customers": arguments.customers,
+                "events": events,
+                "train_customers": arguments.train_customers,
+                "results": summary,
+            },
+            indent=2,
+        )
+    )
     lines = [
-        f"`surveyless score` on {arguments.customers:,} customers ({events:,} events), models trained on {arguments.train_customers:,}; median of {arguments.repeats} run(s):", "",
-        f"| cores | wall s (target {TARGET_SECONDS}) | peak RSS GB (target {TARGET_GB}) | customers/s |", "|---|---|---|---|",
+        f"`surveyless score` on {arguments.customers:,} customers ({events:,} events), models trained on {arguments.train_customers:,}; median of {arguments.repeats} run(s):",
+        "",
+        f"| cores | wall s (target {TARGET_SECONDS}) | peak RSS GB (target {TARGET_GB}) | customers/s |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {name} | {s['median_seconds']:.0f} | {s['peak_rss_gb']:.1f} | {arguments.customers / s['median_seconds']:,.0f} |" for name, s in summary.items()]
+    lines += [
+        f"| {name} | {s['median_seconds']:.0f} | {s['peak_rss_gb']:.1f} | {arguments.customers / s['median_seconds']:,.0f} |"
+        for name, s in summary.items()
+    ]
     (RESULTS / f"scoring_path_{arguments.customers}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

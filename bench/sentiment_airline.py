@@ -27,8 +27,13 @@ def main() -> None:
     metrics["majority_class_accuracy"] = float((labels == labels.value_counts().idxmax()).mean())
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     (ROOT / "bench" / "results" / "sentiment_airline.json").write_text(json.dumps(metrics, indent=2))
-    table = ["| scorer | accuracy | macro-F1 |", "|---|---|---|"] + [f"| {name} | {metrics[name]['accuracy']:.3f} | {metrics[name]['macro_f1']:.3f} |" for name in ("lexicon", "text_model")]
-    (ROOT / "bench" / "results" / "sentiment_airline.md").write_text("\n".join(table) + f"\n\nMajority class accuracy {metrics['majority_class_accuracy']:.3f}.\n")
+    table = ["| scorer | accuracy | macro-F1 |", "|---|---|---|"] + [
+        f"| {name} | {metrics[name]['accuracy']:.3f} | {metrics[name]['macro_f1']:.3f} |"
+        for name in ("lexicon", "text_model")
+    ]
+    (ROOT / "bench" / "results" / "sentiment_airline.md").write_text(
+        "\n".join(table) + f"\n\nMajority class accuracy {metrics['majority_class_accuracy']:.3f}.\n"
+    )
     print(json.dumps(metrics, indent=2))
 
 

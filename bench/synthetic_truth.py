@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import Training, churn_model, training
 from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from common import Training, churn_model, training
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec, true_nps_probabilities
@@ -51,11 +51,23 @@ def main() -> None:
         "seeds": arguments.seeds,
         "mean_over_worlds": {
             "segment_nps_error": {e: float(np.mean(v)) for e, v in segment_error.items()},
-            "overall_nps_error": {e: float(np.mean([w["absolute_nps_error"][e]["all"] for w in worlds])) for e in estimates},
-            "spearman_never_answered": {m: float(np.mean([w["spearman_with_latent_truth_never_answered"][m] for w in worlds])) for m in ("uncorrected", "corrected", "ridge_baseline")},
-            "churn_roc_auc": {m: float(np.mean([w["churn"][m] for w in worlds])) for m in ("model", "oracle", "model_over_oracle")},
+            "overall_nps_error": {
+                e: float(np.mean([w["absolute_nps_error"][e]["all"] for w in worlds])) for e in estimates
+            },
+            "spearman_never_answered": {
+                m: float(np.mean([w["spearman_with_latent_truth_never_answered"][m] for w in worlds]))
+                for m in ("uncorrected", "corrected", "ridge_baseline")
+            },
+            "churn_roc_auc": {
+                m: float(np.mean([w["churn"][m] for w in worlds])) for m in ("model", "oracle", "model_over_oracle")
+            },
         },
-        "worlds_where_correction_lowers_segment_error": int(sum(c < u for c, u in zip(segment_error["inferred_corrected"], segment_error["inferred_uncorrected"]))),
+        "worlds_where_correction_lowers_segment_error": int(
+            sum(
+                c < u
+                for c, u in zip(segment_error["inferred_corrected"], segment_error["inferred_uncorrected"], strict=True)
+            )
+        ),
         "worlds": worlds,
     }
     RESULTS.mkdir(exist_ok=True)
@@ -66,12 +78,17 @@ def main() -> None:
 
 def markdown(result: dict) -> str:
     lines = [
-        f"{result['customers']:,} customers per world.", "",
+        f"{result['customers']:,} customers per world.",
+        "",
         "| world seed | churn AUC model / oracle (ratio) | Spearman never answered: inferred / corrected / ridge | segment NPS error: surveyed / inferred / corrected |",
         "|---|---|---|---|",
     ]
     for w in result["worlds"]:
-        churn, rho, error = w["churn"], w["spearman_with_latent_truth_never_answered"], w["mean_absolute_nps_error_over_segments"]
+        churn, rho, error = (
+            w["churn"],
+            w["spearman_with_latent_truth_never_answered"],
+            w["mean_absolute_nps_error_over_segments"],
+        )
         lines.append(
             f"| {w['seed']} | {churn['model']:.3f} / {churn['oracle']:.3f} ({churn['model_over_oracle']:.2f}) | {rho['uncorrected']:.3f} / {rho['corrected']:.3f} / {rho['ridge_baseline']:.3f} "
             f"| {error['surveyed']:.1f} / {error['inferred_uncorrected']:.1f} / {error['inferred_corrected']:.1f} |"
@@ -94,7 +111,9 @@ def one_world(customers: int, seed: int) -> dict:
     trained = training(tables)
     rows, cutoffs, recipe = trained.rows, trained.cutoffs, trained.recipe.model_copy(update={"kind": "satisfaction"})
     now = churn_rows(tables, tables.data_end, trained.definition, trained.recipe.features)
-    (corrected, _), nps_table = fit_satisfaction_corrected(rows, tables, now, recipe, cutoffs[-1], ModelSettings(), SurveySettings())
+    (corrected, _), nps_table = fit_satisfaction_corrected(
+        rows, tables, now, recipe, cutoffs[-1], ModelSettings(), SurveySettings()
+    )
     uncorrected, _ = fit_satisfaction(rows.satisfaction, recipe, cutoffs[-1], ModelSettings())
     churn = churn_against_oracle(trained, truth)
 
@@ -105,11 +124,17 @@ def one_world(customers: int, seed: int) -> dict:
         for name, model in (("uncorrected", uncorrected), ("corrected", corrected))
     }
     ridge = ridge_baseline(rows.satisfaction, uncorrected.feature_names)
-    spearman["ridge_baseline"] = float(spearmanr(ridge.predict(numeric(now, uncorrected.feature_names))[never_answered], latest[never_answered]).statistic)
+    spearman["ridge_baseline"] = float(
+        spearmanr(
+            ridge.predict(numeric(now, uncorrected.feature_names))[never_answered], latest[never_answered]
+        ).statistic
+    )
     promoter, detractor = true_nps_probabilities(latest.to_numpy())
     segments = tables.customers.set_index("customer_id")["segment"].reindex(now.index)
     truth_frame = pd.DataFrame({"promoter": promoter, "detractor": detractor, "segment": segments.to_numpy()}).dropna()
-    true_nps = {s: float(100 * (g["promoter"].mean() - g["detractor"].mean())) for s, g in truth_frame.groupby("segment")}
+    true_nps = {
+        s: float(100 * (g["promoter"].mean() - g["detractor"].mean())) for s, g in truth_frame.groupby("segment")
+    }
     true_nps["all"] = float(100 * (truth_frame["promoter"].mean() - truth_frame["detractor"].mean()))
     errors = {
         estimate: {s: abs(nps_table[estimate][s] - true_nps[s]) for s in true_nps if s in nps_table[estimate]}
@@ -123,7 +148,9 @@ def one_world(customers: int, seed: int) -> dict:
         "true_nps": true_nps,
         "nps": nps_table,
         "absolute_nps_error": errors,
-        "mean_absolute_nps_error_over_segments": {k: float(np.mean([v for s, v in e.items() if s != "all"])) for k, e in errors.items()},
+        "mean_absolute_nps_error_over_segments": {
+            k: float(np.mean([v for s, v in e.items() if s != "all"])) for k, e in errors.items()
+        },
     }
 
 
@@ -136,7 +163,12 @@ def churn_against_oracle(trained: Training, truth: pd.DataFrame) -> dict:
     snapshot = known[known["date"] == known["date"].max()].set_index("customer_id")["churn_probability_90d"]
     oracle = snapshot.reindex(validation.index.get_level_values("customer_id")).fillna(snapshot.median()).to_numpy()
     oracle_auc = float(roc_auc_score(validation["churned"], oracle))
-    return {"model": model.metrics["roc_auc"], "oracle": oracle_auc, "model_over_oracle": model.metrics["roc_auc"] / oracle_auc, "validation_customers": len(validation)}
+    return {
+        "model": model.metrics["roc_auc"],
+        "oracle": oracle_auc,
+        "model_over_oracle": model.metrics["roc_auc"] / oracle_auc,
+        "validation_customers": len(validation),
+    }
 
 
 def numeric(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:

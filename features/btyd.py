@@ -54,12 +54,16 @@ class BgNbd:
         return (a + b + x - 1) / (a - 1) * growth * self.probability_alive(x, t_x, T)
 
 
-def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
+def log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray
+) -> tuple[float, np.ndarray]:
     """The weighted log-likelihood and its gradient in the log-parameters (log r, log alpha, log a, log b)."""
     r, alpha, a, b = np.exp(params)
     bought = x > 0
     silent = -(r + x) * np.log(alpha + T)
-    dropped = np.where(bought, np.log(a) - np.log(np.where(bought, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf)
+    dropped = np.where(
+        bought, np.log(a) - np.log(np.where(bought, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf
+    )
     total = np.logaddexp(silent, dropped)
     stayed, left = np.exp(silent - total), np.exp(dropped - total)  # each ending's share of the likelihood
     value = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b) + total
@@ -67,7 +71,14 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     d_alpha = r / alpha - (r + x) * (stayed / (alpha + T) + left / (alpha + t_x))
     d_a = digamma(a + b) - digamma(a + b + x) + left / a
     d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - left / np.where(bought, b + x - 1, 1.0)
-    gradient = np.array([r * np.sum(weights * d_r), alpha * np.sum(weights * d_alpha), a * np.sum(weights * d_a), b * np.sum(weights * d_b)])
+    gradient = np.array(
+        [
+            r * np.sum(weights * d_r),
+            alpha * np.sum(weights * d_alpha),
+            a * np.sum(weights * d_a),
+            b * np.sum(weights * d_b),
+        ]
+    )
     return float(np.sum(weights * value)), gradient
 
 
@@ -100,7 +111,9 @@ def rhythm_anchor(as_of: pd.Timestamp) -> pd.Timestamp:
     return as_of.normalize().replace(day=1)
 
 
-def purchase_histories(customer_draw: np.ndarray, order_days: np.ndarray, anchors: list[pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
+def purchase_histories(
+    customer_draw: np.ndarray, order_days: np.ndarray, anchors: list[pd.Timestamp]
+) -> dict[pd.Timestamp, pd.DataFrame]:
     """(x, t_x, T) at each anchor of every sampled customer with an order day before it, in one pass.
 
     `customer_draw[i]` is a uniform draw in [0, 1) fixed per customer (a hash of the id) for order day
@@ -114,7 +127,9 @@ def purchase_histories(customer_draw: np.ndarray, order_days: np.ndarray, anchor
     spans = days.groupby(["draw", "bucket"], sort=True)["day"].agg(["count", "min", "max"]).reset_index()
     per_customer = spans.groupby("draw", sort=False)
     spans = spans.assign(
-        orders=per_customer["count"].cumsum(), first=per_customer["min"].cummin(), last=per_customer["max"].cummax(),
+        orders=per_customer["count"].cumsum(),
+        first=per_customer["min"].cummin(),
+        last=per_customer["max"].cummax(),
         until=per_customer["bucket"].shift(-1).fillna(len(anchors)).astype(int),
     )
     repeated = spans.loc[spans.index.repeat(spans["until"] - spans["bucket"])]
@@ -123,7 +138,11 @@ def purchase_histories(customer_draw: np.ndarray, order_days: np.ndarray, anchor
     for position, at_anchor in repeated.groupby("anchor"):
         anchor = pd.Timestamp(anchors[position])
         sampled = at_anchor[at_anchor["draw"] < FIT_CUSTOMERS / len(at_anchor)]
-        histories[anchor] = pd.DataFrame({
-            "x": sampled["orders"].to_numpy(float) - 1, "t_x": (sampled["last"] - sampled["first"]).to_numpy() / DAY, "T": (anchor - sampled["first"]).to_numpy() / DAY,
-        })
+        histories[anchor] = pd.DataFrame(
+            {
+                "x": sampled["orders"].to_numpy(float) - 1,
+                "t_x": (sampled["last"] - sampled["first"]).to_numpy() / DAY,
+                "T": (anchor - sampled["first"]).to_numpy() / DAY,
+            }
+        )
     return histories

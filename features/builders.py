@@ -52,9 +52,17 @@ def exact_mean(expression: str, condition: str | None = None) -> str:
 
 
 class FeatureSettings(Settings):
-    windows_days: tuple[int, ...] = Field((30, 90, 365), min_length=1, description="Look-back windows for counts and sums.")
-    status_final_after_days: int = Field(30, ge=0, description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.")
-    customer_attributes: tuple[str, ...] = Field((), description="Columns of customers to use as features: numbers as-is, text as categories.")
+    windows_days: tuple[int, ...] = Field(
+        (30, 90, 365), min_length=1, description="Look-back windows for counts and sums."
+    )
+    status_final_after_days: int = Field(
+        30,
+        ge=0,
+        description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.",
+    )
+    customer_attributes: tuple[str, ...] = Field(
+        (), description="Columns of customers to use as features: numbers as-is, text as categories."
+    )
 
     @property
     def longest(self) -> int:
@@ -117,10 +125,15 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
         f"{exact_mean('e.amount')} AS lifetime_average_order_value",
     ]
     if "discount" in columns:
-        parts.append(f'avg(CASE WHEN coalesce(e.discount, 0) > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.ordered_at", long)}) AS "discount_share_{long}d"')
+        parts.append(
+            f'avg(CASE WHEN coalesce(e.discount, 0) > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.ordered_at", long)}) AS "discount_share_{long}d"'
+        )
     if "status" in columns:
         final = f"e.final_at < r.as_of AND {within('e.final_at', long)}"
-        parts += [f'count(*) FILTER (WHERE e.final_at < r.as_of AND {within("e.final_at", w)} AND e.status IN ({sql_list(RETURN_STATUSES)})) AS "returns_{w}d"' for w in settings.windows_days]
+        parts += [
+            f'count(*) FILTER (WHERE e.final_at < r.as_of AND {within("e.final_at", w)} AND e.status IN ({sql_list(RETURN_STATUSES)})) AS "returns_{w}d"'
+            for w in settings.windows_days
+        ]
         parts += [
             f"avg(CASE WHEN e.status = '{value}' THEN 1.0 ELSE 0.0 END) FILTER (WHERE {final}) AS \"{kind}_rate_{long}d\""
             for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
@@ -131,7 +144,10 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
 def delivery_query(settings: FeatureSettings) -> str:
     """Late deliveries, counted when they arrive: an order still on its way is not yet known late."""
     long = settings.longest
-    parts = [f'count(*) FILTER (WHERE e.late AND {within("e.delivered_at", w)}) AS "late_deliveries_{w}d"' for w in settings.windows_days]
+    parts = [
+        f'count(*) FILTER (WHERE e.late AND {within("e.delivered_at", w)}) AS "late_deliveries_{w}d"'
+        for w in settings.windows_days
+    ]
     parts += [
         f'avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.delivered_at", long)}) AS "late_delivery_rate_{long}d"',
         f'{exact_mean("e.days_late", "e.late AND " + within("e.delivered_at", long))} AS "mean_days_late_{long}d"',
@@ -144,7 +160,7 @@ def channel_query(settings: FeatureSettings) -> str:
     long = settings.longest
     return f"""
         WITH per_channel AS (
-            SELECT r.rid, e.channel, count(*) AS orders {known('orders', 'ordered_at')} AND {within('e.ordered_at', long)} AND e.channel IS NOT NULL
+            SELECT r.rid, e.channel, count(*) AS orders {known("orders", "ordered_at")} AND {within("e.ordered_at", long)} AND e.channel IS NOT NULL
             GROUP BY r.rid, e.channel
         )
         SELECT rid, count(*)::DOUBLE AS "channels_used_{long}d", max(orders) / sum(orders) AS "main_channel_share_{long}d" FROM per_channel GROUP BY rid
@@ -159,20 +175,38 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
     long, windows = settings.longest, settings.windows_days
     touch = f"e.type IN ({sql_list(TOUCH_TYPES)})"
     outbound_touch = f"{touch} AND coalesce(e.direction, 'outbound') = 'outbound'"
-    parts = [f"count(*) FILTER (WHERE e.type = 'support_ticket' AND {within('e.occurred_at', w)}) AS \"support_tickets_{w}d\"" for w in windows]
-    parts += [f"count(*) FILTER (WHERE e.type = 'complaint' AND {within('e.occurred_at', w)}) AS \"complaints_{w}d\"" for w in windows]
-    parts.append(f"count(*) FILTER (WHERE e.escalated AND {within('e.occurred_at', long)}) AS \"escalations_{long}d\"")
+    parts = [
+        f"count(*) FILTER (WHERE e.type = 'support_ticket' AND {within('e.occurred_at', w)}) AS \"support_tickets_{w}d\""
+        for w in windows
+    ]
+    parts += [
+        f"count(*) FILTER (WHERE e.type = 'complaint' AND {within('e.occurred_at', w)}) AS \"complaints_{w}d\""
+        for w in windows
+    ]
+    parts.append(f'count(*) FILTER (WHERE e.escalated AND {within("e.occurred_at", long)}) AS "escalations_{long}d"')
     if "resolved_at" in columns:
-        ticket, still_open = f"e.type IN ({sql_list(TICKET_TYPES)})", "(e.resolved_at IS NULL OR e.resolved_at >= r.as_of)"
+        ticket, still_open = (
+            f"e.type IN ({sql_list(TICKET_TYPES)})",
+            "(e.resolved_at IS NULL OR e.resolved_at >= r.as_of)",
+        )
         parts += [
             f"count(*) FILTER (WHERE {ticket} AND {still_open}) AS open_tickets",
             f'avg(CASE WHEN {still_open} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {ticket} AND {within("e.occurred_at", long)}) AS "unresolved_ticket_share_{long}d"',
             f"median(date_diff('microsecond', e.occurred_at, e.resolved_at) / {MICROSECONDS_PER_DAY}) "
             f'FILTER (WHERE {ticket} AND {within("e.occurred_at", long)} AND NOT {still_open}) AS "median_resolution_days_{long}d"',
         ]
-    parts += [f"count(*) FILTER (WHERE {touch} AND e.direction = 'inbound' AND {within('e.occurred_at', w)}) AS \"inbound_contacts_{w}d\"" for w in windows]
-    parts += [f"count(*) FILTER (WHERE {outbound_touch} AND {within('e.occurred_at', w)}) AS \"outbound_touches_{w}d\"" for w in windows]
-    parts += [f"count(*) FILTER (WHERE e.type IN ('meeting', 'demo') AND {within('e.occurred_at', w)}) AS \"meetings_{w}d\"" for w in windows]
+    parts += [
+        f"count(*) FILTER (WHERE {touch} AND e.direction = 'inbound' AND {within('e.occurred_at', w)}) AS \"inbound_contacts_{w}d\""
+        for w in windows
+    ]
+    parts += [
+        f'count(*) FILTER (WHERE {outbound_touch} AND {within("e.occurred_at", w)}) AS "outbound_touches_{w}d"'
+        for w in windows
+    ]
+    parts += [
+        f"count(*) FILTER (WHERE e.type IN ('meeting', 'demo') AND {within('e.occurred_at', w)}) AS \"meetings_{w}d\""
+        for w in windows
+    ]
     parts += [
         f"max(e.occurred_at) FILTER (WHERE {outbound_touch}) AS last_touch",
         f"count(*) FILTER (WHERE e.type = 'opportunity_won' AND {within('e.occurred_at', long)}) AS \"opportunities_won_{long}d\"",
@@ -190,7 +224,10 @@ def mention_query(columns: set[str], settings: FeatureSettings) -> str:
     parts = [f'count(*) FILTER (WHERE {within("e.posted_at", w)}) AS "mentions_{w}d"' for w in settings.windows_days]
     if "sentiment" in columns:
         negative = f"e.sentiment < -{NEUTRAL_BAND}"
-        parts += [f'{exact_mean("e.sentiment", within("e.posted_at", w))} AS "mean_sentiment_{w}d"' for w in settings.windows_days]
+        parts += [
+            f'{exact_mean("e.sentiment", within("e.posted_at", w))} AS "mean_sentiment_{w}d"'
+            for w in settings.windows_days
+        ]
         parts += [
             f'min(e.sentiment) FILTER (WHERE {within("e.posted_at", long)}) AS "min_sentiment_{long}d"',
             f'avg(CASE WHEN {negative} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.posted_at", long)}) AS "negative_mention_share_{long}d"',
@@ -218,7 +255,9 @@ def brand_query(settings: FeatureSettings) -> str:
 
 def code_column(customer_ids: pd.Series, codes: pd.Index) -> pd.Series:
     """Each customer's row number in `customers` (missing for unlinked events), as the integer DuckDB joins on."""
-    return pd.Series(codes.get_indexer(customer_ids), index=customer_ids.index).where(customer_ids.notna()).astype("Int64")
+    return (
+        pd.Series(codes.get_indexer(customer_ids), index=customer_ids.index).where(customer_ids.notna()).astype("Int64")
+    )
 
 
 def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd.DataFrame]:
@@ -230,18 +269,36 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
         orders = tables.orders.assign(code=code_column(tables.orders["customer_id"], ids))
         orders = orders.assign(order_day=orders["ordered_at"].dt.normalize())
         if "status" in orders:
-            orders = orders.assign(status=orders["status"].astype("string"), final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days))
+            orders = orders.assign(
+                status=orders["status"].astype("string"),
+                final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days),
+            )
         frames["orders"] = orders.drop(columns=["customer_id"])
         if {"delivered_at", "promised_at"} <= set(orders.columns):
             delivered = orders.dropna(subset=["delivered_at", "promised_at"])
             days_late = ((delivered["delivered_at"] - delivered["promised_at"]) / pd.Timedelta(days=1)).clip(lower=0)
-            frames["deliveries"] = pd.DataFrame({"code": delivered["code"], "delivered_at": delivered["delivered_at"], "days_late": days_late, "late": days_late > 0})
+            frames["deliveries"] = pd.DataFrame(
+                {
+                    "code": delivered["code"],
+                    "delivered_at": delivered["delivered_at"],
+                    "days_late": days_late,
+                    "late": days_late > 0,
+                }
+            )
     if tables.activities is not None:
-        activities = tables.activities.assign(code=code_column(tables.activities["customer_id"], ids), type=tables.activities["type"].astype("string"))
-        direction = activities["direction"].astype("string") if "direction" in activities else pd.Series(pd.NA, index=activities.index, dtype="string")
+        activities = tables.activities.assign(
+            code=code_column(tables.activities["customer_id"], ids), type=tables.activities["type"].astype("string")
+        )
+        direction = (
+            activities["direction"].astype("string")
+            if "direction" in activities
+            else pd.Series(pd.NA, index=activities.index, dtype="string")
+        )
         frames["activities"] = activities.assign(direction=direction).drop(columns=["customer_id"])
     if tables.mentions is not None:
-        frames["mentions"] = tables.mentions.assign(code=code_column(tables.mentions["customer_id"], ids)).drop(columns=["customer_id"])
+        frames["mentions"] = tables.mentions.assign(code=code_column(tables.mentions["customer_id"], ids)).drop(
+            columns=["customer_id"]
+        )
     return frames
 
 
@@ -249,7 +306,9 @@ def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb
     """An in-memory DuckDB that reads the frames in place, with the per-order and per-complaint facts added."""
     connection = duckdb.connect(config={"threads": 2})
     for name, frame in frames.items():
-        connection.register(f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False))  # Arrow copies only what it cannot share
+        connection.register(
+            f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False)
+        )  # Arrow copies only what it cannot share
     connection.register("requests", requests)
     connection.execute("CREATE TEMP TABLE dates AS SELECT DISTINCT as_of FROM requests")
     if "orders" in frames:
@@ -278,7 +337,9 @@ def days_since(latest: pd.Series, as_of: pd.Series) -> pd.Series:
     return (as_of - latest) / pd.Timedelta(days=1)
 
 
-def purchase_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms) -> pd.DataFrame:
+def purchase_columns(
+    found: pd.DataFrame, as_of: pd.Series, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
+) -> pd.DataFrame:
     """Orders' aggregates turned into features: recency, trends, the customer's rhythm and BG/NBD's expectations."""
     since_last = days_since(found["last_order"], as_of)
     typical_gap = found["typical_order_gap_days"]
@@ -287,7 +348,9 @@ def purchase_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSet
     age = days_since(found["first_day"], as_of.dt.normalize())
     gaps = found["gaps"]
     gap_mean = found["gap_sum"] / gaps.where(gaps > 0)
-    gap_spread = np.sqrt(found["gap_spread_numerator"] / (gaps * (gaps - 1)).where(gaps > 1))  # n Σg² - (Σg)², exact, over n(n-1)
+    gap_spread = np.sqrt(
+        found["gap_spread_numerator"] / (gaps * (gaps - 1)).where(gaps > 1)
+    )  # n Σg² - (Σg)², exact, over n(n-1)
     columns = {
         "days_since_last_order": since_last,
         "order_gap_variation": gap_spread / gap_mean.where(gap_mean > 0),
@@ -298,9 +361,14 @@ def purchase_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSet
         "days_from_first_to_last_order": t_x,
     }
     x = found["order_days"] - 1.0
-    expectations = {name: pd.Series(np.nan, index=found.index) for name in ("probability_active", f"expected_orders_{horizon_days}d", f"probability_no_order_{horizon_days}d")}
+    expectations = {
+        name: pd.Series(np.nan, index=found.index)
+        for name in ("probability_active", f"expected_orders_{horizon_days}d", f"probability_no_order_{horizon_days}d")
+    }
     bought = found["order_days"].notna()
-    anchors = as_of[bought].to_numpy().astype("datetime64[M]").astype("datetime64[us]")  # rhythm_anchor, for many dates at once
+    anchors = (
+        as_of[bought].to_numpy().astype("datetime64[M]").astype("datetime64[us]")
+    )  # rhythm_anchor, for many dates at once
     for anchor, rows in found[bought].groupby(anchors).groups.items():
         model = rhythms.get(anchor)
         if model is None:
@@ -308,25 +376,36 @@ def purchase_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSet
         arrays = (x[rows].to_numpy(float), t_x[rows].to_numpy(float), age[rows].to_numpy(float))
         expectations["probability_active"][rows] = model.probability_alive(*arrays)
         expectations[f"expected_orders_{horizon_days}d"][rows] = model.expected_purchases(horizon_days, *arrays)
-        expectations[f"probability_no_order_{horizon_days}d"][rows] = model.probability_no_purchase(horizon_days, *arrays)
+        expectations[f"probability_no_order_{horizon_days}d"][rows] = model.probability_no_purchase(
+            horizon_days, *arrays
+        )
     return found.assign(**columns, **expectations)
 
 
 def activity_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSettings) -> pd.DataFrame:
     long = settings.longest
     won, lost = found[f"opportunities_won_{long}d"], found[f"opportunities_lost_{long}d"]
-    return found.assign(**{"days_since_last_touch": days_since(found["last_touch"], as_of), f"win_rate_{long}d": (won / (won + lost)).where(won + lost > 0)})
+    return found.assign(
+        **{
+            "days_since_last_touch": days_since(found["last_touch"], as_of),
+            f"win_rate_{long}d": (won / (won + lost)).where(won + lost > 0),
+        }
+    )
 
 
-def mention_columns(found: pd.DataFrame, as_of: pd.Series, brand: pd.DataFrame | None, settings: FeatureSettings) -> pd.DataFrame:
+def mention_columns(
+    found: pd.DataFrame, as_of: pd.Series, brand: pd.DataFrame | None, settings: FeatureSettings
+) -> pd.DataFrame:
     if "last_negative" not in found:
         return found
     mood = brand.reindex(as_of.to_numpy()).set_axis(found.index)
-    return found.assign(**{
-        "days_since_last_negative_mention": days_since(found["last_negative"], as_of),
-        f"sentiment_trend_{TREND_DAYS}d": found["sentiment_now"] - found["sentiment_before"],
-        f"sentiment_vs_brand_{settings.longest}d": found["sentiment_long"] - mood["everyone_sentiment"],
-    })
+    return found.assign(
+        **{
+            "days_since_last_negative_mention": days_since(found["last_negative"], as_of),
+            f"sentiment_trend_{TREND_DAYS}d": found["sentiment_now"] - found["sentiment_before"],
+            f"sentiment_vs_brand_{settings.longest}d": found["sentiment_long"] - mood["everyone_sentiment"],
+        }
+    )
 
 
 def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, settings: FeatureSettings) -> pd.DataFrame:
@@ -334,7 +413,12 @@ def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, setting
     customers = tables.customers
     missing = [a for a in settings.customer_attributes if a not in customers.columns]
     if missing:
-        raise ContractError([Problem("customers", a, "is named in features.customer_attributes but is not a column of customers.") for a in missing])
+        raise ContractError(
+            [
+                Problem("customers", a, "is named in features.customer_attributes but is not a column of customers.")
+                for a in missing
+            ]
+        )
     picked = customers.iloc[codes.to_numpy()].reset_index(drop=True).set_axis(codes.index)
     columns = {
         "tenure_days": days_since(picked["signup_date"], as_of),
@@ -352,7 +436,9 @@ def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.Index
     return connection.execute(sql).df().set_index("rid").reindex(index)
 
 
-def request_features(tables: Tables, requests: pd.DataFrame, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms) -> pd.DataFrame:
+def request_features(
+    tables: Tables, requests: pd.DataFrame, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
+) -> pd.DataFrame:
     """Every catalogue feature for each request (`customer_id`, `as_of`), in request order and catalogue order.
 
     `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
@@ -360,7 +446,12 @@ def request_features(tables: Tables, requests: pd.DataFrame, settings: FeatureSe
     catalogue = catalogue_for(tables, settings, horizon_days)
     ids = pd.Index(tables.customers["customer_id"])
     codes = pd.Series(ids.get_indexer(requests["customer_id"]), index=requests.index)
-    as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").reset_index(drop=True).set_axis(requests.index)
+    as_of = (
+        requests["as_of"]
+        .astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]")
+        .reset_index(drop=True)
+        .set_axis(requests.index)
+    )
     index = pd.RangeIndex(len(requests))
     keyed = pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()})
     frames = registered_tables(tables, settings)
@@ -369,24 +460,50 @@ def request_features(tables: Tables, requests: pd.DataFrame, settings: FeatureSe
         plain_as_of = pd.Series(as_of.to_numpy(), index=index)
         if "orders" in frames:
             columns = set(frames["orders"].columns)
-            parts.append(purchase_columns(query_frame(connection, order_query(columns, settings), index), plain_as_of, settings, horizon_days, rhythms))
+            parts.append(
+                purchase_columns(
+                    query_frame(connection, order_query(columns, settings), index),
+                    plain_as_of,
+                    settings,
+                    horizon_days,
+                    rhythms,
+                )
+            )
             if "deliveries" in frames:
                 found = query_frame(connection, delivery_query(settings), index)
-                parts.append(found.assign(days_since_last_late_delivery=days_since(found["last_late_delivery"], plain_as_of)))
+                parts.append(
+                    found.assign(days_since_last_late_delivery=days_since(found["last_late_delivery"], plain_as_of))
+                )
             if "channel" in columns:
                 parts.append(query_frame(connection, channel_query(settings), index))
         if "activities" in frames:
-            parts.append(activity_columns(query_frame(connection, activity_query(set(frames["activities"].columns), settings), index), plain_as_of, settings))
+            parts.append(
+                activity_columns(
+                    query_frame(connection, activity_query(set(frames["activities"].columns), settings), index),
+                    plain_as_of,
+                    settings,
+                )
+            )
         if "mentions" in frames:
             columns = set(frames["mentions"].columns)
-            brand = connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
-            found = mention_columns(query_frame(connection, mention_query(columns, settings), index), plain_as_of, brand, settings)
-            parts.append(found if brand is None else found.assign(**brand.reindex(plain_as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment")))
+            brand = (
+                connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
+            )
+            found = mention_columns(
+                query_frame(connection, mention_query(columns, settings), index), plain_as_of, brand, settings
+            )
+            parts.append(
+                found
+                if brand is None
+                else found.assign(
+                    **brand.reindex(plain_as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment")
+                )
+            )
     built = pd.concat(parts, axis=1)
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
     features = built.reindex(columns=list(catalogue)).fillna(fills)
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
-    return features.astype({name: float for name in numeric}).set_axis(requests.index)
+    return features.astype(dict.fromkeys(numeric, float)).set_axis(requests.index)
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
@@ -395,11 +512,20 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     anchors = sorted({rhythm_anchor(d) for d in dates})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    days = pd.DataFrame({"customer_id": tables.orders["customer_id"], "day": tables.orders["ordered_at"].dt.normalize()}).drop_duplicates()
-    draw = pd.util.hash_array(days["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64  # one fixed draw per customer
+    days = pd.DataFrame(
+        {"customer_id": tables.orders["customer_id"], "day": tables.orders["ordered_at"].dt.normalize()}
+    ).drop_duplicates()
+    draw = (
+        pd.util.hash_array(days["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64
+    )  # one fixed draw per customer
     order = np.lexsort((days["day"].to_numpy(), draw))
     histories = purchase_histories(draw[order], days["day"].to_numpy()[order], anchors)
-    return {anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy()) if (h := histories.get(anchor)) is not None else None for anchor in anchors}
+    return {
+        anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
+        if (h := histories.get(anchor)) is not None
+        else None
+        for anchor in anchors
+    }
 
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
@@ -407,7 +533,9 @@ def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) 
     return feature_catalogue(settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes)
 
 
-def build_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None) -> pd.DataFrame:
+def build_features(
+    tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None
+) -> pd.DataFrame:
     """Every catalogue feature for every customer signed up before `as_of`, indexed by customer_id.
 
     `horizon_days` is the churn horizon: buying-rhythm expectations look that far ahead. `rhythm` is
@@ -415,7 +543,10 @@ def build_features(tables: Tables, as_of: pd.Timestamp, settings: FeatureSetting
     some of the customers, so their features match a build over everyone.
     """
     population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
-    requests = pd.DataFrame({"customer_id": population.to_numpy(), "as_of": as_of}, index=pd.Index(population.to_numpy(), name="customer_id"))
+    requests = pd.DataFrame(
+        {"customer_id": population.to_numpy(), "as_of": as_of},
+        index=pd.Index(population.to_numpy(), name="customer_id"),
+    )
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
     return request_features(tables, requests, settings, horizon_days, rhythms)
 

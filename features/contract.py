@@ -11,7 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
-from features.schema import EVENT_SOURCES, SURVEY_SCALES, TABLE_SPECS, Column, ContractError, Problem, TableSpec
+from features.schema import SURVEY_SCALES, TABLE_SPECS, Column, ContractError, Problem, TableSpec
 from features.tables import TIME_UNIT, Tables
 
 MAX_EXAMPLES = 5
@@ -37,7 +37,13 @@ RETURN_STATUSES = ("returned", "refunded")
 ZONE_SUFFIX = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 
-def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str, *, now: pd.Timestamp | None = None, unknown_customers: UnknownCustomers = "error") -> Tables:
+def validated_tables(
+    raw: Mapping[str, pd.DataFrame],
+    survey_scale: str,
+    *,
+    now: pd.Timestamp | None = None,
+    unknown_customers: UnknownCustomers = "error",
+) -> Tables:
     """Typed, checked tables; raises ContractError naming every table, column and example rows at fault.
 
     `now` (naive UTC) rejects events stamped after the run, a clock or export error that would
@@ -66,7 +72,9 @@ def validated_tables(raw: Mapping[str, pd.DataFrame], survey_scale: str, *, now:
 def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
     missing = [c for c in spec.required_columns if c not in frame.columns]
     for column in missing:
-        problems.append(Problem(spec.name, column, f"is missing; {spec.name} needs {', '.join(spec.required_columns)}."))
+        problems.append(
+            Problem(spec.name, column, f"is missing; {spec.name} needs {', '.join(spec.required_columns)}.")
+        )
     if missing:
         return frame
     converted = {}
@@ -89,7 +97,13 @@ def mixed_time_zone_problems(table: str, column: str, frame: pd.DataFrame) -> li
         return []
     naive = pd.Series(False, index=values.index)
     naive[text.index[~zoned.to_numpy()]] = True
-    return [Problem(table, column, f"mixes timestamps with and without a UTC offset: {int(naive.sum())} have none ({examples(frame, naive, column)}); give every value an offset, or none.")]
+    return [
+        Problem(
+            table,
+            column,
+            f"mixes timestamps with and without a UTC offset: {int(naive.sum())} have none ({examples(frame, naive, column)}); give every value an offset, or none.",
+        )
+    ]
 
 
 def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list[Problem]) -> pd.Series:
@@ -106,11 +120,23 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
     else:
         converted, failed, expected = values.astype("str"), None, ""
     if failed is not None and failed.any():
-        problems.append(Problem(table, column.name, f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); expected {expected}."))
+        problems.append(
+            Problem(
+                table,
+                column.name,
+                f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); expected {expected}.",
+            )
+        )
     if not column.nullable:
         empty = ~present
         if empty.any():
-            problems.append(Problem(table, column.name, f"has {int(empty.sum())} empty values ({examples(frame, empty, column.name)}); it must always be set."))
+            problems.append(
+                Problem(
+                    table,
+                    column.name,
+                    f"has {int(empty.sum())} empty values ({examples(frame, empty, column.name)}); it must always be set.",
+                )
+            )
     return converted
 
 
@@ -142,7 +168,12 @@ def without_unknown_customers(typed: dict[str, pd.DataFrame]) -> dict[str, pd.Da
     for name, frame in typed.items():
         unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
         if name != "customers" and unknown.any():
-            LOG.warning("%s: dropped %d rows whose customer_id is not in customers (%s).", name, int(unknown.sum()), examples(frame, unknown, "customer_id"))
+            LOG.warning(
+                "%s: dropped %d rows whose customer_id is not in customers (%s).",
+                name,
+                int(unknown.sum()),
+                examples(frame, unknown, "customer_id"),
+            )
             kept[name] = frame[~unknown]
     return kept
 
@@ -156,7 +187,13 @@ def event_time_problems(typed: dict[str, pd.DataFrame], now: pd.Timestamp | None
             continue
         future = frame[column] > now + FUTURE_TOLERANCE
         if future.any():
-            problems.append(Problem(name, column, f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(frame, future, column)}); a clock or export error?"))
+            problems.append(
+                Problem(
+                    name,
+                    column,
+                    f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(frame, future, column)}); a clock or export error?",
+                )
+            )
     return problems
 
 
@@ -168,29 +205,59 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
         key = TABLE_SPECS[name].primary_key
         if key and frame[key].nunique() < len(frame):
             duplicated = frame[key].duplicated(keep=False)
-            problems.append(Problem(name, key, f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique."))
+            problems.append(
+                Problem(
+                    name,
+                    key,
+                    f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique.",
+                )
+            )
     known = typed["customers"]["customer_id"]
     for name, frame in typed.items():
         if name == "customers":
             continue
         unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
         if unknown.any():
-            problems.append(Problem(name, "customer_id", f"has {int(unknown.sum())} ids not in customers ({examples(frame, unknown, 'customer_id')})."))
+            problems.append(
+                Problem(
+                    name,
+                    "customer_id",
+                    f"has {int(unknown.sum())} ids not in customers ({examples(frame, unknown, 'customer_id')}).",
+                )
+            )
     if "orders" in typed:
         orders = typed["orders"]
         refunds = orders["status"].isin(RETURN_STATUSES) if "status" in orders else pd.Series(False, index=orders.index)
         negative = (orders["amount"] < 0) & ~refunds
         if negative.any():
-            problems.append(Problem("orders", "amount", f"has {int(negative.sum())} negative amounts on orders not returned or refunded ({examples(orders, negative, 'amount')})."))
+            problems.append(
+                Problem(
+                    "orders",
+                    "amount",
+                    f"has {int(negative.sum())} negative amounts on orders not returned or refunded ({examples(orders, negative, 'amount')}).",
+                )
+            )
     if "surveys" in typed:
         low, high = SURVEY_SCALES[survey_scale]
         scores = typed["surveys"]["score"]
         off = (scores < low) | (scores > high)
         if off.any():
-            problems.append(Problem("surveys", "score", f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} ({examples(typed['surveys'], off, 'score')})."))
+            problems.append(
+                Problem(
+                    "surveys",
+                    "score",
+                    f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} ({examples(typed['surveys'], off, 'score')}).",
+                )
+            )
     if "mentions" in typed and "sentiment" in typed["mentions"]:
         sentiment = typed["mentions"]["sentiment"]
         off = (sentiment < -1) | (sentiment > 1)
         if off.any():
-            problems.append(Problem("mentions", "sentiment", f"has {int(off.sum())} values outside -1..1 ({examples(typed['mentions'], off, 'sentiment')})."))
+            problems.append(
+                Problem(
+                    "mentions",
+                    "sentiment",
+                    f"has {int(off.sum())} values outside -1..1 ({examples(typed['mentions'], off, 'sentiment')}).",
+                )
+            )
     return problems

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from features.contract import ContractError, Problem, UnknownCustomers, validated_tables
-from features.sentiment import LexiconScorer, TextModelScorer
 from features.schema import TABLE_SPECS
+from features.sentiment import LexiconScorer, TextModelScorer
 from features.tables import Tables
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -45,7 +45,9 @@ def shown_source(source: str | Path) -> str:
         return "the database URL"
 
 
-def load_tables(source: str | Path, survey_scale: str, unknown_customers: UnknownCustomers = "error", sql: SqlOptions = SqlOptions()) -> Tables:
+def load_tables(
+    source: str | Path, survey_scale: str, unknown_customers: UnknownCustomers = "error", sql: SqlOptions = SqlOptions()
+) -> Tables:
     """Validated tables from `source` (folder, DuckDB file or SQLAlchemy URL); raises ContractError when it breaks the contract.
 
     Events stamped after this moment are errors: the clock is read here, at the edge.
@@ -62,7 +64,15 @@ def read_raw_tables(source: str | Path, sql: SqlOptions = SqlOptions()) -> dict[
         return read_folder(source)
     if source.is_file() and source.suffix.lower() in DUCKDB_SUFFIXES:
         return read_duckdb(source)
-    raise ContractError([Problem("source", None, f"{source} is neither a folder of table files nor a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}).")])
+    raise ContractError(
+        [
+            Problem(
+                "source",
+                None,
+                f"{source} is neither a folder of table files nor a DuckDB file ({', '.join(DUCKDB_SUFFIXES)}).",
+            )
+        ]
+    )
 
 
 def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
@@ -82,7 +92,9 @@ def read_csv(name: str, path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise ContractError([Problem(name, None, f"{path.name} is not UTF-8 text: {first_undecodable(path)}; save it as UTF-8.")]) from error
+        raise ContractError(
+            [Problem(name, None, f"{path.name} is not UTF-8 text: {first_undecodable(path)}; save it as UTF-8.")]
+        ) from error
     except pd.errors.ParserError as error:
         raise ContractError([Problem(name, None, f"{path.name} is not readable CSV: {error}")]) from error
 
@@ -115,13 +127,29 @@ def read_database(url: str, sql: SqlOptions) -> dict[str, pd.DataFrame]:
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as error:
-        raise ContractError([Problem("source", None, f"the database URL is not usable ({error.__class__.__name__}: {error}); expected e.g. postgresql+psycopg://user@host:5432/database.")]) from error
+        raise ContractError(
+            [
+                Problem(
+                    "source",
+                    None,
+                    f"the database URL is not usable ({error.__class__.__name__}: {error}); expected e.g. postgresql+psycopg://user@host:5432/database.",
+                )
+            ]
+        ) from error
     try:
         with engine.connect() as connection:
             present = set(sa.inspect(connection).get_table_names(schema=sql.schema))
             return {name: read_table(connection, name, sql) for name in TABLE_SPECS if sql.table_name(name) in present}
     except sa.exc.SQLAlchemyError as error:
-        raise ContractError([Problem("source", None, f"cannot read {engine.url.render_as_string(hide_password=True)}: {str(error).splitlines()[0]}")]) from error
+        raise ContractError(
+            [
+                Problem(
+                    "source",
+                    None,
+                    f"cannot read {engine.url.render_as_string(hide_password=True)}: {str(error).splitlines()[0]}",
+                )
+            ]
+        ) from error
     finally:
         engine.dispose()
 
@@ -132,7 +160,9 @@ def read_table(connection, name: str, sql: SqlOptions) -> pd.DataFrame:
     table = sa.Table(sql.table_name(name), sa.MetaData(), schema=sql.schema, autoload_with=connection)
     spec = TABLE_SPECS[name]
     order = [spec.primary_key] if spec.primary_key else ["customer_id", spec.time_column]
-    query = sa.select(table).order_by(*[table.c[c] for c in order if c in table.c])  # a stable order, so reruns give identical files
+    query = sa.select(table).order_by(
+        *[table.c[c] for c in order if c in table.c]
+    )  # a stable order, so reruns give identical files
     if sql.since is not None and spec.time_column and spec.time_column in table.c:
         query = query.where(table.c[spec.time_column] >= sql.since.to_pydatetime())
     return pd.read_sql_query(query, connection)
@@ -161,5 +191,13 @@ def load_sentiment_scorer(work: Path) -> LexiconScorer | TextModelScorer:
     current = json.loads(pointer.read_text(encoding="utf-8"))
     model = (pointer.parent / current["path"]).resolve()
     if not model.is_relative_to(pointer.parent.resolve()):
-        raise ContractError([Problem("sentiment", None, f"{pointer} names {current['path']!r}, outside {pointer.parent}; only models `surveyless sentiment train` saved there are loaded, since loading one runs its code.")])
+        raise ContractError(
+            [
+                Problem(
+                    "sentiment",
+                    None,
+                    f"{pointer} names {current['path']!r}, outside {pointer.parent}; only models `surveyless sentiment train` saved there are loaded, since loading one runs its code.",
+                )
+            ]
+        )
     return TextModelScorer(joblib.load(model), current["version"])

@@ -136,7 +136,13 @@ MENTIONS = TableSpec(
         Column("text", "text", "The post's text (English or Finnish).", nullable=True),
         Column("channel", "text", "Where it was posted.", required=False, nullable=True),
         Column("lang", "text", "Language code, when the listening tool knows it.", required=False, nullable=True),
-        Column("sentiment", "number", "Sentiment in -1..1, when the listening tool scored it.", required=False, nullable=True),
+        Column(
+            "sentiment",
+            "number",
+            "Sentiment in -1..1, when the listening tool scored it.",
+            required=False,
+            nullable=True,
+        ),
     ),
 )
 

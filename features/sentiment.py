@@ -34,18 +34,146 @@ MIN_PREFIX_SHARE = 0.6
 NORMALISER = 15.0
 NEGATION_FACTOR = -0.74
 NEGATIONS = {"not", "no", "never", "cannot", "nothing", "nobody", "ei", "en", "et", "emme", "ette", "eivät", "eikä"}
-INTENSIFIERS = {"very": 1.3, "really": 1.3, "so": 1.2, "extremely": 1.5, "todella": 1.3, "tosi": 1.3, "aivan": 1.2, "erittäin": 1.5, "niin": 1.2}
-EMOTICONS = {":)": 2.0, ":-)": 2.0, ":d": 3.0, "<3": 3.0, ":(": -2.0, ":-(": -2.0, "🙁": -2.0, "😡": -3.0, "😠": -3.0, "🙄": -2.0, "😊": 2.0, "😍": 3.0, "👍": 2.0, "👎": -2.0, "😞": -2.0, "😭": -2.0, "❤️": 3.0, "❤": 3.0}
+INTENSIFIERS = {
+    "very": 1.3,
+    "really": 1.3,
+    "so": 1.2,
+    "extremely": 1.5,
+    "todella": 1.3,
+    "tosi": 1.3,
+    "aivan": 1.2,
+    "erittäin": 1.5,
+    "niin": 1.2,
+}
+EMOTICONS = {
+    ":)": 2.0,
+    ":-)": 2.0,
+    ":d": 3.0,
+    "<3": 3.0,
+    ":(": -2.0,
+    ":-(": -2.0,
+    "🙁": -2.0,
+    "😡": -3.0,
+    "😠": -3.0,
+    "🙄": -2.0,
+    "😊": 2.0,
+    "😍": 3.0,
+    "👍": 2.0,
+    "👎": -2.0,
+    "😞": -2.0,
+    "😭": -2.0,
+    "❤️": 3.0,
+    "❤": 3.0,
+}
 FINNISH_MARKERS = {
-    "ja", "on", "ei", "se", "että", "oli", "ole", "olen", "mutta", "kun", "niin", "tämä", "taas", "jo", "vain", "myös", "kuin",
-    "mitä", "mikä", "onko", "yhä", "heti", "aivan", "todella", "enää", "ikinä", "tänään", "kukaan", "koska", "vaan", "minä",
-    "mä", "sä", "te", "he", "me", "hän", "kiitos", "hyvä", "huono", "tosi", "nyt", "vielä", "kanssa", "eikä", "sitten",
+    "ja",
+    "on",
+    "ei",
+    "se",
+    "että",
+    "oli",
+    "ole",
+    "olen",
+    "mutta",
+    "kun",
+    "niin",
+    "tämä",
+    "taas",
+    "jo",
+    "vain",
+    "myös",
+    "kuin",
+    "mitä",
+    "mikä",
+    "onko",
+    "yhä",
+    "heti",
+    "aivan",
+    "todella",
+    "enää",
+    "ikinä",
+    "tänään",
+    "kukaan",
+    "koska",
+    "vaan",
+    "minä",
+    "mä",
+    "sä",
+    "te",
+    "he",
+    "me",
+    "hän",
+    "kiitos",
+    "hyvä",
+    "huono",
+    "tosi",
+    "nyt",
+    "vielä",
+    "kanssa",
+    "eikä",
+    "sitten",
 }
 ENGLISH_MARKERS = {
-    "the", "and", "is", "to", "a", "of", "in", "it", "my", "for", "you", "on", "with", "this", "that", "was", "i", "me", "not",
-    "no", "again", "still", "so", "very", "thanks", "are", "be", "have", "just", "at", "your", "but", "what", "can", "get", "an",
+    "the",
+    "and",
+    "is",
+    "to",
+    "a",
+    "of",
+    "in",
+    "it",
+    "my",
+    "for",
+    "you",
+    "on",
+    "with",
+    "this",
+    "that",
+    "was",
+    "i",
+    "me",
+    "not",
+    "no",
+    "again",
+    "still",
+    "so",
+    "very",
+    "thanks",
+    "are",
+    "be",
+    "have",
+    "just",
+    "at",
+    "your",
+    "but",
+    "what",
+    "can",
+    "get",
+    "an",
 }
-FINNISH_ENDINGS = ("aa", "ää", "ua", "yä", "oa", "öä", "ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "ksi", "iin", "uun", "een", "nen", "ni", "si")
+FINNISH_ENDINGS = (
+    "aa",
+    "ää",
+    "ua",
+    "yä",
+    "oa",
+    "öä",
+    "ssa",
+    "ssä",
+    "sta",
+    "stä",
+    "lla",
+    "llä",
+    "lta",
+    "ltä",
+    "ksi",
+    "iin",
+    "uun",
+    "een",
+    "nen",
+    "ni",
+    "si",
+)
 FINNISH_LETTER_PAIRS = ("aa", "ää", "uu", "yy", "ii", "öö", "kk", "tt", "pp")
 TOKEN = re.compile(r"<3|[:;]-?[()dp]|[a-zåäöéü]+(?:'[a-z]+)?|[\U0001F300-\U0001FAFF\u2764\u2600-\u27BF]")
 ENGLISH_SUFFIXES = ("ing", "ed", "es", "s", "ly")
@@ -85,7 +213,11 @@ class LexiconScorer:
     def language(self, words: list[str]) -> str:
         """'fi' or 'en' by which language's common words and lexicon hits dominate; ties go to English."""
         finnish = sum(
-            (w in FINNISH_MARKERS) + (w in self.finnish) + ("ä" in w or "ö" in w) + w.endswith(FINNISH_ENDINGS) + any(p in w for p in FINNISH_LETTER_PAIRS)
+            (w in FINNISH_MARKERS)
+            + (w in self.finnish)
+            + ("ä" in w or "ö" in w)
+            + w.endswith(FINNISH_ENDINGS)
+            + any(p in w for p in FINNISH_LETTER_PAIRS)
             for w in words
         )
         english = sum((w in ENGLISH_MARKERS) + (w in self.english) for w in words)
@@ -124,20 +256,37 @@ class LexiconScorer:
         return float(total / np.sqrt(total * total + NORMALISER))
 
     def scores(self, texts: pd.Series, languages: pd.Series | None = None) -> np.ndarray:
-        frame = pd.DataFrame({"text": texts.fillna("").astype(str).to_numpy(), "lang": languages.to_numpy() if languages is not None else None})
+        frame = pd.DataFrame(
+            {
+                "text": texts.fillna("").astype(str).to_numpy(),
+                "lang": languages.to_numpy() if languages is not None else None,
+            }
+        )
         distinct = frame.drop_duplicates()
-        values = [self.score(text, lang if isinstance(lang, str) else None) for text, lang in distinct.itertuples(index=False)]
+        values = [
+            self.score(text, lang if isinstance(lang, str) else None) for text, lang in distinct.itertuples(index=False)
+        ]
         scored = distinct.assign(sentiment=values)
         return frame.merge(scored, on=["text", "lang"], how="left")["sentiment"].to_numpy()
 
 
 def text_model(seed: int) -> Pipeline:
     """Unfitted TF-IDF (words 1-2, characters 2-5) + logistic regression over negative/neutral/positive."""
-    features = FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)),
-        ("characters", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True)),
-    ])
-    return Pipeline([("features", features), ("classifier", LogisticRegression(C=3.0, max_iter=2000, class_weight="balanced", random_state=seed))])
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)),
+            (
+                "characters",
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
+            ),
+        ]
+    )
+    return Pipeline(
+        [
+            ("features", features),
+            ("classifier", LogisticRegression(C=3.0, max_iter=2000, class_weight="balanced", random_state=seed)),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -155,7 +304,9 @@ class TextModelScorer:
     def scores(self, texts: pd.Series, languages: pd.Series | None = None) -> np.ndarray:
         distinct = pd.Series(texts.fillna("").astype(str).unique())
         probabilities = self.probabilities(distinct)
-        by_text = pd.Series((probabilities["positive"] - probabilities["negative"]).to_numpy(), index=distinct.to_numpy())
+        by_text = pd.Series(
+            (probabilities["positive"] - probabilities["negative"]).to_numpy(), index=distinct.to_numpy()
+        )
         return by_text.reindex(texts.fillna("").astype(str).to_numpy()).to_numpy()
 
 
@@ -168,28 +319,49 @@ def labelled_mentions(frame: pd.DataFrame, text_column: str, label_column: str) 
     """Texts and labels from a user's file; labels may be words (negative/neutral/positive) or numbers in -1..1."""
     for column in (text_column, label_column):
         if column not in frame.columns:
-            raise ContractError([Problem("labelled mentions", column, f"is missing; the file has {', '.join(map(str, frame.columns))}.")])
+            raise ContractError(
+                [
+                    Problem(
+                        "labelled mentions", column, f"is missing; the file has {', '.join(map(str, frame.columns))}."
+                    )
+                ]
+            )
     labels = frame[label_column]
     if pd.api.types.is_numeric_dtype(labels):
         labels = pd.Series(sentiment_labels(labels.to_numpy(dtype=float)), index=frame.index)
     labels = labels.astype(str).str.strip().str.lower()
     unknown = ~labels.isin(LABELS)
     if unknown.any():
-        raise ContractError([Problem("labelled mentions", label_column, f"has {int(unknown.sum())} labels outside {', '.join(LABELS)} ({examples(frame.assign(**{label_column: labels}), unknown, label_column)}).")])
+        raise ContractError(
+            [
+                Problem(
+                    "labelled mentions",
+                    label_column,
+                    f"has {int(unknown.sum())} labels outside {', '.join(LABELS)} ({examples(frame.assign(**{label_column: labels}), unknown, label_column)}).",
+                )
+            ]
+        )
     return frame[text_column].fillna("").astype(str), labels
 
 
 def sentiment_metrics(truth: pd.Series, predicted: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
-    return {"accuracy": float(accuracy_score(truth, predicted)), "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(LABELS)))}
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", labels=list(LABELS))),
+    }
 
 
-def fit_text_model(texts: pd.Series, labels: pd.Series, seed: int, version: str) -> tuple[TextModelScorer, dict[str, dict[str, float]]]:
+def fit_text_model(
+    texts: pd.Series, labels: pd.Series, seed: int, version: str
+) -> tuple[TextModelScorer, dict[str, dict[str, float]]]:
     """Held-out (stratified 20 %) accuracy and macro-F1 of the text model and the lexicon, then a refit on everything."""
     from sklearn.model_selection import train_test_split
 
-    train_texts, test_texts, train_labels, test_labels = train_test_split(texts, labels, test_size=0.2, random_state=seed, stratify=labels)
+    train_texts, test_texts, train_labels, test_labels = train_test_split(
+        texts, labels, test_size=0.2, random_state=seed, stratify=labels
+    )
     held_out = text_model(seed).fit(train_texts, train_labels)
     metrics = {
         "text_model": sentiment_metrics(test_labels, held_out.predict(test_texts)),
@@ -217,4 +389,6 @@ def with_sentiment(tables: Tables, scorer: LexiconScorer | TextModelScorer) -> T
 
 
 def scorer_name(scorer: LexiconScorer | TextModelScorer) -> str:
-    return f"text model v{scorer.version}" if isinstance(scorer, TextModelScorer) else "AFINN lexicon (English, Finnish)"
+    return (
+        f"text model v{scorer.version}" if isinstance(scorer, TextModelScorer) else "AFINN lexicon (English, Finnish)"
+    )

@@ -86,7 +86,12 @@ TEXTS = {
         "Hienoa, taas rikki. Mahtavaa laatua.",
     ],
 }
-SUFFIXES = {"negative": ["", " :(", " #fail", "!!"], "neutral": ["", "?", ""], "positive": ["", " :)", "!!", " <3"], "sarcastic": ["", " 🙄"]}
+SUFFIXES = {
+    "negative": ["", " :(", " #fail", "!!"],
+    "neutral": ["", "?", ""],
+    "positive": ["", " :)", "!!", " <3"],
+    "sarcastic": ["", " 🙄"],
+}
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,9 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
     segment = rng.choice(3, size=size, p=SEGMENT_SHARES)
     region = rng.choice(len(REGIONS), size=size, p=[0.35, 0.2, 0.17, 0.18, 0.1])
     language = rng.choice(2, size=size, p=[0.75, 0.25])
-    signup_day = np.where(rng.random(size) < 0.6, -rng.uniform(0, 3 * 365, size), rng.uniform(0, spec.weeks * 7 * 0.8, size))
+    signup_day = np.where(
+        rng.random(size) < 0.6, -rng.uniform(0, 3 * 365, size), rng.uniform(0, spec.weeks * 7 * 0.8, size)
+    )
     baseline = rng.normal(0.3, 0.55, size)
     satisfaction = baseline + rng.normal(0, 0.3, size)
     alive = np.ones(size, dtype=bool)
@@ -214,11 +221,15 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
         cancelled = rng.random(n) < sigmoid(-4.2 - 0.8 * satisfaction[buyer])
         defect = ~cancelled & (rng.random(n) < 0.05)
         delivered = np.where(late, promised + days_late + rng.uniform(0, 0.5, n), promised - rng.uniform(0.2, 1.5, n))
-        status = np.where(cancelled, "cancelled", np.where(defect, np.where(rng.random(n) < 0.3, "refunded", "returned"), "completed"))
+        status = np.where(
+            cancelled, "cancelled", np.where(defect, np.where(rng.random(n) < 0.3, "refunded", "returned"), "completed")
+        )
         orders.add(
             customer=buyer,
             ordered=ordered,
-            amount=np.round(rng.lognormal(np.log(ORDER_VALUE[segment[buyer]]), 0.5, n) * np.exp(0.08 * satisfaction[buyer]), 2),
+            amount=np.round(
+                rng.lognormal(np.log(ORDER_VALUE[segment[buyer]]), 0.5, n) * np.exp(0.08 * satisfaction[buyer]), 2
+            ),
             status=status,
             promised=promised,
             delivered=np.where(cancelled, np.nan, delivered),
@@ -241,8 +252,12 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
         unresolved = rng.random(t) < 0.08
         slow = unresolved | (resolution > 3)
         activities.add(
-            customer=ticketer, day=opened, type=np.full(t, "support_ticket"), direction=np.full(t, "inbound"),
-            resolved=np.where(unresolved, np.nan, opened + resolution), value=np.full(t, np.nan),
+            customer=ticketer,
+            day=opened,
+            type=np.full(t, "support_ticket"),
+            direction=np.full(t, "inbound"),
+            resolved=np.where(unresolved, np.nan, opened + resolution),
+            value=np.full(t, np.nan),
         )
         impact += np.bincount(ticketer, weights=np.where(unresolved, -0.35, np.where(slow, -0.2, 0.04)), minlength=size)
         bad_service = np.bincount(ticketer, weights=slow, minlength=size)
@@ -261,26 +276,40 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
             kind = np.where((kind == "meeting") & (segment[who] == 0), "email", kind)
             when = day0 + rng.uniform(0, 7, who.size)
             activities.add(
-                customer=who, day=when, type=kind, direction=np.full(who.size, direction),
-                resolved=np.where(kind == "complaint", when + rng.exponential(4, who.size), np.nan), value=np.full(who.size, np.nan),
+                customer=who,
+                day=when,
+                type=kind,
+                direction=np.full(who.size, direction),
+                resolved=np.where(kind == "complaint", when + rng.exponential(4, who.size), np.nan),
+                value=np.full(who.size, np.nan),
             )
         impact += 0.02 * outbound * (segment > 0)
         bidder = np.repeat(np.arange(size), opportunities)
         won = rng.random(bidder.size) < sigmoid(0.2 + 1.2 * satisfaction[bidder])
         activities.add(
-            customer=bidder, day=day0 + rng.uniform(0, 7, bidder.size), type=np.where(won, "opportunity_won", "opportunity_lost"),
-            direction=np.full(bidder.size, "outbound"), resolved=np.full(bidder.size, np.nan),
+            customer=bidder,
+            day=day0 + rng.uniform(0, 7, bidder.size),
+            type=np.where(won, "opportunity_won", "opportunity_lost"),
+            direction=np.full(bidder.size, "outbound"),
+            resolved=np.full(bidder.size, np.nan),
             value=np.round(rng.lognormal(np.log(5 * ORDER_VALUE[segment[bidder]]), 0.6), 2),
         )
         impact += 0.05 * np.bincount(bidder, weights=won, minlength=size)
 
         # Social posts: unhappier customers and bad weeks post more, and in a darker tone.
-        post_counts = rng.poisson((0.012 * (1 + 2.5 * sigmoid(-2 * satisfaction)) + 0.25 * (trouble + bad_service > 0)) * active)
+        post_counts = rng.poisson(
+            (0.012 * (1 + 2.5 * sigmoid(-2 * satisfaction)) + 0.25 * (trouble + bad_service > 0)) * active
+        )
         poster = np.repeat(np.arange(size), post_counts)
-        tone = np.tanh(0.8 * satisfaction[poster] - 0.6 * (trouble[poster] + bad_service[poster]) + rng.normal(0, 0.5, poster.size))
+        tone = np.tanh(
+            0.8 * satisfaction[poster] - 0.6 * (trouble[poster] + bad_service[poster]) + rng.normal(0, 0.5, poster.size)
+        )
         mentions.add(
-            customer=poster, day=day0 + rng.uniform(0, 7, poster.size), linked=rng.random(poster.size) < 0.6,
-            tone=tone, language=language[poster],
+            customer=poster,
+            day=day0 + rng.uniform(0, 7, poster.size),
+            linked=rng.random(poster.size) < 0.6,
+            tone=tone,
+            language=language[poster],
         )
 
         # Quarterly surveys: the more satisfied answer more often, and the day's mood colours the score.
@@ -297,13 +326,15 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
 
     customer_ids = np.array([f"C{first + i:07d}" for i in range(size)])
     tables = {
-        "customers": pd.DataFrame({
-            "customer_id": customer_ids,
-            "signup_date": to_time(spec, signup_day).dt.normalize(),
-            "segment": SEGMENTS[segment],
-            "region": REGIONS[region],
-            "language": LANGUAGES[language],
-        }),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": customer_ids,
+                "signup_date": to_time(spec, signup_day).dt.normalize(),
+                "segment": SEGMENTS[segment],
+                "region": REGIONS[region],
+                "language": LANGUAGES[language],
+            }
+        ),
         "orders": order_table(spec, orders.frame(), customer_ids, first),
         "activities": activity_table(spec, activities.frame(), customer_ids, first),
         "mentions": mention_table(spec, mentions.frame(), customer_ids, first, rng),
@@ -312,19 +343,23 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
     }
     truth_frame = truth.frame()
     truth_tables = {
-        "satisfaction": pd.DataFrame({
-            "customer_id": customer_ids[truth_frame["customer"]],
-            "date": to_time(spec, truth_frame["day"]),
-            "satisfaction": truth_frame["satisfaction"],
-            "churn_probability_90d": truth_frame["churn_probability"],
-        }),
-        "customers": pd.DataFrame({
-            "customer_id": customer_ids,
-            "baseline_satisfaction": baseline,
-            "final_satisfaction": satisfaction,
-            "left_at": to_time(spec, churn_day),
-            "contractual": np.isin(SEGMENTS[segment], CONTRACTUAL_SEGMENTS),
-        }),
+        "satisfaction": pd.DataFrame(
+            {
+                "customer_id": customer_ids[truth_frame["customer"]],
+                "date": to_time(spec, truth_frame["day"]),
+                "satisfaction": truth_frame["satisfaction"],
+                "churn_probability_90d": truth_frame["churn_probability"],
+            }
+        ),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": customer_ids,
+                "baseline_satisfaction": baseline,
+                "final_satisfaction": satisfaction,
+                "left_at": to_time(spec, churn_day),
+                "contractual": np.isin(SEGMENTS[segment], CONTRACTUAL_SEGMENTS),
+            }
+        ),
     }
     return WorldChunk(tables, truth_tables)
 
@@ -345,37 +380,45 @@ def event_ids(prefix: str, first: int, count: int) -> np.ndarray:
 
 def in_world(spec: WorldSpec, frame: pd.DataFrame, day_column: str) -> pd.DataFrame:
     """Events the export can hold: on or before the world's last day."""
-    return frame[frame[day_column] < (spec.end - spec.start).days + 1].sort_values(day_column, kind="stable").reset_index(drop=True)
+    return (
+        frame[frame[day_column] < (spec.end - spec.start).days + 1]
+        .sort_values(day_column, kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def order_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, first: int) -> pd.DataFrame:
     raw = in_world(spec, raw, "ordered")
     known = raw["delivered"] < (spec.end - spec.start).days + 1
-    return pd.DataFrame({
-        "order_id": event_ids("O", first, len(raw)),
-        "customer_id": customer_ids[raw["customer"]],
-        "ordered_at": to_time(spec, raw["ordered"]),
-        "amount": raw["amount"],
-        "status": raw["status"].where(known | (raw["status"] == "cancelled"), "completed"),
-        "promised_at": to_time(spec, raw["promised"]),
-        "delivered_at": to_time(spec, raw["delivered"].where(known)),
-        "discount": raw["discount"],
-        "channel": CHANNELS[raw["channel"]],
-    })
+    return pd.DataFrame(
+        {
+            "order_id": event_ids("O", first, len(raw)),
+            "customer_id": customer_ids[raw["customer"]],
+            "ordered_at": to_time(spec, raw["ordered"]),
+            "amount": raw["amount"],
+            "status": raw["status"].where(known | (raw["status"] == "cancelled"), "completed"),
+            "promised_at": to_time(spec, raw["promised"]),
+            "delivered_at": to_time(spec, raw["delivered"].where(known)),
+            "discount": raw["discount"],
+            "channel": CHANNELS[raw["channel"]],
+        }
+    )
 
 
 def activity_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, first: int) -> pd.DataFrame:
     raw = in_world(spec, raw, "day")
     horizon = (spec.end - spec.start).days + 1
-    return pd.DataFrame({
-        "activity_id": event_ids("A", first, len(raw)),
-        "customer_id": customer_ids[raw["customer"]],
-        "occurred_at": to_time(spec, raw["day"]),
-        "type": raw["type"],
-        "direction": raw["direction"],
-        "resolved_at": to_time(spec, raw["resolved"].where(raw["resolved"] < horizon)),
-        "value": raw["value"],
-    })
+    return pd.DataFrame(
+        {
+            "activity_id": event_ids("A", first, len(raw)),
+            "customer_id": customer_ids[raw["customer"]],
+            "occurred_at": to_time(spec, raw["day"]),
+            "type": raw["type"],
+            "direction": raw["direction"],
+            "resolved_at": to_time(spec, raw["resolved"].where(raw["resolved"] < horizon)),
+            "value": raw["value"],
+        }
+    )
 
 
 def mention_texts(tone: np.ndarray, language: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -391,15 +434,19 @@ def mention_texts(tone: np.ndarray, language: np.ndarray, rng: np.random.Generat
     return texts
 
 
-def mention_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, first: int, rng: np.random.Generator) -> pd.DataFrame:
+def mention_table(
+    spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, first: int, rng: np.random.Generator
+) -> pd.DataFrame:
     raw = in_world(spec, raw, "day")
-    return pd.DataFrame({
-        "mention_id": event_ids("M", first, len(raw)),
-        "customer_id": pd.Series(customer_ids[raw["customer"]], dtype="str").where(raw["linked"].to_numpy()),
-        "posted_at": to_time(spec, raw["day"]),
-        "text": mention_texts(raw["tone"].to_numpy(), raw["language"].to_numpy(), rng),
-        "channel": np.array(["x", "instagram", "facebook", "forum"])[rng.integers(0, 4, len(raw))],
-    })
+    return pd.DataFrame(
+        {
+            "mention_id": event_ids("M", first, len(raw)),
+            "customer_id": pd.Series(customer_ids[raw["customer"]], dtype="str").where(raw["linked"].to_numpy()),
+            "posted_at": to_time(spec, raw["day"]),
+            "text": mention_texts(raw["tone"].to_numpy(), raw["language"].to_numpy(), rng),
+            "channel": np.array(["x", "instagram", "facebook", "forum"])[rng.integers(0, 4, len(raw))],
+        }
+    )
 
 
 def brand_mentions(spec: WorldSpec, conditions: Climate, rng: np.random.Generator) -> pd.DataFrame:
@@ -410,36 +457,48 @@ def brand_mentions(spec: WorldSpec, conditions: Climate, rng: np.random.Generato
     raw = pd.DataFrame({"day": 7.0 * week + rng.uniform(0, 7, week.size)})
     language = rng.choice(2, week.size, p=[0.7, 0.3])
     keep = raw["day"] < (spec.end - spec.start).days + 1
-    return pd.DataFrame({
-        "mention_id": np.char.add("P", np.arange(week.size).astype(str))[keep],
-        "customer_id": pd.Series([None] * int(keep.sum()), dtype="str"),
-        "posted_at": to_time(spec, raw["day"][keep]),
-        "text": mention_texts(tone, language, rng)[keep],
-        "channel": np.array(["x", "instagram", "facebook", "forum"])[rng.integers(0, 4, week.size)][keep],
-    }).sort_values("posted_at", kind="stable")
+    return pd.DataFrame(
+        {
+            "mention_id": np.char.add("P", np.arange(week.size).astype(str))[keep],
+            "customer_id": pd.Series([None] * int(keep.sum()), dtype="str"),
+            "posted_at": to_time(spec, raw["day"][keep]),
+            "text": mention_texts(tone, language, rng)[keep],
+            "channel": np.array(["x", "instagram", "facebook", "forum"])[rng.integers(0, 4, week.size)][keep],
+        }
+    ).sort_values("posted_at", kind="stable")
 
 
-def survey_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def survey_table(
+    spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     raw = in_world(spec, raw, "day")
     mood = rng.normal(0, 1.0, len(raw))
     latent = raw["satisfaction"].to_numpy()
     base, slope, noise, low, high = SURVEY_RESPONSE[spec.survey_scale]
     score = np.clip(np.round(base + slope * latent + noise * mood), low, high) + 0.0
-    return pd.DataFrame({
-        "customer_id": customer_ids[raw["customer"]],
-        "answered_at": to_time(spec, raw["day"]),
-        "score": score,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": customer_ids[raw["customer"]],
+            "answered_at": to_time(spec, raw["day"]),
+            "score": score,
+        }
+    )
 
 
 def churn_table(spec: WorldSpec, churn_day: np.ndarray, segment: np.ndarray, customer_ids: np.ndarray) -> pd.DataFrame:
     """Contract ends for subscription segments; consumers lapse silently and leave no row."""
     recorded = ~np.isnan(churn_day) & np.isin(SEGMENTS[segment], CONTRACTUAL_SEGMENTS)
     recorded &= churn_day < (spec.end - spec.start).days + 1
-    return pd.DataFrame({
-        "customer_id": customer_ids[recorded],
-        "churned_at": to_time(spec, churn_day[recorded]),
-    }).sort_values("churned_at", kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "customer_id": customer_ids[recorded],
+                "churned_at": to_time(spec, churn_day[recorded]),
+            }
+        )
+        .sort_values("churned_at", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def true_nps_probabilities(latent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.schema import EVENT_SOURCES, TABLE_SPECS, ContractError, Problem
+from features.schema import EVENT_SOURCES, TABLE_SPECS
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,11 @@ class Tables:
     def data_end(self) -> pd.Timestamp:
         """The first day after the last recorded event or signup: the latest date the data can be scored at
         (for a snapshot of customers without events, the day after the newest signup)."""
-        times = [frame[TABLE_SPECS[name].time_column].max() for name, frame in self.present().items() if TABLE_SPECS[name].time_column and len(frame)]
+        times = [
+            frame[TABLE_SPECS[name].time_column].max()
+            for name, frame in self.present().items()
+            if TABLE_SPECS[name].time_column and len(frame)
+        ]
         times.append(self.customers["signup_date"].max())
         return instant(max(times).normalize() + pd.Timedelta(days=1))
 
@@ -64,7 +68,13 @@ class Tables:
         the codes are computed once however many cutoffs are built. `customer_ids` maps them back.
         """
         ids = pd.Index(self.customers["customer_id"])
-        return replace(self, **{name: frame.assign(customer_id=codes_of(ids, frame["customer_id"])) for name, frame in self.present().items()})
+        return replace(
+            self,
+            **{
+                name: frame.assign(customer_id=codes_of(ids, frame["customer_id"]))
+                for name, frame in self.present().items()
+            },
+        )
 
     def customer_ids(self, codes: pd.Index) -> pd.Index:
         """The ids behind codes of `coded`."""
@@ -79,7 +89,14 @@ class Tables:
     def for_customers(self, customer_ids: pd.Index) -> Tables:
         """The same tables limited to some customers, except mentions: all are kept, since brand-wide features
         (the brand's mood, a customer's sentiment against everyone's) read them all."""
-        return replace(self, **{name: frame[frame["customer_id"].isin(customer_ids)] for name, frame in self.present().items() if name != "mentions"})
+        return replace(
+            self,
+            **{
+                name: frame[frame["customer_id"].isin(customer_ids)]
+                for name, frame in self.present().items()
+                if name != "mentions"
+            },
+        )
 
 
 def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:

@@ -24,9 +24,13 @@ MIN_OUTCOMES = 10
 class CutoffSchedule(Settings):
     """Explicit `dates`, or every `frequency` (a pandas offset alias such as 'MS') between `first` and `last`."""
 
-    dates: tuple[date, ...] = Field((), description="Explicit training cutoffs; when set, the schedule below is ignored.")
+    dates: tuple[date, ...] = Field(
+        (), description="Explicit training cutoffs; when set, the schedule below is ignored."
+    )
     first: date | None = Field(None, description="First cutoff; default: data start + history_days.")
-    last: date | None = Field(None, description="Last cutoff; default: the last date whose churn horizon is inside the data.")
+    last: date | None = Field(
+        None, description="Last cutoff; default: the last date whose churn horizon is inside the data."
+    )
     frequency: str = Field("MS", description="Pandas offset alias between cutoffs: MS monthly, W-MON weekly, 14D...")
     history_days: int = Field(90, ge=0, description="History needed before the first cutoff.")
 
@@ -57,19 +61,35 @@ def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: Churn
     elif not tables.event_sources and schedule.first is None and tables.customers["signup_date"].min() < latest:
         cutoffs = [latest]
     else:
-        first = instant(schedule.first) if schedule.first else data_start(tables) + pd.Timedelta(days=schedule.history_days)
+        first = (
+            instant(schedule.first) if schedule.first else data_start(tables) + pd.Timedelta(days=schedule.history_days)
+        )
         last = min(instant(schedule.last), latest) if schedule.last else latest
         cutoffs = [instant(c) for c in pd.date_range(first, last, freq=schedule.frequency)]
     if not cutoffs:
-        raise ContractError([Problem("source", None, (
-            f"no training cutoff has its whole {definition.horizon_days}-day churn horizon inside the data "
-            f"(data from {data_start(tables).date()} to {tables.data_end.date()}, latest possible cutoff {latest.date()}); "
-            "set cutoffs.dates or cutoffs.first, or a shorter churn.horizon_days."
-        ))])
+        raise ContractError(
+            [
+                Problem(
+                    "source",
+                    None,
+                    (
+                        f"no training cutoff has its whole {definition.horizon_days}-day churn horizon inside the data "
+                        f"(data from {data_start(tables).date()} to {tables.data_end.date()}, latest possible cutoff {latest.date()}); "
+                        "set cutoffs.dates or cutoffs.first, or a shorter churn.horizon_days."
+                    ),
+                )
+            ]
+        )
     return cutoffs
 
 
-def churn_rows(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, rhythm: BgNbd | None = None) -> pd.DataFrame:
+def churn_rows(
+    tables: Tables,
+    as_of: pd.Timestamp,
+    definition: ChurnDefinition,
+    settings: FeatureSettings,
+    rhythm: BgNbd | None = None,
+) -> pd.DataFrame:
     """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing,
     indexed by customer_id: the rows scoring reads. `rhythm` as in `build_features`."""
     requests = churn_populations(tables, [as_of], definition).set_index("customer_id", drop=False)
@@ -86,9 +106,13 @@ class TrainingSets:
     satisfaction: pd.DataFrame | None
 
 
-def build_training_set(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings) -> TrainingSets:
+def build_training_set(
+    tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings
+) -> TrainingSets:
     """Both models' training rows; every row's features see only the past of its own as_of."""
-    return checked(build_training_rows(tables, cutoffs, definition, settings, training_rhythms(tables, cutoffs)), len(cutoffs))
+    return checked(
+        build_training_rows(tables, cutoffs, definition, settings, training_rhythms(tables, cutoffs)), len(cutoffs)
+    )
 
 
 def training_rhythms(tables: Tables, cutoffs: list[pd.Timestamp]) -> Rhythms:
@@ -101,29 +125,52 @@ def has_surveys(tables: Tables) -> bool:
     return tables.surveys is not None and len(tables.surveys) > 0
 
 
-def build_training_rows(tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings, rhythms: Rhythms) -> TrainingSets:
+def build_training_rows(
+    tables: Tables,
+    cutoffs: list[pd.Timestamp],
+    definition: ChurnDefinition,
+    settings: FeatureSettings,
+    rhythms: Rhythms,
+) -> TrainingSets:
     """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id), in one pass:
     every customer who can churn at each cutoff (with `churned` in the horizon after it) and every survey answer
     (features as of the start of its day, with the `score` given)."""
     population = churn_populations(tables, cutoffs, definition)
     answers = survey_answers(tables) if has_surveys(tables) else None
-    requests = pd.concat([population[KEYS], answers[KEYS]], ignore_index=True) if answers is not None else population[KEYS]
+    requests = (
+        pd.concat([population[KEYS], answers[KEYS]], ignore_index=True) if answers is not None else population[KEYS]
+    )
     features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
     churn = features.iloc[: len(population)].set_axis(population.index)
-    churn = churn.assign(status=population["status"], lapses=population["lapses"], churned=churn_outcomes(tables, population, definition))
+    churn = churn.assign(
+        status=population["status"], lapses=population["lapses"], churned=churn_outcomes(tables, population, definition)
+    )
     satisfaction = None
     if answers is not None:
-        satisfaction = pd.concat([answers[["answered_at", "score"]], features.iloc[len(population):].set_axis(answers.index)], axis=1)
+        satisfaction = pd.concat(
+            [answers[["answered_at", "score"]], features.iloc[len(population) :].set_axis(answers.index)], axis=1
+        )
         satisfaction = satisfaction.set_index(pd.MultiIndex.from_frame(answers[KEYS])).sort_index(kind="stable")
-    return TrainingSets(churn=churn.set_index(pd.MultiIndex.from_frame(population[KEYS])).sort_index(kind="stable"), satisfaction=satisfaction)
+    return TrainingSets(
+        churn=churn.set_index(pd.MultiIndex.from_frame(population[KEYS])).sort_index(kind="stable"),
+        satisfaction=satisfaction,
+    )
 
 
 def checked(sets: TrainingSets, cutoffs: int) -> TrainingSets:
     """The sets, if the churn rows hold enough of both outcomes to learn from."""
     churned, stayed = int(sets.churn["churned"].sum()), int((sets.churn["churned"] == 0).sum())
     if min(churned, stayed) < MIN_OUTCOMES:
-        raise ContractError([Problem("source", None, (
-            f"the churn training set ({len(sets.churn):,} customer-cutoffs over {cutoffs} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
-            f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
-        ))])
+        raise ContractError(
+            [
+                Problem(
+                    "source",
+                    None,
+                    (
+                        f"the churn training set ({len(sets.churn):,} customer-cutoffs over {cutoffs} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
+                        f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
+                    ),
+                )
+            ]
+        )
     return sets

@@ -38,7 +38,9 @@ class Recipe(Settings):
     @property
     def catalogue(self) -> dict[str, Feature]:
         """The declarations of the features this model reads, for reasons and reports."""
-        full = feature_catalogue(self.features.windows_days, self.churn.horizon_days, self.sources, self.features.customer_attributes)
+        full = feature_catalogue(
+            self.features.windows_days, self.churn.horizon_days, self.sources, self.features.customer_attributes
+        )
         return {name: full[name] for name in self.feature_names}
 
 
@@ -103,7 +105,6 @@ class TrainedModel:
         return replace(self, version=version, run_id=run_id)
 
 
-
 class ModelMismatch(ValueError):
     """The champion was trained for another setting or source than this run's: scoring it would silently mean something else."""
 
@@ -112,7 +113,10 @@ class ModelMismatch(ValueError):
         super().__init__("\n".join(differences))
 
 
-CHECKED_SETTINGS = {"churn": ("horizon_days", "lapse_segments", "max_inactive_days", "contract_ends", "lapse_events"), "features": ("windows_days", "status_final_after_days", "customer_attributes")}
+CHECKED_SETTINGS = {
+    "churn": ("horizon_days", "lapse_segments", "max_inactive_days", "contract_ends", "lapse_events"),
+    "features": ("windows_days", "status_final_after_days", "customer_attributes"),
+}
 
 
 def recipe_differences(recipe: Recipe, churn: ChurnDefinition, features: FeatureSettings, tables: Tables) -> list[str]:
@@ -126,10 +130,14 @@ def recipe_differences(recipe: Recipe, churn: ChurnDefinition, features: Feature
         for key in keys:
             wanted, trained = getattr(configured[section], key), getattr(getattr(recipe, section), key)
             if wanted is not None and wanted != trained:
-                differences.append(f"config {section}.{key} is {shown(wanted)}, but the {recipe.kind} model was trained with {shown(trained)}: retrain, or score with the training config.")
+                differences.append(
+                    f"config {section}.{key} is {shown(wanted)}, but the {recipe.kind} model was trained with {shown(trained)}: retrain, or score with the training config."
+                )
     for table in sorted(set(recipe.sources) | set(recipe.churn.lapse_events or ())):
         if getattr(tables, table) is None:
-            differences.append(f"table {table} is missing, but the {recipe.kind} model reads it: give {table}, or retrain on this source.")
+            differences.append(
+                f"table {table} is missing, but the {recipe.kind} model reads it: give {table}, or retrain on this source."
+            )
     if recipe.churn.contract_ends and tables.churn_events is None and tables.event_sources:
         differences.append(
             f"table churn_events is missing, but the {recipe.kind} model was trained with contract ends ({recipe.churn.describe()}): without it, "
@@ -141,7 +149,9 @@ def recipe_differences(recipe: Recipe, churn: ChurnDefinition, features: Feature
 def recipe_warnings(recipe: Recipe, tables: Tables) -> list[str]:
     """What this source leaves the model to assume, said out loud."""
     if recipe.churn.contract_ends and tables.churn_events is None:
-        return [f"churn_events is absent: the {recipe.kind} model counts contract ends as churn, so every customer listed is taken as still under contract."]
+        return [
+            f"churn_events is absent: the {recipe.kind} model counts contract ends as churn, so every customer listed is taken as still under contract."
+        ]
     return []
 
 

@@ -38,21 +38,41 @@ def recency_scores(rows: pd.DataFrame) -> np.ndarray | None:
 
 
 def logistic_baseline(*, numeric: list[str], categorical: list[str], seed: int) -> Pipeline:
-    columns = ColumnTransformer([
-        ("numbers", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()), numeric),
-        ("categories", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"), OneHotEncoder(handle_unknown="ignore")), categorical),
-    ])
+    columns = ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+                numeric,
+            ),
+            (
+                "categories",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                categorical,
+            ),
+        ]
+    )
     return make_pipeline(columns, LogisticRegression(max_iter=2000, C=1.0, random_state=seed))
 
 
-def logistic_scores(rows: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, seed: int) -> np.ndarray:
+def logistic_scores(
+    rows: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, seed: int
+) -> np.ndarray:
     frame = rows[feature_names]
     categorical = [c for c in feature_names if not pd.api.types.is_numeric_dtype(frame[c])]
     numeric = [c for c in feature_names if c not in categorical]
-    frame = frame.astype({c: object for c in categorical})
+    frame = frame.astype(dict.fromkeys(categorical, object))
     fit_rows = np.flatnonzero(train)
-    fit_rows = np.random.default_rng(seed).choice(fit_rows, LOGISTIC_ROWS, replace=False) if len(fit_rows) > LOGISTIC_ROWS else fit_rows
-    model = logistic_baseline(numeric=numeric, categorical=categorical, seed=seed).fit(frame.iloc[np.sort(fit_rows)], rows["churned"].to_numpy()[np.sort(fit_rows)])
+    fit_rows = (
+        np.random.default_rng(seed).choice(fit_rows, LOGISTIC_ROWS, replace=False)
+        if len(fit_rows) > LOGISTIC_ROWS
+        else fit_rows
+    )
+    model = logistic_baseline(numeric=numeric, categorical=categorical, seed=seed).fit(
+        frame.iloc[np.sort(fit_rows)], rows["churned"].to_numpy()[np.sort(fit_rows)]
+    )
     return model.predict_proba(frame[valid])[:, 1]
 
 
@@ -75,21 +95,34 @@ def cannot_rank(scores: np.ndarray | None) -> str | None:
     return None
 
 
-def reports(scores: dict[str, np.ndarray | None], labels: np.ndarray, seed: int, probabilities: set[str]) -> dict[str, dict]:
+def reports(
+    scores: dict[str, np.ndarray | None], labels: np.ndarray, seed: int, probabilities: set[str]
+) -> dict[str, dict]:
     """Each baseline's metrics, or {'not_applicable': reason}."""
     out = {}
     for name, values in scores.items():
         reason = cannot_rank(values)
-        out[name] = {"not_applicable": reason} if reason else churn_scores_report(labels, values, seed, probabilities=name in probabilities)
+        out[name] = (
+            {"not_applicable": reason}
+            if reason
+            else churn_scores_report(labels, values, seed, probabilities=name in probabilities)
+        )
     return out
 
 
-def churn_baselines(rows: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, horizon_days: int, seed: int) -> dict[str, dict]:
+def churn_baselines(
+    rows: pd.DataFrame, feature_names: list[str], train: np.ndarray, valid: np.ndarray, horizon_days: int, seed: int
+) -> dict[str, dict]:
     """Each baseline's held-out churn metrics on exactly the validation rows the model is judged on."""
     validation = rows[valid]
-    scores = {"recency_rule": recency_scores(validation), "logistic_regression": logistic_scores(rows, feature_names, train, valid, seed)}
+    scores = {
+        "recency_rule": recency_scores(validation),
+        "logistic_regression": logistic_scores(rows, feature_names, train, valid, seed),
+    }
     scores |= rhythm_scores(validation, horizon_days)
-    return reports(scores, validation["churned"].to_numpy(), seed, probabilities={"logistic_regression", "bg_nbd_no_order"})
+    return reports(
+        scores, validation["churned"].to_numpy(), seed, probabilities={"logistic_regression", "bg_nbd_no_order"}
+    )
 
 
 def applicable(baselines: dict[str, dict]) -> dict[str, dict]:
@@ -99,14 +132,28 @@ def applicable(baselines: dict[str, dict]) -> dict[str, dict]:
 def log_rfmt(rows: pd.DataFrame) -> np.ndarray:
     """log(1 + x) of recency, frequency, monetary value and age; a customer without orders counts as the longest silence."""
     frame = rows[list(RFMT)].astype(float)
-    frame = frame.fillna({"days_since_last_order": frame["days_since_last_order"].max(), "order_days": 0.0, "lifetime_average_order_value": 0.0, "days_since_first_order": 0.0})
+    frame = frame.fillna(
+        {
+            "days_since_last_order": frame["days_since_last_order"].max(),
+            "order_days": 0.0,
+            "lifetime_average_order_value": 0.0,
+            "days_since_first_order": 0.0,
+        }
+    )
     return np.log1p(frame.clip(lower=0)).to_numpy()
 
 
-def rfmt_baselines(rows: pd.DataFrame, train: np.ndarray, valid: np.ndarray, seed: int, lightgbm_factory) -> dict[str, np.ndarray]:
+def rfmt_baselines(
+    rows: pd.DataFrame, train: np.ndarray, valid: np.ndarray, seed: int, lightgbm_factory
+) -> dict[str, np.ndarray]:
     """The classic models on recency, frequency, monetary value and age only: scores for the validation rows."""
     labels = rows["churned"].to_numpy()
     features = log_rfmt(rows)
-    logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)).fit(features[train], labels[train])
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)).fit(
+        features[train], labels[train]
+    )
     boosted = lightgbm_factory().fit(features[train], labels[train])
-    return {"logistic_regression_log_rfmt": logistic.predict_proba(features[valid])[:, 1], "lightgbm_rfmt": boosted.predict_proba(features[valid])[:, 1]}
+    return {
+        "logistic_regression_log_rfmt": logistic.predict_proba(features[valid])[:, 1],
+        "lightgbm_rfmt": boosted.predict_proba(features[valid])[:, 1],
+    }

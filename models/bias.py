@@ -21,7 +21,15 @@ from features.settings import Settings
 from features.tables import Tables
 from features.training_sets import TrainingSets
 from models.artifact import Recipe, TrainedModel
-from models.training import BoosterSettings, Evaluation, ModelSettings, churn_classifier, feature_columns, fit_satisfaction, model_matrix
+from models.training import (
+    BoosterSettings,
+    Evaluation,
+    ModelSettings,
+    churn_classifier,
+    feature_columns,
+    fit_satisfaction,
+    model_matrix,
+)
 from models.uncertainty import Residuals, nps, nps_probabilities
 
 
@@ -29,7 +37,9 @@ class SurveySettings(Settings):
     """The survey scale and whether to reweight answers against response bias."""
 
     scale: Literal["nps", "csat"] = Field("nps", description="nps (0-10) or csat (1-5): the scale of surveys.score.")
-    correct_response_bias: bool = Field(True, description="Weight answers by 1 / P(answering | behaviour, stated score): the happy answer more often.")
+    correct_response_bias: bool = Field(
+        True, description="Weight answers by 1 / P(answering | behaviour, stated score): the happy answer more often."
+    )
 
 
 RESPONSE_WINDOW_DAYS = 30
@@ -44,36 +54,54 @@ def answered_soon(churn_rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray
     customers = churn_rows.index.get_level_values("customer_id")
     keys = pd.DataFrame({"customer_id": customers, "as_of": as_of})
     answers = surveys[["customer_id", "answered_at"]].merge(keys.drop_duplicates(), on="customer_id")
-    window = (answers["answered_at"] >= answers["as_of"]) & (answers["answered_at"] < answers["as_of"] + pd.Timedelta(days=RESPONSE_WINDOW_DAYS))
+    window = (answers["answered_at"] >= answers["as_of"]) & (
+        answers["answered_at"] < answers["as_of"] + pd.Timedelta(days=RESPONSE_WINDOW_DAYS)
+    )
     hit = pd.MultiIndex.from_frame(answers.loc[window, ["as_of", "customer_id"]])
     return pd.MultiIndex.from_arrays([as_of, customers]).isin(hit).astype(int)
 
 
 def last_stated_score(rows: pd.DataFrame, surveys: pd.DataFrame) -> np.ndarray:
     """Each row's customer's last survey score strictly before the row's as_of (NaN if none yet)."""
-    keys = rows.index.to_frame(index=False)[["as_of", "customer_id"]].reset_index(names="position").sort_values("as_of", kind="stable")
+    keys = (
+        rows.index.to_frame(index=False)[["as_of", "customer_id"]]
+        .reset_index(names="position")
+        .sort_values("as_of", kind="stable")
+    )
     answers = surveys[["customer_id", "answered_at", "score"]].sort_values("answered_at", kind="stable")
-    matched = pd.merge_asof(keys, answers, left_on="as_of", right_on="answered_at", by="customer_id", allow_exact_matches=False)
+    matched = pd.merge_asof(
+        keys, answers, left_on="as_of", right_on="answered_at", by="customer_id", allow_exact_matches=False
+    )
     return matched.sort_values("position")["score"].to_numpy(dtype=float)
 
 
-def response_probability_model(churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, settings: ModelSettings):
+def response_probability_model(
+    churn_rows: pd.DataFrame, names: list[str], surveys: pd.DataFrame, settings: ModelSettings
+):
     """P(answering soon | behaviour, last stated score), fitted on the scored customers at every cutoff (a
     random PROPENSITY_ROWS of them: a share of a few percent is learned long before that)."""
     if len(churn_rows) > PROPENSITY_ROWS:
-        churn_rows = churn_rows.iloc[np.sort(np.random.default_rng(settings.seed).choice(len(churn_rows), PROPENSITY_ROWS, replace=False))]
+        churn_rows = churn_rows.iloc[
+            np.sort(np.random.default_rng(settings.seed).choice(len(churn_rows), PROPENSITY_ROWS, replace=False))
+        ]
     matrix = model_matrix(churn_rows, names).assign(**{STATED_SCORE: last_stated_score(churn_rows, surveys)})
-    return churn_classifier(settings=PROPENSITY_MODEL, seed=settings.seed, threads=settings.threads).fit(matrix, answered_soon(churn_rows, surveys))
+    return churn_classifier(settings=PROPENSITY_MODEL, seed=settings.seed, threads=settings.threads).fit(
+        matrix, answered_soon(churn_rows, surveys)
+    )
 
 
 STATED_SCORE = "stated_score"
 
 
-def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, settings: ModelSettings) -> np.ndarray:
+def response_weights(
+    churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, tables: Tables, settings: ModelSettings
+) -> np.ndarray:
     """Inverse response-probability weights for the survey answers, normalised to mean 1."""
     names = [n for n in feature_columns(churn_rows) if n in satisfaction_rows.columns]
     model = response_probability_model(churn_rows, names, tables.surveys, settings)
-    answers = model_matrix(satisfaction_rows, names).assign(**{STATED_SCORE: satisfaction_rows["score"].to_numpy(dtype=float)})
+    answers = model_matrix(satisfaction_rows, names).assign(
+        **{STATED_SCORE: satisfaction_rows["score"].to_numpy(dtype=float)}
+    )
     weights = 1 / np.clip(model.predict_proba(answers)[:, 1], MIN_PROPENSITY, 1)
     return weights / weights.mean()
 
@@ -81,19 +109,30 @@ def response_weights(churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame, 
 def segment_nps(predicted: np.ndarray, residuals: Residuals, segments: pd.Series) -> pd.Series:
     """Inferred NPS per segment (and 'all') from each customer's category probabilities."""
     probabilities = nps_probabilities(predicted, residuals).set_index(segments.index)
-    by_segment = {segment: nps(group) for segment, group in probabilities.groupby(segments.fillna("unknown").to_numpy())}
+    by_segment = {
+        segment: nps(group) for segment, group in probabilities.groupby(segments.fillna("unknown").to_numpy())
+    }
     return pd.Series({**by_segment, "all": nps(probabilities)})
 
 
 def surveyed_nps(scores: pd.Series, segments: pd.Series) -> pd.Series:
     """NPS of the answers as given (biased toward whoever chose to answer)."""
     promoter, detractor = (scores >= 9).astype(float), (scores <= 6).astype(float)
-    by_segment = {s: float(100 * (promoter[segments == s].mean() - detractor[segments == s].mean())) for s in segments.dropna().unique()}
+    by_segment = {
+        s: float(100 * (promoter[segments == s].mean() - detractor[segments == s].mean()))
+        for s in segments.dropna().unique()
+    }
     return pd.Series({**by_segment, "all": float(100 * (promoter.mean() - detractor.mean()))})
 
 
 def fit_satisfaction_corrected(
-    rows: TrainingSets, tables: Tables, now: pd.DataFrame, recipe: Recipe, holdout_from: pd.Timestamp, settings: ModelSettings, survey: SurveySettings,
+    rows: TrainingSets,
+    tables: Tables,
+    now: pd.DataFrame,
+    recipe: Recipe,
+    holdout_from: pd.Timestamp,
+    settings: ModelSettings,
+    survey: SurveySettings,
 ) -> tuple[tuple[TrainedModel, Evaluation] | None, dict[str, dict[str, float]]]:
     """The satisfaction model (reweighted for response bias when asked) and, on the NPS scale, segment NPS with and without it.
 
@@ -110,11 +149,21 @@ def fit_satisfaction_corrected(
     segment_of = tables.customers.set_index("customer_id")["segment"] if "segment" in tables.customers else None
     segments = segment_of.reindex(now.index) if segment_of is not None else pd.Series("all", index=now.index)
     answers = rows.satisfaction
-    answer_segments = segment_of.reindex(answers.index.get_level_values("customer_id")) if segment_of is not None else pd.Series("all", index=answers.index)
+    answer_segments = (
+        segment_of.reindex(answers.index.get_level_values("customer_id"))
+        if segment_of is not None
+        else pd.Series("all", index=answers.index)
+    )
     report = {
-        "surveyed": surveyed_nps(answers["score"].reset_index(drop=True), answer_segments.reset_index(drop=True)).to_dict(),
-        "inferred_uncorrected": segment_nps(predicted_scores(uncorrected[0], now), uncorrected[0].residuals, segments).to_dict(),
-        "inferred_corrected": segment_nps(predicted_scores(corrected[0], now), corrected[0].residuals, segments).to_dict(),
+        "surveyed": surveyed_nps(
+            answers["score"].reset_index(drop=True), answer_segments.reset_index(drop=True)
+        ).to_dict(),
+        "inferred_uncorrected": segment_nps(
+            predicted_scores(uncorrected[0], now), uncorrected[0].residuals, segments
+        ).to_dict(),
+        "inferred_corrected": segment_nps(
+            predicted_scores(corrected[0], now), corrected[0].residuals, segments
+        ).to_dict(),
     }
     return chosen, report
 

@@ -39,7 +39,11 @@ def numeric_shares(values: pd.Series, edges: np.ndarray) -> np.ndarray:
 
 def population_profile(features: pd.DataFrame, probabilities: np.ndarray, seed: int) -> dict:
     """The training population's profile: every feature and the churn probabilities it produced."""
-    sample = features.sample(min(PROFILE_ROWS, len(features)), random_state=seed) if len(features) > PROFILE_ROWS else features
+    sample = (
+        features.sample(min(PROFILE_ROWS, len(features)), random_state=seed)
+        if len(features) > PROFILE_ROWS
+        else features
+    )
     return {
         "features": {name: feature_profile(sample[name]) for name in sample.columns},
         "churn_probability": feature_profile(pd.Series(probabilities, dtype=float)),
@@ -66,7 +70,9 @@ def drift_summary(profile: dict, features: pd.DataFrame, probabilities: np.ndarr
     """PSI per feature and of the churn probabilities; features at or past `threshold` are flagged, worst first."""
     varying = [name for name in profile["features"] if name in features and features[name].nunique(dropna=False) > 1]
     by_feature = {name: round(shift(profile["features"][name], features[name]), 4) for name in varying}
-    flagged = sorted((name for name, value in by_feature.items() if value >= threshold), key=by_feature.get, reverse=True)
+    flagged = sorted(
+        (name for name, value in by_feature.items() if value >= threshold), key=by_feature.get, reverse=True
+    )
     return {
         "threshold": threshold,
         "prediction_psi": round(shift(profile["churn_probability"], pd.Series(probabilities, dtype=float)), 4),

@@ -72,7 +72,9 @@ SATISFACTION_METRICS = {
 }
 
 
-def with_intervals(metrics: dict, truth: np.ndarray, predicted: np.ndarray, seed: int, stratified: bool) -> dict[str, float]:
+def with_intervals(
+    metrics: dict, truth: np.ndarray, predicted: np.ndarray, seed: int, stratified: bool
+) -> dict[str, float]:
     """Each metric, plus `<metric>_low` and `<metric>_high`: the 2.5 and 97.5 percentiles over bootstrap resamples."""
     rng = np.random.default_rng(seed)
     values = {name: float(metric(truth, predicted)) for name, metric in metrics.items()}
@@ -89,7 +91,9 @@ def with_intervals(metrics: dict, truth: np.ndarray, predicted: np.ndarray, seed
     return values
 
 
-def churn_scores_report(labels: np.ndarray, scores: np.ndarray, seed: int, probabilities: bool = True) -> dict[str, float]:
+def churn_scores_report(
+    labels: np.ndarray, scores: np.ndarray, seed: int, probabilities: bool = True
+) -> dict[str, float]:
     """Ranking metrics for any score; calibration metrics too when the scores are probabilities."""
     labels = np.asarray(labels, dtype=int)
     scores = np.asarray(scores, dtype=float)
@@ -102,4 +106,6 @@ def churn_scores_report(labels: np.ndarray, scores: np.ndarray, seed: int, proba
 
 def satisfaction_report(scores: np.ndarray, predicted: np.ndarray, seed: int) -> dict[str, float]:
     scores, predicted = np.asarray(scores, dtype=float), np.asarray(predicted, dtype=float)
-    return {"rows": float(len(scores))} | with_intervals(SATISFACTION_METRICS, scores, predicted, seed, stratified=False)
+    return {"rows": float(len(scores))} | with_intervals(
+        SATISFACTION_METRICS, scores, predicted, seed, stratified=False
+    )

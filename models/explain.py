@@ -53,7 +53,9 @@ def probability_points(log_odds: pd.DataFrame) -> pd.DataFrame:
     base = log_odds["expected"]
     total = contributions.sum(axis=1)
     probability_shift = sigmoid(base + total) - sigmoid(base)
-    scale = np.where(np.abs(total) > 1e-12, probability_shift / total.where(total != 0, 1.0), sigmoid(base) * (1 - sigmoid(base)))
+    scale = np.where(
+        np.abs(total) > 1e-12, probability_shift / total.where(total != 0, 1.0), sigmoid(base) * (1 - sigmoid(base))
+    )
     return contributions.mul(scale, axis=0)
 
 
@@ -61,7 +63,9 @@ def sigmoid(x: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], language: str = "en") -> pd.DataFrame:
+def top_reasons(
+    contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], language: str = "en"
+) -> pd.DataFrame:
     """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON records."""
     values = contributions.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
@@ -69,10 +73,15 @@ def top_reasons(contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: di
     points = np.round(np.take_along_axis(values, order, axis=1), 6)
     feature_values = picked_values(matrix, order)
     rows = [
-        [{"feature": names[row, k], "value": feature_values[row, k], "contribution": float(points[row, k])} for k in range(TOP_REASONS)]
+        [
+            {"feature": names[row, k], "value": feature_values[row, k], "contribution": float(points[row, k])}
+            for k in range(TOP_REASONS)
+        ]
         for row in range(len(order))
     ]
-    columns = {f"reason_{i + 1}": [reason_sentence(r[i], catalogue, language) for r in rows] for i in range(TOP_REASONS)}
+    columns = {
+        f"reason_{i + 1}": [reason_sentence(r[i], catalogue, language) for r in rows] for i in range(TOP_REASONS)
+    }
     columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in rows]
     return pd.DataFrame(columns, index=contributions.index)
 
@@ -96,7 +105,9 @@ def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) 
     return f"{text} ({points.replace('.', ',') if language == 'fi' else points} {CHURN_POINTS[language]})"
 
 
-def pain_points(points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarray, catalogue: dict[str, Feature]) -> pd.DataFrame:
+def pain_points(
+    points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarray, catalogue: dict[str, Feature]
+) -> pd.DataFrame:
     """Drivers ranked by revenue at risk: churn probability x the driver's share of what raises the risk x customer value.
 
     Only risk-raising contributions count: a driver that lowers a customer's risk puts nothing of it at stake.
@@ -106,18 +117,27 @@ def pain_points(points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarr
     drivers = pd.Series({name: catalogue[name].driver for name in points.columns})
     share = raising.T.groupby(drivers).sum().T.div(total, axis=0).fillna(0)
     at_risk = share.mul(probabilities * value, axis=0)
-    ranked = pd.DataFrame({
-        "revenue_at_risk": at_risk.sum(),
-        "customers_most_affected": share.idxmax(axis=1).where(total.notna()).value_counts().reindex(share.columns, fill_value=0),
-    }).sort_values("revenue_at_risk", ascending=False)
+    ranked = pd.DataFrame(
+        {
+            "revenue_at_risk": at_risk.sum(),
+            "customers_most_affected": share.idxmax(axis=1)
+            .where(total.notna())
+            .value_counts()
+            .reindex(share.columns, fill_value=0),
+        }
+    ).sort_values("revenue_at_risk", ascending=False)
     return ranked.rename_axis("driver").reset_index()
 
 
 def reason_stability(models: list, matrix: pd.DataFrame) -> float:
     """Mean share of the top-3 churn reasons two models trained with different seeds agree on, per customer."""
-    tops = [np.argsort(-np.abs(shap_values(m, matrix).drop(columns="expected").to_numpy()), axis=1)[:, :TOP_REASONS] for m in models]
+    tops = [
+        np.argsort(-np.abs(shap_values(m, matrix).drop(columns="expected").to_numpy()), axis=1)[:, :TOP_REASONS]
+        for m in models
+    ]
     overlaps = [
-        np.mean([len(set(a) & set(b)) / TOP_REASONS for a, b in zip(first, second)])
-        for i, first in enumerate(tops) for second in tops[i + 1 :]
+        np.mean([len(set(a) & set(b)) / TOP_REASONS for a, b in zip(first, second, strict=True)])
+        for i, first in enumerate(tops)
+        for second in tops[i + 1 :]
     ]
     return float(np.mean(overlaps))

@@ -25,13 +25,23 @@ def realised_performance(predictions: pd.DataFrame, churned: pd.Series, answers:
     labels = churned.reindex(scored.index)
     known = labels.notna().to_numpy()
     result = {"customers": int(known.sum())}
-    result["churn"] = churn_scores_report(labels[known].to_numpy(dtype=int), scored["churn_probability"].to_numpy()[known], seed)
+    result["churn"] = churn_scores_report(
+        labels[known].to_numpy(dtype=int), scored["churn_probability"].to_numpy()[known], seed
+    )
     surveyed = answers.merge(scored[["satisfaction_score"]].dropna(), left_on="customer_id", right_index=True)
     if len(surveyed) >= 10:
-        result["satisfaction"] = satisfaction_report(surveyed["score"].to_numpy(), surveyed["satisfaction_score"].to_numpy(), seed) | {"answers": len(surveyed)}
+        result["satisfaction"] = satisfaction_report(
+            surveyed["score"].to_numpy(), surveyed["satisfaction_score"].to_numpy(), seed
+        ) | {"answers": len(surveyed)}
     high = (scored["churn_risk"] == "high").to_numpy() & known
-    for group, members in (("treated", high & ~scored["control_group"].to_numpy()), ("control", high & scored["control_group"].to_numpy())):
-        result[f"high_risk_{group}"] = {"customers": int(members.sum()), "churn_rate": float(labels[members].mean()) if members.any() else None}
+    for group, members in (
+        ("treated", high & ~scored["control_group"].to_numpy()),
+        ("control", high & scored["control_group"].to_numpy()),
+    ):
+        result[f"high_risk_{group}"] = {
+            "customers": int(members.sum()),
+            "churn_rate": float(labels[members].mean()) if members.any() else None,
+        }
     return result
 
 
@@ -48,19 +58,30 @@ def surveyed_nps_interval(scores: pd.Series) -> dict:
     promoter, detractor = float((scores >= 9).mean()), float((scores <= 6).mean())
     value = promoter - detractor
     half = Z_95 * np.sqrt(max(promoter + detractor - value**2, 0.0) / len(scores))
-    return {"surveyed": 100 * value, "surveyed_low": 100 * (value - half), "surveyed_high": 100 * (value + half), "answers": len(scores)}
+    return {
+        "surveyed": 100 * value,
+        "surveyed_low": 100 * (value - half),
+        "surveyed_high": 100 * (value + half),
+        "answers": len(scores),
+    }
 
 
-def nps_table(satisfaction: pd.Series, uncertainty: dict, segments: pd.Series, recent_answers: pd.DataFrame) -> pd.DataFrame:
+def nps_table(
+    satisfaction: pd.Series, uncertainty: dict, segments: pd.Series, recent_answers: pd.DataFrame
+) -> pd.DataFrame:
     """Per segment and overall: inferred NPS of every scored customer beside surveyed NPS of recent answers."""
     probabilities = nps_probabilities(satisfaction.to_numpy(dtype=float), uncertainty).set_index(satisfaction.index)
     answer_segments = segments.reindex(recent_answers["customer_id"]).to_numpy()
     rows = []
     for segment in [*sorted(segments.dropna().unique()), "all"]:
         members = np.ones(len(segments), bool) if segment == "all" else (segments == segment).to_numpy()
-        answered = recent_answers["score"][np.ones(len(recent_answers), bool) if segment == "all" else answer_segments == segment]
+        answered = recent_answers["score"][
+            np.ones(len(recent_answers), bool) if segment == "all" else answer_segments == segment
+        ]
         surveyed = surveyed_nps_interval(answered) if len(answered) else {"answers": 0}
-        rows.append({"segment": segment, "customers": int(members.sum()), "inferred": nps(probabilities[members])} | surveyed)
+        rows.append(
+            {"segment": segment, "customers": int(members.sum()), "inferred": nps(probabilities[members])} | surveyed
+        )
     return pd.DataFrame(rows)
 
 

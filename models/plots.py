@@ -36,14 +36,26 @@ def shap_figures(model: TrainedModel, rows: pd.DataFrame, prefix: str, seed: int
     top = values.abs().mean().sort_values(ascending=False).head(SHOWN_FEATURES)
     importance, axes = plt.subplots(figsize=(9, 7))
     axes.barh(top.index[::-1], top.to_numpy()[::-1], color="#4a6fa5")
-    axes.set(xlabel="mean |SHAP value| (log-odds)" if prefix == "churn" else "mean |SHAP value| (score points)", title=f"{prefix}: feature importance")
+    axes.set(
+        xlabel="mean |SHAP value| (log-odds)" if prefix == "churn" else "mean |SHAP value| (score points)",
+        title=f"{prefix}: feature importance",
+    )
     beeswarm, axes = plt.subplots(figsize=(9, 7))
     jitter = np.random.default_rng(seed).uniform(-0.35, 0.35, len(matrix))
     for position, name in enumerate(top.index[::-1]):
         column = matrix[name]
-        shade = (column.cat.codes.where(column.notna()) if isinstance(column.dtype, pd.CategoricalDtype) else column).rank(pct=True)
-        axes.scatter(values[name], position + jitter, c=shade.fillna(0.5), cmap="coolwarm", s=4, alpha=0.6, vmin=0, vmax=1)
-    axes.set(yticks=range(len(top)), yticklabels=top.index[::-1], xlabel="SHAP value (effect on the model's output)", title=f"{prefix}: each customer's effects (red: high feature value)")
+        shade = (
+            column.cat.codes.where(column.notna()) if isinstance(column.dtype, pd.CategoricalDtype) else column
+        ).rank(pct=True)
+        axes.scatter(
+            values[name], position + jitter, c=shade.fillna(0.5), cmap="coolwarm", s=4, alpha=0.6, vmin=0, vmax=1
+        )
+    axes.set(
+        yticks=range(len(top)),
+        yticklabels=top.index[::-1],
+        xlabel="SHAP value (effect on the model's output)",
+        title=f"{prefix}: each customer's effects (red: high feature value)",
+    )
     axes.axvline(0, color="grey", linewidth=0.8)
     for figure in (importance, beeswarm):
         figure.tight_layout()
@@ -61,14 +73,25 @@ def reliability_figure(churn: TrainedModel, evaluation: Evaluation) -> object:
         means = pd.DataFrame({"bin": bins, "p": probabilities, "y": truth}).groupby("bin").mean()
         axes.plot(means["p"], means["y"], marker="o", label=label)
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
-    axes.set(xlabel="predicted churn probability", ylabel="observed churn rate", title="Churn reliability (validation rows)")
+    axes.set(
+        xlabel="predicted churn probability", ylabel="observed churn rate", title="Churn reliability (validation rows)"
+    )
     axes.legend()
     figure.tight_layout()
     return figure
 
 
-def training_figures(churn: TrainedModel, evaluation: Evaluation, satisfaction: TrainedModel | None, churn_rows: pd.DataFrame, satisfaction_rows: pd.DataFrame | None, seed: int) -> dict[str, object]:
-    figures = {"churn_reliability.png": reliability_figure(churn, evaluation)} | shap_figures(churn, churn_rows, "churn", seed)
+def training_figures(
+    churn: TrainedModel,
+    evaluation: Evaluation,
+    satisfaction: TrainedModel | None,
+    churn_rows: pd.DataFrame,
+    satisfaction_rows: pd.DataFrame | None,
+    seed: int,
+) -> dict[str, object]:
+    figures = {"churn_reliability.png": reliability_figure(churn, evaluation)} | shap_figures(
+        churn, churn_rows, "churn", seed
+    )
     if satisfaction is not None and satisfaction_rows is not None:
         figures |= shap_figures(satisfaction, satisfaction_rows, "satisfaction", seed)
     return figures

@@ -38,26 +38,73 @@ class OutputColumn:
 PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn("customer_id", "string", "Customer identifier from the input's customers table."),
     OutputColumn("as_of", "date", "Scoring date: features use only events strictly before it."),
-    OutputColumn("churn_probability", "number", "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of."),
-    OutputColumn("churn_risk", "string", "Risk band: churn_probability against the config's `risk_thresholds` (medium from, high from).", allowed=RISK_LEVELS),
     OutputColumn(
-        "status", "string",
+        "churn_probability",
+        "number",
+        "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of.",
+    ),
+    OutputColumn(
+        "churn_risk",
+        "string",
+        "Risk band: churn_probability against the config's `risk_thresholds` (medium from, high from).",
+        allowed=RISK_LEVELS,
+    ),
+    OutputColumn(
+        "status",
+        "string",
         "new: signed up within the churn horizon before as_of; lapsed: churns by going quiet and has had no order (no linked event, without orders) "
         "for a whole horizon, so churn_probability is the chance of still buying nothing; active: everyone else. Customers whose contract ended are not listed.",
         allowed=STATUSES,
     ),
-    OutputColumn("satisfaction_score", "number", "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).", nullable=True),
-    OutputColumn("satisfaction_lower", "number", "Lower end of the 90 % split-conformal interval for satisfaction_score.", nullable=True),
-    OutputColumn("satisfaction_upper", "number", "Upper end of the 90 % split-conformal interval for satisfaction_score.", nullable=True),
-    OutputColumn("nps_category", "string", "Most likely NPS category; NPS scale with a satisfaction model only, else empty.", nullable=True, allowed=NPS_CATEGORIES),
-    OutputColumn("reason_1", "string", "Largest driver of the churn score, in plain language (the config's language) with its signed effect in probability points."),
+    OutputColumn(
+        "satisfaction_score",
+        "number",
+        "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).",
+        nullable=True,
+    ),
+    OutputColumn(
+        "satisfaction_lower",
+        "number",
+        "Lower end of the 90 % split-conformal interval for satisfaction_score.",
+        nullable=True,
+    ),
+    OutputColumn(
+        "satisfaction_upper",
+        "number",
+        "Upper end of the 90 % split-conformal interval for satisfaction_score.",
+        nullable=True,
+    ),
+    OutputColumn(
+        "nps_category",
+        "string",
+        "Most likely NPS category; NPS scale with a satisfaction model only, else empty.",
+        nullable=True,
+        allowed=NPS_CATEGORIES,
+    ),
+    OutputColumn(
+        "reason_1",
+        "string",
+        "Largest driver of the churn score, in plain language (the config's language) with its signed effect in probability points.",
+    ),
     OutputColumn("reason_2", "string", "Second largest driver of the churn score."),
     OutputColumn("reason_3", "string", "Third largest driver of the churn score."),
-    OutputColumn("reasons_json", "string", "The three drivers as a JSON list of {feature, value, contribution}; contribution in probability (-1..1)."),
+    OutputColumn(
+        "reasons_json",
+        "string",
+        "The three drivers as a JSON list of {feature, value, contribution}; contribution in probability (-1..1).",
+    ),
     OutputColumn("churn_model_version", "string", "Registered version of the churn model that scored this row."),
-    OutputColumn("satisfaction_model_version", "string", "Registered version of the satisfaction model that scored this row; empty without one."),
+    OutputColumn(
+        "satisfaction_model_version",
+        "string",
+        "Registered version of the satisfaction model that scored this row; empty without one.",
+    ),
     OutputColumn("run_id", "string", "MLflow run id of the training run that produced the churn model."),
-    OutputColumn("control_group", "boolean", "True for the fixed share of customers (keyed hash of customer_id) to leave untouched, so the effect of acting on scores can be measured."),
+    OutputColumn(
+        "control_group",
+        "boolean",
+        "True for the fixed share of customers (keyed hash of customer_id) to leave untouched, so the effect of acting on scores can be measured.",
+    ),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in PREDICTION_COLUMNS)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,14 +117,19 @@ def spreadsheet_safe(predictions: pd.DataFrame) -> pd.DataFrame:
         text = values.astype("str")
         return values.where(~text.str.startswith(FORMULA_STARTS).fillna(False), "'" + text)
 
-    return predictions.assign(**{c.name: defused(predictions[c.name]) for c in PREDICTION_COLUMNS if c.type == "string"})
+    return predictions.assign(
+        **{c.name: defused(predictions[c.name]) for c in PREDICTION_COLUMNS if c.type == "string"}
+    )
 
 
 JSON_TYPES = {"string": "string", "date": "string", "number": "number", "boolean": "boolean"}
 
 
 def column_schema(column: OutputColumn) -> dict:
-    schema: dict = {"type": [JSON_TYPES[column.type], "null"] if column.nullable else JSON_TYPES[column.type], "description": column.description}
+    schema: dict = {
+        "type": [JSON_TYPES[column.type], "null"] if column.nullable else JSON_TYPES[column.type],
+        "description": column.description,
+    }
     if column.type == "date":
         schema["format"] = "date"
     if column.allowed:

@@ -38,10 +38,20 @@ class ScoringSettings(Settings):
     """How scores become actions (risk bands, the control group left untouched) and when scoring runs."""
 
     risk_thresholds: RiskThresholds = RiskThresholds()
-    control_group_share: float = Field(0.05, ge=0, lt=1, description="Share of customers held out of any action (keyed hash of customer_id).")
-    control_group_key: str = Field("surveyless-control", min_length=1, description="Key of the control group's hash: change it to draw a new group.")
-    frequency: str = Field("W-MON", description="The scoring calendar (pandas offset alias); catch-up fills dates missed on it.")
-    catch_up: Literal["latest", "all"] = Field("latest", description="After downtime: score only the latest missed date, or every missed date.")
+    control_group_share: float = Field(
+        0.05, ge=0, lt=1, description="Share of customers held out of any action (keyed hash of customer_id)."
+    )
+    control_group_key: str = Field(
+        "surveyless-control",
+        min_length=1,
+        description="Key of the control group's hash: change it to draw a new group.",
+    )
+    frequency: str = Field(
+        "W-MON", description="The scoring calendar (pandas offset alias); catch-up fills dates missed on it."
+    )
+    catch_up: Literal["latest", "all"] = Field(
+        "latest", description="After downtime: score only the latest missed date, or every missed date."
+    )
 
     @field_validator("frequency")
     @classmethod
@@ -71,7 +81,9 @@ def keyed_digests(customer_ids: pd.Series, key: str) -> list[bytes]:
 
 def in_control_group(customer_ids: pd.Series, settings: ScoringSettings) -> np.ndarray:
     """A stable keyed hash of each id: the same customers stay in control run after run, and no one can pick them."""
-    draws = [int.from_bytes(digest[:8], "big") / 2**64 for digest in keyed_digests(customer_ids, settings.control_group_key)]
+    draws = [
+        int.from_bytes(digest[:8], "big") / 2**64 for digest in keyed_digests(customer_ids, settings.control_group_key)
+    ]
     return np.asarray(draws) < settings.control_group_share
 
 
@@ -81,7 +93,9 @@ def pseudonymised(predictions: pd.DataFrame, key: str) -> pd.DataFrame:
     The same key maps an id to the same pseudonym in every export, so exports still join with each other;
     only the key's holder can link a pseudonym back to a customer.
     """
-    return predictions.assign(customer_id=[digest.hex()[:32] for digest in keyed_digests(predictions["customer_id"], key)])
+    return predictions.assign(
+        customer_id=[digest.hex()[:32] for digest in keyed_digests(predictions["customer_id"], key)]
+    )
 
 
 def score_customers(
@@ -100,13 +114,20 @@ def score_customers(
     points = probability_points(churn_contributions(churn, rows))
     reasons = top_reasons(points, model_matrix(rows, churn.feature_names), catalogue, language)
     customer_ids = pd.Series(rows.index.astype(str), index=rows.index)
-    frame = pd.DataFrame({
-        "customer_id": customer_ids,
-        "as_of": pd.Series(as_of, index=rows.index).astype("datetime64[us]"),
-        "churn_probability": churn_probabilities,
-        "churn_risk": churn_risk(churn_probabilities, settings),
-        "status": rows["status"].astype(str),
-    }, index=rows.index).join(satisfaction).join(reasons)
+    frame = (
+        pd.DataFrame(
+            {
+                "customer_id": customer_ids,
+                "as_of": pd.Series(as_of, index=rows.index).astype("datetime64[us]"),
+                "churn_probability": churn_probabilities,
+                "churn_risk": churn_risk(churn_probabilities, settings),
+                "status": rows["status"].astype(str),
+            },
+            index=rows.index,
+        )
+        .join(satisfaction)
+        .join(reasons)
+    )
     frame = frame.assign(
         churn_model_version=churn.version,
         satisfaction_model_version=satisfaction_model.version if satisfaction_model else "",
@@ -114,7 +135,12 @@ def score_customers(
         control_group=in_control_group(customer_ids, settings),
     )
     value = customer_value(rows)
-    return Scored(frame[list(COLUMN_NAMES)].reset_index(drop=True), pain_points(points, churn_probabilities, value, catalogue), value_measure(rows), value)
+    return Scored(
+        frame[list(COLUMN_NAMES)].reset_index(drop=True),
+        pain_points(points, churn_probabilities, value, catalogue),
+        value_measure(rows),
+        value,
+    )
 
 
 @dataclass(frozen=True)
@@ -134,7 +160,12 @@ def combined(parts: list[Scored]) -> Scored:
     """
     points = pd.concat([p.pain_points for p in parts]).groupby("driver", sort=False).sum()
     pains = points.sort_values("revenue_at_risk", ascending=False, kind="stable").reset_index()
-    return Scored(pd.concat([p.predictions for p in parts], ignore_index=True), pains, parts[0].value_measure, np.concatenate([p.customer_value for p in parts]))
+    return Scored(
+        pd.concat([p.predictions for p in parts], ignore_index=True),
+        pains,
+        parts[0].value_measure,
+        np.concatenate([p.customer_value for p in parts]),
+    )
 
 
 def value_measure(features: pd.DataFrame) -> str:
@@ -153,10 +184,29 @@ def satisfaction_columns(features: pd.DataFrame, model: TrainedModel | None) -> 
     no_category = pd.Series(None, index=features.index, dtype=object)
     if model is None:
         empty = pd.Series(np.nan, index=features.index)
-        return pd.DataFrame({"satisfaction_score": empty, "satisfaction_lower": empty, "satisfaction_upper": empty, "nps_category": no_category})
+        return pd.DataFrame(
+            {
+                "satisfaction_score": empty,
+                "satisfaction_lower": empty,
+                "satisfaction_upper": empty,
+                "nps_category": no_category,
+            }
+        )
     scale_name = model.recipe.survey_scale
     scale = SURVEY_SCALES[scale_name]
     predicted = np.clip(model.booster.predict(model_matrix(features, model.feature_names)), *scale)
     lower, upper = satisfaction_interval(predicted, model.residuals, scale)
-    category = nps_probabilities(predicted, model.residuals).idxmax(axis=1).set_axis(features.index) if scale_name == "nps" else no_category
-    return pd.DataFrame({"satisfaction_score": predicted, "satisfaction_lower": lower, "satisfaction_upper": upper, "nps_category": category.astype(object)}, index=features.index)
+    category = (
+        nps_probabilities(predicted, model.residuals).idxmax(axis=1).set_axis(features.index)
+        if scale_name == "nps"
+        else no_category
+    )
+    return pd.DataFrame(
+        {
+            "satisfaction_score": predicted,
+            "satisfaction_lower": lower,
+            "satisfaction_upper": upper,
+            "nps_category": category.astype(object),
+        },
+        index=features.index,
+    )

@@ -13,10 +13,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-
 
 import pandas as pd
 
@@ -31,7 +30,11 @@ CHURN_MODEL = "surveyless-churn"
 SATISFACTION_MODEL = "surveyless-satisfaction"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-MODEL_REQUIREMENTS = [f"lightgbm=={version('lightgbm')}", f"pandas=={version('pandas')}", f"scikit-learn=={version('scikit-learn')}"]
+MODEL_REQUIREMENTS = [
+    f"lightgbm=={version('lightgbm')}",
+    f"pandas=={version('pandas')}",
+    f"scikit-learn=={version('scikit-learn')}",
+]
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,13 @@ def open_training_run(work: Path, fingerprint: str, config_hash: str) -> str:
     mlflow = use_store(work)
     client = mlflow.MlflowClient()
     experiment = mlflow.get_experiment_by_name(EXPERIMENT).experiment_id
-    for abandoned in client.search_runs([experiment], "attributes.status = 'RUNNING' AND attributes.run_name = 'train'"):
+    for abandoned in client.search_runs(
+        [experiment], "attributes.status = 'RUNNING' AND attributes.run_name = 'train'"
+    ):
         client.set_terminated(abandoned.info.run_id, "FAILED")
-    return client.create_run(experiment, run_name="train", tags={"data_fingerprint": fingerprint, "config_hash": config_hash}).info.run_id
+    return client.create_run(
+        experiment, run_name="train", tags={"data_fingerprint": fingerprint, "config_hash": config_hash}
+    ).info.run_id
 
 
 @store_access
@@ -134,7 +141,10 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
     with one trained on other data.
     """
     mlflow = use_store(work)
-    fitted = {CHURN_MODEL: (run.churn, run.churn_evaluation), SATISFACTION_MODEL: (run.satisfaction, run.satisfaction_evaluation)}
+    fitted = {
+        CHURN_MODEL: (run.churn, run.churn_evaluation),
+        SATISFACTION_MODEL: (run.satisfaction, run.satisfaction_evaluation),
+    }
     with mlflow.start_run(run_id=run_id):
         mlflow.log_params(flatten(run.params))
         mlflow.set_tags({"last_training_cutoff": str(run.cutoffs[-1].date())})
@@ -156,11 +166,18 @@ def log_training(work: Path, run_id: str, run: TrainingRun) -> None:
                 mlflow.log_metrics({f"{short(name)}_{k}": v for k, v in model.metrics.items()})
                 versions[name] = log_model(mlflow, model, evaluation.sample, name)
                 mlflow.log_dict(model.sidecar(), sidecar_name(name))
-                mlflow.set_tags({f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger", f"{short(name)}_reason": run.decisions[name].reason})
+                mlflow.set_tags(
+                    {
+                        f"{short(name)}_decision": "champion" if run.decisions[name].promote else "challenger",
+                        f"{short(name)}_reason": run.decisions[name].reason,
+                    }
+                )
         client = mlflow.MlflowClient()
         for name in fitted:
             if name in versions:
-                client.set_registered_model_alias(name, CHAMPION if run.decisions[name].promote else CHALLENGER, versions[name])
+                client.set_registered_model_alias(
+                    name, CHAMPION if run.decisions[name].promote else CHALLENGER, versions[name]
+                )
             elif champion_version(client, name):
                 client.delete_registered_model_alias(name, CHAMPION)
     append_promotion_log(work, run_id, versions, run.decisions)
@@ -177,17 +194,31 @@ def sidecar_name(name: str) -> str:
 
 def append_promotion_log(work: Path, run_id: str, versions: dict[str, str], decisions: dict) -> None:
     """Appends one row per model to the promotion log."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    append_log(Path(work) / "promotion_log.csv", [
-        {"at": now, "model": name, "version": version, "run_id": run_id, "decision": "champion" if decisions[name].promote else "challenger", "reason": decisions[name].reason}
-        for name, version in versions.items()
-    ])
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    append_log(
+        Path(work) / "promotion_log.csv",
+        [
+            {
+                "at": now,
+                "model": name,
+                "version": version,
+                "run_id": run_id,
+                "decision": "champion" if decisions[name].promote else "challenger",
+                "reason": decisions[name].reason,
+            }
+            for name, version in versions.items()
+        ],
+    )
 
 
 def append_log(path: Path, rows: list[dict]) -> None:
     """Appends rows to a CSV log, written whole to a temporary file and renamed (a crash keeps the old log)."""
     new = pd.DataFrame(rows).astype(str)
-    log = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), new], ignore_index=True) if path.exists() else new
+    log = (
+        pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), new], ignore_index=True)
+        if path.exists()
+        else new
+    )
     temporary = path.with_suffix(".csv.tmp")
     log.to_csv(temporary, index=False)
     os.replace(temporary, path)
@@ -235,8 +266,12 @@ def log_model(mlflow, fitted: TrainedModel, sample: pd.DataFrame, name: str) -> 
     # A JSON serving example cannot carry pandas categories, which LightGBM needs; scoring goes through
     # `model_matrix`, so MLflow's serving round-trip check is skipped rather than failing noisily.
     info = mlflow.lightgbm.log_model(
-        fitted.booster, name=name, signature=signature, input_example=example,
-        pip_requirements=MODEL_REQUIREMENTS, validate_serving_input=False,
+        fitted.booster,
+        name=name,
+        signature=signature,
+        input_example=example,
+        pip_requirements=MODEL_REQUIREMENTS,
+        validate_serving_input=False,
     )
     client = mlflow.MlflowClient()
     try:
@@ -244,7 +279,9 @@ def log_model(mlflow, fitted: TrainedModel, sample: pd.DataFrame, name: str) -> 
     except MlflowException as error:
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-    registered = client.create_model_version(name, source=info.model_uri, run_id=mlflow.active_run().info.run_id, model_id=info.model_id)
+    registered = client.create_model_version(
+        name, source=info.model_uri, run_id=mlflow.active_run().info.run_id, model_id=info.model_id
+    )
     return str(registered.version)
 
 
@@ -262,7 +299,9 @@ def load_model_version(work: Path, name: str, version: str) -> TrainedModel:
     mlflow = use_store(work)
     entry = mlflow.MlflowClient().get_model_version(name, version)
     sidecar = mlflow.artifacts.load_dict(f"runs:/{entry.run_id}/{sidecar_name(name)}")
-    return TrainedModel.from_sidecar(mlflow.lightgbm.load_model(f"models:/{name}/{version}"), sidecar, str(version), entry.run_id)
+    return TrainedModel.from_sidecar(
+        mlflow.lightgbm.load_model(f"models:/{name}/{version}"), sidecar, str(version), entry.run_id
+    )
 
 
 @store_access
@@ -288,7 +327,13 @@ def flatten(params: dict, prefix: str = "") -> dict[str, str]:
 
 @store_access
 def promotion_decisions(
-    work: Path, churn: TrainedModel, churn_evaluation: Evaluation, satisfaction: TrainedModel | None, churn_rows: pd.DataFrame, baselines: dict[str, dict], gate: GateSettings,
+    work: Path,
+    churn: TrainedModel,
+    churn_evaluation: Evaluation,
+    satisfaction: TrainedModel | None,
+    churn_rows: pd.DataFrame,
+    baselines: dict[str, dict],
+    gate: GateSettings,
 ) -> dict[str, Decision]:
     """The gate's verdict per model, against the current champions and (for churn) every applicable baseline."""
     decisions = {}
@@ -296,20 +341,36 @@ def promotion_decisions(
     metric = gate.churn_metric
     on_rows = champion_on_validation_rows(standing, churn, churn_rows, churn_evaluation.split.valid, metric)
     reference = champion_metric(standing.metrics if standing else None, on_rows, metric)
-    decisions[CHURN_MODEL] = gate_decision(metric, churn.metrics.get(metric, float("nan")), reference, {n: m[metric] for n, m in applicable(baselines).items() if metric in m}, gate)
+    decisions[CHURN_MODEL] = gate_decision(
+        metric,
+        churn.metrics.get(metric, float("nan")),
+        reference,
+        {n: m[metric] for n, m in applicable(baselines).items() if metric in m},
+        gate,
+    )
     if satisfaction is not None:
         standing = champion_standing(work, SATISFACTION_MODEL)
         reference = champion_metric(standing.metrics if standing else None, None, gate.satisfaction_metric)
-        decisions[SATISFACTION_MODEL] = gate_decision(gate.satisfaction_metric, satisfaction.metrics.get(gate.satisfaction_metric, float("nan")), reference, {}, gate)
+        decisions[SATISFACTION_MODEL] = gate_decision(
+            gate.satisfaction_metric,
+            satisfaction.metrics.get(gate.satisfaction_metric, float("nan")),
+            reference,
+            {},
+            gate,
+        )
     return decisions
 
 
-def champion_on_validation_rows(standing: ChampionStanding | None, new: TrainedModel, rows: pd.DataFrame, valid, metric: str) -> float | None:
+def champion_on_validation_rows(
+    standing: ChampionStanding | None, new: TrainedModel, rows: pd.DataFrame, valid, metric: str
+) -> float | None:
     """The champion's score on the new validation rows, when it never trained on them, means the same churn and can read their features."""
     if standing is None or standing.last_training_cutoff is None or standing.model.recipe.churn != new.recipe.churn:
         return None
     validation = rows[valid]
-    if validation.index.get_level_values("as_of").min() <= standing.last_training_cutoff or not set(standing.model.feature_names) <= set(rows.columns):
+    if validation.index.get_level_values("as_of").min() <= standing.last_training_cutoff or not set(
+        standing.model.feature_names
+    ) <= set(rows.columns):
         return None
     log_odds = churn_log_odds(standing.model, validation)
     return churn_scores_report(validation["churned"].to_numpy(), log_odds, seed=0, probabilities=False).get(metric)
@@ -321,7 +382,9 @@ def finished_training(work: Path, fingerprint: str, config_hash: str) -> dict | 
     mlflow = use_store(work)
     runs = mlflow.search_runs(
         filter_string=f"tags.data_fingerprint = '{fingerprint}' AND tags.config_hash = '{config_hash}' AND attributes.status = 'FINISHED' AND attributes.run_name = 'train'",
-        order_by=["attributes.start_time DESC"], max_results=1, output_format="list",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
     )
     if not runs:
         return None
@@ -350,23 +413,42 @@ def training_record(work: Path, run_id: str) -> tuple[dict[str, float], pd.Times
 
 
 @store_access
-def log_evaluation(work: Path, as_of: pd.Timestamp, version: str, training_run_id: str, realised: dict, alert: str | None) -> str:
+def log_evaluation(
+    work: Path, as_of: pd.Timestamp, version: str, training_run_id: str, realised: dict, alert: str | None
+) -> str:
     """Realised performance of one scoring date as its own run, tagged with the model version that scored it."""
     mlflow = use_store(work)
     with mlflow.start_run(run_name=f"evaluate {as_of.date()}") as active:
-        mlflow.set_tags({
-            "kind": "evaluation", "as_of": str(as_of.date()), "churn_model_version": version, "training_run_id": training_run_id,
-            "alert": alert or "", "in_sample": str(realised["in_sample"]).lower(),
-        })
+        mlflow.set_tags(
+            {
+                "kind": "evaluation",
+                "as_of": str(as_of.date()),
+                "churn_model_version": version,
+                "training_run_id": training_run_id,
+                "alert": alert or "",
+                "in_sample": str(realised["in_sample"]).lower(),
+            }
+        )
         mlflow.log_metrics({f"realised_{k}": v for k, v in realised["churn"].items()})
         if "satisfaction" in realised:
             mlflow.log_metrics({f"realised_satisfaction_{k}": v for k, v in realised["satisfaction"].items()})
         mlflow.log_dict(realised, "realised.json")
-    append_log(Path(work) / EVALUATION_LOG, [{
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "as_of": str(as_of.date()), "churn_model_version": version,
-        "roc_auc": realised["churn"].get("roc_auc", ""), "ece": realised["churn"].get("ece", ""),
-        "satisfaction_mae": realised.get("satisfaction", {}).get("mae", ""), "in_sample": realised["in_sample"], "alert": alert or "", "mlflow_run_id": active.info.run_id,
-    }])
+    append_log(
+        Path(work) / EVALUATION_LOG,
+        [
+            {
+                "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "as_of": str(as_of.date()),
+                "churn_model_version": version,
+                "roc_auc": realised["churn"].get("roc_auc", ""),
+                "ece": realised["churn"].get("ece", ""),
+                "satisfaction_mae": realised.get("satisfaction", {}).get("mae", ""),
+                "in_sample": realised["in_sample"],
+                "alert": alert or "",
+                "mlflow_run_id": active.info.run_id,
+            }
+        ],
+    )
     return active.info.run_id
 
 
@@ -377,6 +459,8 @@ def evaluation_history(work: Path) -> pd.DataFrame:
     """Every realised-performance check so far, oldest scoring date first (empty before the first)."""
     path = Path(work) / EVALUATION_LOG
     if not path.exists():
-        return pd.DataFrame(columns=["as_of", "churn_model_version", "roc_auc", "ece", "satisfaction_mae", "in_sample", "alert"])
+        return pd.DataFrame(
+            columns=["as_of", "churn_model_version", "roc_auc", "ece", "satisfaction_mae", "in_sample", "alert"]
+        )
     log = pd.read_csv(path, dtype=str, keep_default_na=False)
     return log.drop_duplicates("as_of", keep="last").sort_values("as_of")

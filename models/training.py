@@ -26,7 +26,14 @@ from features.training_sets import ROW_COLUMNS
 from models.artifact import Blend, Recipe, TrainedModel
 from models.drift import population_profile
 from models.evaluation import churn_scores_report, satisfaction_report
-from models.uncertainty import calibrated, calibration_map, cross_fitted_calibration, cross_fitted_coverage, logit, residual_model
+from models.uncertainty import (
+    calibrated,
+    calibration_map,
+    cross_fitted_calibration,
+    cross_fitted_coverage,
+    logit,
+    residual_model,
+)
 
 MIN_SURVEY_ANSWERS = 30
 SIGNATURE_ROWS = 200
@@ -44,7 +51,12 @@ class BoosterSettings(Settings):
     `n_estimators` is a ceiling: early stopping on customers held out of the training rows picks the count."""
 
     n_estimators: int = Field(300, gt=0, description="Most trees; early stopping on held-out customers may use fewer.")
-    learning_rate: float = Field(0.1, gt=0, le=1, description="0.1 with early stopping matched 0.03 in held-out AUC (UCI and synthetic) in a third of the time.")
+    learning_rate: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="0.1 with early stopping matched 0.03 in held-out AUC (UCI and synthetic) in a third of the time.",
+    )
     num_leaves: int = Field(7, ge=2)
     max_depth: int = Field(-1, description="-1: no limit beyond num_leaves.")
     min_child_samples: int = Field(50, ge=1)
@@ -75,8 +87,12 @@ def booster_params(settings: BoosterSettings, seed: int, threads: int | None) ->
     }
 
 
-def churn_classifier(*, settings: BoosterSettings, seed: int, threads: int | None = None, monotone: list[int] | None = None) -> lgb.LGBMClassifier:
-    return lgb.LGBMClassifier(objective="binary", monotone_constraints=monotone, **booster_params(settings, seed, threads))
+def churn_classifier(
+    *, settings: BoosterSettings, seed: int, threads: int | None = None, monotone: list[int] | None = None
+) -> lgb.LGBMClassifier:
+    return lgb.LGBMClassifier(
+        objective="binary", monotone_constraints=monotone, **booster_params(settings, seed, threads)
+    )
 
 
 def satisfaction_regressor(*, settings: BoosterSettings, seed: int, threads: int | None = None) -> lgb.LGBMRegressor:
@@ -87,7 +103,7 @@ def model_matrix(rows: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
     """The features LightGBM sees: text columns become categories (pandas' `str` is not accepted)."""
     matrix = rows[feature_names]
     text = [c for c in feature_names if not pd.api.types.is_numeric_dtype(matrix[c])]
-    return matrix.astype({c: "category" for c in text})
+    return matrix.astype(dict.fromkeys(text, "category"))
 
 
 def feature_columns(rows: pd.DataFrame) -> list[str]:
@@ -146,12 +162,16 @@ def churn_split(rows: pd.DataFrame, horizon: pd.Timedelta, seed: int) -> Split:
     if closed.any():
         train = closed & others
         cutoffs = as_of[train].nunique()
-        method = (f"out of time and customer: trained on {cutoffs} cutoffs whose horizon closed by {last.date()} ({len(pd.unique(customers[train])):,} customers), "
-                  f"validated at cutoff {last.date()} on {valid.sum():,} other customers")
+        method = (
+            f"out of time and customer: trained on {cutoffs} cutoffs whose horizon closed by {last.date()} ({len(pd.unique(customers[train])):,} customers), "
+            f"validated at cutoff {last.date()} on {valid.sum():,} other customers"
+        )
     else:
         train = others
-        method = (f"by customer: {valid.sum():,} customers held out at cutoff {last.date()} and never trained on; no cutoff's horizon closed before it, "
-                  "so training rows share its time window")
+        method = (
+            f"by customer: {valid.sum():,} customers held out at cutoff {last.date()} and never trained on; no cutoff's horizon closed before it, "
+            "so training rows share its time window"
+        )
     return Split(train=train, valid=valid, method=method)
 
 
@@ -161,12 +181,24 @@ def satisfaction_split(rows: pd.DataFrame, holdout_from: pd.Timestamp, seed: int
     customers = customers_of(rows)
     late = rows["answered_at"].to_numpy() >= np.datetime64(holdout_from)
     late_customers = pd.unique(customers[late])
-    held = among(customers, held_out_customers(late_customers, np.zeros(len(late_customers)), seed, share=0.5)) if late.any() else np.zeros(len(rows), bool)
+    held = (
+        among(customers, held_out_customers(late_customers, np.zeros(len(late_customers)), seed, share=0.5))
+        if late.any()
+        else np.zeros(len(rows), bool)
+    )
     valid, train = late & held, ~late & ~held
     if valid.sum() >= 20 and train.sum() >= 20:
-        return Split(train=train, valid=valid, method=f"out of time and customer: answers from {holdout_from.date()} by {len(pd.unique(customers[valid])):,} customers never trained on")
+        return Split(
+            train=train,
+            valid=valid,
+            method=f"out of time and customer: answers from {holdout_from.date()} by {len(pd.unique(customers[valid])):,} customers never trained on",
+        )
     held = among(customers, held_out_customers(pd.unique(customers), np.zeros(len(pd.unique(customers))), seed))
-    return Split(train=~held, valid=held, method=f"by customer: answers of {len(pd.unique(customers[held])):,} customers held out, whatever their date")
+    return Split(
+        train=~held,
+        valid=held,
+        method=f"by customer: answers of {len(pd.unique(customers[held])):,} customers held out, whatever their date",
+    )
 
 
 def early_stopping_split(rows: pd.DataFrame, horizon: pd.Timedelta | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -179,21 +211,46 @@ def early_stopping_split(rows: pd.DataFrame, horizon: pd.Timedelta | None, seed:
     closed = np.zeros(len(rows), bool) if horizon is None else np.asarray(as_of + horizon <= last)
     if closed.any():
         at_last = np.asarray(as_of == last)
-        held = among(customers, held_out_customers(customers[at_last], rows["churned"].to_numpy()[at_last], seed, share=EARLY_STOPPING_SHARE))
+        held = among(
+            customers,
+            held_out_customers(
+                customers[at_last], rows["churned"].to_numpy()[at_last], seed, share=EARLY_STOPPING_SHARE
+            ),
+        )
         return np.flatnonzero(closed & ~held), np.flatnonzero(at_last & held)
-    fit_rows, stop_rows = next(GroupShuffleSplit(n_splits=1, test_size=EARLY_STOPPING_SHARE, random_state=seed).split(customers, groups=customers))
+    fit_rows, stop_rows = next(
+        GroupShuffleSplit(n_splits=1, test_size=EARLY_STOPPING_SHARE, random_state=seed).split(
+            customers, groups=customers
+        )
+    )
     return fit_rows, stop_rows
 
 
-def tree_count(estimator_factory, matrix: pd.DataFrame, labels: np.ndarray, rows: pd.DataFrame, horizon: pd.Timedelta | None, seed: int, weights: np.ndarray | None = None) -> tuple[int, object, np.ndarray]:
+def tree_count(
+    estimator_factory,
+    matrix: pd.DataFrame,
+    labels: np.ndarray,
+    rows: pd.DataFrame,
+    horizon: pd.Timedelta | None,
+    seed: int,
+    weights: np.ndarray | None = None,
+) -> tuple[int, object, np.ndarray]:
     """Trees to use (early stopping on customers held out of the training rows, later than those it fits on
     where it can), the estimator fitted on the rest, and the rows it stopped on."""
     fit_rows, stop_rows = early_stopping_split(rows, horizon, seed)
     weights = np.ones(len(labels)) if weights is None else weights
     estimator = estimator_factory().fit(
-        matrix.iloc[fit_rows], labels[fit_rows], sample_weight=weights[fit_rows],
-        eval_X=matrix.iloc[stop_rows], eval_y=labels[stop_rows], eval_sample_weight=[weights[stop_rows]],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False, min_delta=EARLY_STOPPING_GAIN)],
+        matrix.iloc[fit_rows],
+        labels[fit_rows],
+        sample_weight=weights[fit_rows],
+        eval_X=matrix.iloc[stop_rows],
+        eval_y=labels[stop_rows],
+        eval_sample_weight=[weights[stop_rows]],
+        callbacks=[
+            lgb.early_stopping(
+                EARLY_STOPPING_ROUNDS, first_metric_only=True, verbose=False, min_delta=EARLY_STOPPING_GAIN
+            )
+        ],
     )
     return max(int(estimator.best_iteration_ or estimator.n_estimators), 1), estimator, stop_rows
 
@@ -242,7 +299,9 @@ def rhythm_prior_feature(recipe: Recipe) -> str | None:
     return name if name in recipe.feature_names else None
 
 
-def trained_churn_model(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> TrainedModel:
+def trained_churn_model(
+    rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]
+) -> TrainedModel:
     """LightGBM on these rows, with as many trees as help customers held out of them (early stopping, out of
     time where it can), and for customers who churn by lapsing the blend with BG/NBD's probability of no
     order in the horizon, at the weight those held-out customers favour: the prior earns its weight where
@@ -256,31 +315,61 @@ def trained_churn_model(rows: pd.DataFrame, recipe: Recipe, settings: ModelSetti
     constraints = [directions.get(name, 0) for name in names]
 
     def classifier() -> lgb.LGBMClassifier:
-        return churn_classifier(settings=settings.churn, seed=settings.seed, threads=settings.threads, monotone=constraints)
+        return churn_classifier(
+            settings=settings.churn, seed=settings.seed, threads=settings.threads, monotone=constraints
+        )
 
     trees, stopped, stop_rows = tree_count(classifier, matrix, labels, rows, recipe.churn.horizon, settings.seed)
     prior_feature = rhythm_prior_feature(recipe)
     stop_frame = rows.iloc[stop_rows]
-    weight = blend_weight(stopped.predict(model_matrix(stop_frame, names), raw_score=True), prior_log_odds(stop_frame, prior_feature), labels[stop_rows])
-    blend = Blend(feature=prior_feature, weight=weight, reference=float(np.nanmean(prior_log_odds(rows, prior_feature)))) if prior_feature and weight > 0 else None
+    weight = blend_weight(
+        stopped.predict(model_matrix(stop_frame, names), raw_score=True),
+        prior_log_odds(stop_frame, prior_feature),
+        labels[stop_rows],
+    )
+    blend = (
+        Blend(feature=prior_feature, weight=weight, reference=float(np.nanmean(prior_log_odds(rows, prior_feature))))
+        if prior_feature and weight > 0
+        else None
+    )
     booster = settings.churn.model_copy(update={"n_estimators": trees})
-    refitted = churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=constraints).fit(matrix, labels)
+    refitted = churn_classifier(
+        settings=booster, seed=settings.seed, threads=settings.threads, monotone=constraints
+    ).fit(matrix, labels)
     return TrainedModel(refitted.booster_, recipe, {"trees": float(trees), "blend_weight": weight}, "", blend=blend)
 
 
-def fit_churn(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]) -> tuple[TrainedModel, Evaluation]:
+def fit_churn(
+    rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, directions: dict[str, int]
+) -> tuple[TrainedModel, Evaluation]:
     """Validate on held-out customers, then refit on every labelled row, with the same trees and blend, for scoring."""
     names = list(recipe.feature_names)
     labels = rows["churned"].to_numpy()
     split = churn_split(rows, recipe.churn.horizon, settings.seed)
     evaluated = trained_churn_model(rows[split.train], recipe, settings, directions)
     held_out = 1 / (1 + np.exp(-churn_log_odds(evaluated, rows[split.valid])))
-    metrics = churn_scores_report(labels[split.valid], held_out, settings.seed) | cross_fitted_calibration(labels[split.valid], held_out, settings.seed) | evaluated.metrics
+    metrics = (
+        churn_scores_report(labels[split.valid], held_out, settings.seed)
+        | cross_fitted_calibration(labels[split.valid], held_out, settings.seed)
+        | evaluated.metrics
+    )
     calibration = calibration_map(labels[split.valid], held_out)
 
     booster = settings.churn.model_copy(update={"n_estimators": int(evaluated.metrics["trees"])})
-    estimator = churn_classifier(settings=booster, seed=settings.seed, threads=settings.threads, monotone=[directions.get(name, 0) for name in names])
-    final = TrainedModel(estimator.fit(model_matrix(rows, names), labels).booster_, recipe, metrics, split.method, calibration=calibration, blend=evaluated.blend)
+    estimator = churn_classifier(
+        settings=booster,
+        seed=settings.seed,
+        threads=settings.threads,
+        monotone=[directions.get(name, 0) for name in names],
+    )
+    final = TrainedModel(
+        estimator.fit(model_matrix(rows, names), labels).booster_,
+        recipe,
+        metrics,
+        split.method,
+        calibration=calibration,
+        blend=evaluated.blend,
+    )
     as_of = rows.index.get_level_values("as_of")
     latest = rows[np.asarray(as_of == as_of.max())]
     profile = population_profile(latest[names], churn_probability(final, latest), settings.seed)
@@ -288,7 +377,13 @@ def fit_churn(rows: pd.DataFrame, recipe: Recipe, settings: ModelSettings, direc
     return replace(final, profile=profile), Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
 
 
-def fit_satisfaction(rows: pd.DataFrame | None, recipe: Recipe, holdout_from: pd.Timestamp, settings: ModelSettings, weights: np.ndarray | None = None) -> tuple[TrainedModel, Evaluation] | None:
+def fit_satisfaction(
+    rows: pd.DataFrame | None,
+    recipe: Recipe,
+    holdout_from: pd.Timestamp,
+    settings: ModelSettings,
+    weights: np.ndarray | None = None,
+) -> tuple[TrainedModel, Evaluation] | None:
     """None with fewer than MIN_SURVEY_ANSWERS answers: no satisfaction model beats one learned from noise.
 
     `weights` (one per answer) reweight training, e.g. against survey response bias.
@@ -301,15 +396,30 @@ def fit_satisfaction(rows: pd.DataFrame | None, recipe: Recipe, holdout_from: pd
     weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
 
     def regressor(trees: int | None = None) -> lgb.LGBMRegressor:
-        booster = settings.satisfaction if trees is None else settings.satisfaction.model_copy(update={"n_estimators": trees})
+        booster = (
+            settings.satisfaction if trees is None else settings.satisfaction.model_copy(update={"n_estimators": trees})
+        )
         return satisfaction_regressor(settings=booster, seed=settings.seed, threads=settings.threads)
 
-    trees, evaluated, _ = tree_count(regressor, matrix[split.train], scores[split.train], rows[split.train], None, settings.seed, weights[split.train])
+    trees, evaluated, _ = tree_count(
+        regressor,
+        matrix[split.train],
+        scores[split.train],
+        rows[split.train],
+        None,
+        settings.seed,
+        weights[split.train],
+    )
     held_out = evaluated.predict(matrix[split.valid])
-    metrics = satisfaction_report(scores[split.valid], held_out, settings.seed) | {"interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, settings.seed), "trees": float(trees)}
+    metrics = satisfaction_report(scores[split.valid], held_out, settings.seed) | {
+        "interval_coverage": cross_fitted_coverage(scores[split.valid], held_out, settings.seed),
+        "trees": float(trees),
+    }
     final = regressor(trees).fit(matrix, scores, sample_weight=weights)
     validation = pd.DataFrame({"truth": scores[split.valid], "predicted": held_out})
-    model = TrainedModel(final.booster_, recipe, metrics, split.method, residuals=residual_model(scores[split.valid], held_out))
+    model = TrainedModel(
+        final.booster_, recipe, metrics, split.method, residuals=residual_model(scores[split.valid], held_out)
+    )
     return model, Evaluation(split, validation, rows[names].head(SIGNATURE_ROWS))
 
 
@@ -318,7 +428,9 @@ STABILITY_ROWS = 20_000
 STABILITY_CUSTOMERS = 2_000
 
 
-def churn_reason_stability(rows: pd.DataFrame, churn: TrainedModel, evaluation: Evaluation, settings: ModelSettings, directions: dict[str, int]) -> float:
+def churn_reason_stability(
+    rows: pd.DataFrame, churn: TrainedModel, evaluation: Evaluation, settings: ModelSettings, directions: dict[str, int]
+) -> float:
     """Top-3 reason overlap between models trained with different seeds (on a sample of the training rows),
     read on a sample of the validation customers."""
     from models.explain import reason_stability
@@ -329,6 +441,13 @@ def churn_reason_stability(rows: pd.DataFrame, churn: TrainedModel, evaluation: 
     matrix, labels = model_matrix(sample, names), sample["churned"].to_numpy()
     constraints = [directions.get(name, 0) for name in names]
     booster = settings.churn.model_copy(update={"n_estimators": int(churn.metrics["trees"])})
-    refits = [churn_classifier(settings=booster, seed=settings.seed + k, threads=settings.threads, monotone=constraints).fit(matrix, labels).booster_ for k in range(STABILITY_SEEDS)]
+    refits = [
+        churn_classifier(settings=booster, seed=settings.seed + k, threads=settings.threads, monotone=constraints)
+        .fit(matrix, labels)
+        .booster_
+        for k in range(STABILITY_SEEDS)
+    ]
     validation = model_matrix(rows[evaluation.split.valid], names)
-    return reason_stability(refits, validation.sample(min(STABILITY_CUSTOMERS, len(validation)), random_state=settings.seed))
+    return reason_stability(
+        refits, validation.sample(min(STABILITY_CUSTOMERS, len(validation)), random_state=settings.seed)
+    )

@@ -65,7 +65,10 @@ def cross_fitted_calibration(labels: np.ndarray, probabilities: np.ndarray, seed
     out = np.empty_like(probabilities)
     out[first] = calibrated(probabilities[first], calibration_map(labels[second], probabilities[second]))
     out[second] = calibrated(probabilities[second], calibration_map(labels[first], probabilities[first]))
-    return {"calibrated_ece": expected_calibration_error(labels, out), "calibrated_brier": float(np.mean((out - labels) ** 2))}
+    return {
+        "calibrated_ece": expected_calibration_error(labels, out),
+        "calibrated_brier": float(np.mean((out - labels) ** 2)),
+    }
 
 
 def conformal_half_width(residuals: np.ndarray, coverage: float = INTERVAL_COVERAGE) -> float:
@@ -80,7 +83,10 @@ def residual_model(scores: np.ndarray, predicted: np.ndarray) -> Residuals:
     refitted on later data, already carries any shift the held-out period showed)."""
     residuals = scores - predicted
     centred = residuals - np.median(residuals)
-    return Residuals(half_width=conformal_half_width(residuals), quantiles=tuple(float(q) for q in np.quantile(centred, RESIDUAL_LEVELS)))
+    return Residuals(
+        half_width=conformal_half_width(residuals),
+        quantiles=tuple(float(q) for q in np.quantile(centred, RESIDUAL_LEVELS)),
+    )
 
 
 def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) -> float:
@@ -93,7 +99,9 @@ def cross_fitted_coverage(scores: np.ndarray, predicted: np.ndarray, seed: int) 
     return float(np.concatenate(inside).mean())
 
 
-def satisfaction_interval(predicted: np.ndarray, residuals: Residuals, scale: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def satisfaction_interval(
+    predicted: np.ndarray, residuals: Residuals, scale: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(predicted - residuals.half_width, *scale), np.clip(predicted + residuals.half_width, *scale)
 
 

@@ -42,8 +42,14 @@ class OutputConfig(Strict):
 
 
 class MonitoringConfig(Strict):
-    drift_threshold: float = Field(0.2, gt=0, description="Population stability index from which a feature, or the prediction distribution, is flagged as drifted.")
-    max_auc_drop: float = Field(0.05, ge=0, description="Realised churn ROC AUC this far below the model's validation AUC is flagged.")
+    drift_threshold: float = Field(
+        0.2,
+        gt=0,
+        description="Population stability index from which a feature, or the prediction distribution, is flagged as drifted.",
+    )
+    max_auc_drop: float = Field(
+        0.05, ge=0, description="Realised churn ROC AUC this far below the model's validation AUC is flagged."
+    )
 
 
 class Schedule(Strict):
@@ -60,19 +66,34 @@ class Schedule(Strict):
 
 
 class SchedulesConfig(Strict):
-    retrain: Schedule | None = Field(Schedule(cron="0 3 1 * *", timezone="Europe/Helsinki"), description="Train, gate, then score with the champion.")
-    score: Schedule | None = Field(Schedule(cron="0 6 * * MON", timezone="Europe/Helsinki"), description="Score with the champion (catch-up applies).")
+    retrain: Schedule | None = Field(
+        Schedule(cron="0 3 1 * *", timezone="Europe/Helsinki"), description="Train, gate, then score with the champion."
+    )
+    score: Schedule | None = Field(
+        Schedule(cron="0 6 * * MON", timezone="Europe/Helsinki"),
+        description="Score with the champion (catch-up applies).",
+    )
 
 
 class ExecutorConfig(Strict):
-    kind: Literal["local", "dask"] = Field("local", description="local: one process; dask: features, training rows and scoring run per customer partition on a Dask cluster.")
-    address: str = Field("local-cluster", description="Dask scheduler address (tcp://host:8786), or local-cluster to start one on this machine.")
+    kind: Literal["local", "dask"] = Field(
+        "local",
+        description="local: one process; dask: features, training rows and scoring run per customer partition on a Dask cluster.",
+    )
+    address: str = Field(
+        "local-cluster",
+        description="Dask scheduler address (tcp://host:8786), or local-cluster to start one on this machine.",
+    )
     workers: int = Field(2, gt=0, description="Worker processes of a local cluster.")
-    partitions: int = Field(8, gt=0, description="Customer partitions (by a hash of customer_id) the work is split into.")
+    partitions: int = Field(
+        8, gt=0, description="Customer partitions (by a hash of customer_id) the work is split into."
+    )
 
 
 class SqlConfig(Strict):
-    schema_name: str | None = Field(None, alias="schema", description="Database schema holding the tables (default: the connection's own).")
+    schema_name: str | None = Field(
+        None, alias="schema", description="Database schema holding the tables (default: the connection's own)."
+    )
     tables: dict[str, str] = Field({}, description="Contract table -> table name in the database, where they differ.")
     since: date | None = Field(None, description="Read events from this date on only; older rows stay in the database.")
 
@@ -86,9 +107,14 @@ class SqlConfig(Strict):
 
 
 class Config(Strict):
-    data: str = Field("work/world", description="Input: a folder (CSV/Parquet per table), a DuckDB file, or a SQLAlchemy database URL.")
+    data: str = Field(
+        "work/world",
+        description="Input: a folder (CSV/Parquet per table), a DuckDB file, or a SQLAlchemy database URL.",
+    )
     out: Path = Field(Path("work"), description="Work folder: MLflow store, predictions, reports.")
-    unknown_customers: Literal["error", "drop"] = Field("error", description="Events of customers missing from customers: an error, or dropped with a counted warning.")
+    unknown_customers: Literal["error", "drop"] = Field(
+        "error", description="Events of customers missing from customers: an error, or dropped with a counted warning."
+    )
     world: WorldConfig = WorldConfig()
     churn: ChurnDefinition = ChurnDefinition()
     satisfaction: SurveySettings = SurveySettings()

@@ -19,7 +19,9 @@ def contract_markdown() -> str:
     for spec in TABLE_SPECS.values():
         for column in spec.columns:
             kind = f"{column.kind}: {' / '.join(column.allowed)}" if column.allowed else column.kind
-            required = ("yes" if column.required else "optional") + (", may be empty" if column.nullable and column.required else "")
+            required = ("yes" if column.required else "optional") + (
+                ", may be empty" if column.nullable and column.required else ""
+            )
             table = f"`{spec.name}`{' (required)' if spec.required else ''}"
             lines.append(f"| {table} | `{column.name}` | {kind} | {required} | {column.description} |")
     return "\n".join(lines)
@@ -29,7 +31,9 @@ def predictions_markdown() -> str:
     lines = [f"Schema version {SCHEMA_VERSION}.", "", "| column | type | meaning |", "|---|---|---|"]
     for column in PREDICTION_COLUMNS:
         kind = f"{column.type}: {' / '.join(column.allowed)}" if column.allowed else column.type
-        lines.append(f"| `{column.name}` | {kind}{', may be empty' if column.nullable else ''} | {column.description} |")
+        lines.append(
+            f"| `{column.name}` | {kind}{', may be empty' if column.nullable else ''} | {column.description} |"
+        )
     return "\n".join(lines)
 
 
@@ -49,7 +53,8 @@ def with_reference_tables(readme: str) -> str:
     """The README with every `<!-- table:NAME -->...<!-- /table -->` block regenerated."""
     for name, render in TABLES.items():
         pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(\n<!-- /table -->)", re.DOTALL)
-        readme = pattern.sub(lambda m: m.group(1) + render() + m.group(2), readme)
+        table = render()
+        readme = pattern.sub(lambda m: m.group(1) + table + m.group(2), readme)  # noqa: B023 - used at once, inside the loop
     return readme
 
 
@@ -83,7 +88,14 @@ def prefect_yaml() -> str:
         "#   prefect deploy --all\n"
         "#   prefect worker start --pool surveyless\n"
     )
-    body = {"name": "surveyless", "prefect-version": ">=3.1", "build": None, "push": None, "pull": None, "deployments": deployments}
+    body = {
+        "name": "surveyless",
+        "prefect-version": ">=3.1",
+        "build": None,
+        "push": None,
+        "pull": None,
+        "deployments": deployments,
+    }
     return header + yaml.safe_dump(body, sort_keys=False)
 
 

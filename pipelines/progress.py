@@ -18,7 +18,14 @@ _durations: list[tuple[str, float]] = []
 def showing_progress(console: Console) -> Iterator[Progress]:
     """While active, every `stage` appears as a line with a spinner and its elapsed time."""
     global _display
-    display = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False)
+    display = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     _display = display
     try:
         with display:

@@ -42,7 +42,9 @@ def prefect_api(work: Path):
     with log.open("ab") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-            stdout=output, stderr=subprocess.STDOUT, env=os.environ | {"PREFECT_API_URL": ""},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {"PREFECT_API_URL": ""},
         )
     try:
         wait_for_health(url, server, log)
@@ -77,11 +79,20 @@ def deployments(config: Config, config_path: Path | None) -> list:
 
     from pipelines.flows import retrain_flow, score_flow
 
-    parameters = {"config_path": str(Path(config_path).resolve()) if config_path else None, "data": config.data if is_database_url(config.data) else str(Path(config.data).resolve()), "out": str(Path(config.out).resolve())}
+    parameters = {
+        "config_path": str(Path(config_path).resolve()) if config_path else None,
+        "data": config.data if is_database_url(config.data) else str(Path(config.data).resolve()),
+        "out": str(Path(config.out).resolve()),
+    }
     schedules = {retrain_flow: config.schedules.retrain, score_flow: config.schedules.score}
     return [
-        flow.to_deployment(name=f"surveyless-{flow.name}", parameters=parameters, schedules=[Cron(schedule.cron, timezone=schedule.timezone)])
-        for flow, schedule in schedules.items() if schedule is not None
+        flow.to_deployment(
+            name=f"surveyless-{flow.name}",
+            parameters=parameters,
+            schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
+        )
+        for flow, schedule in schedules.items()
+        if schedule is not None
     ]
 
 
@@ -94,11 +105,13 @@ def serve_schedules(config: Config, config_path: Path | None, for_seconds: float
         served = deployments(config, config_path)
         if not served:
             return []
-        runner = Runner(name="surveyless", pause_on_shutdown=True, limit=1)  # one run at a time: runs share the work folder
+        runner = Runner(
+            name="surveyless", pause_on_shutdown=True, limit=1
+        )  # one run at a time: runs share the work folder
         for deployment in served:
             runner.add_deployment(deployment)
         try:
             asyncio.run(asyncio.wait_for(runner.start(), timeout=for_seconds))
-        except (asyncio.TimeoutError, KeyboardInterrupt):
+        except (TimeoutError, KeyboardInterrupt):
             pass
     return [d.name for d in served]

@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -153,7 +153,7 @@ def write_predictions(predictions: pd.DataFrame, out: Path, as_of: pd.Timestamp,
             "as_of": as_of.date().isoformat(),
             "rows": len(predictions),
             "sha256": files,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **extra,
         }
         write_text_atomically(staging / MANIFEST, json.dumps(manifest, indent=2))
@@ -176,7 +176,9 @@ def prediction_folder_name(as_of: pd.Timestamp) -> str:
 def complete_dates(root: Path) -> list[pd.Timestamp]:
     """Scoring dates whose folder holds a manifest (written last, so the folder is whole), oldest first."""
     folders = root.glob("as_of=*") if root.exists() else []
-    return sorted(pd.Timestamp(folder.name.removeprefix("as_of=")) for folder in folders if (folder / MANIFEST).exists())
+    return sorted(
+        pd.Timestamp(folder.name.removeprefix("as_of=")) for folder in folders if (folder / MANIFEST).exists()
+    )
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -213,13 +215,21 @@ def write_sentiment_model(scorer: TextModelScorer, metrics: dict, work: Path) ->
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    pointer = {"version": scorer.version, "path": f"{folder.name}/model.joblib", "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pointer = {
+        "version": scorer.version,
+        "path": f"{folder.name}/model.joblib",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     write_text_atomically(root / "current.json", json.dumps(pointer, indent=2))
     return folder
 
 
 def next_sentiment_version(work: Path) -> str:
-    existing = [int(p.name.rsplit("v", 1)[1]) for p in (work / "sentiment").glob("text-model-v*") if p.name.rsplit("v", 1)[1].isdigit()]
+    existing = [
+        int(p.name.rsplit("v", 1)[1])
+        for p in (work / "sentiment").glob("text-model-v*")
+        if p.name.rsplit("v", 1)[1].isdigit()
+    ]
     return str(max(existing, default=0) + 1)
 
 
@@ -240,7 +250,9 @@ def exclusive(lock: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise RunInProgress(f"{holder} is already {what} in {lock.parent} (lock {lock}); this run stopped and changed nothing.") from None
+            raise RunInProgress(
+                f"{holder} is already {what} in {lock.parent} (lock {lock}); this run stopped and changed nothing."
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}")

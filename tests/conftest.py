@@ -28,5 +28,7 @@ def ts(text: str) -> pd.Timestamp:
 
 def tiny_tables(**frames: pd.DataFrame) -> Tables:
     """Validated tables from hand-written frames; customers default to C1..C3 signed up on 2024-01-01."""
-    customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "signup_date": ["2024-01-01"] * 3, "segment": ["consumer", "smb", "smb"]})
+    customers = pd.DataFrame(
+        {"customer_id": ["C1", "C2", "C3"], "signup_date": ["2024-01-01"] * 3, "segment": ["consumer", "smb", "smb"]}
+    )
     return validated_tables({"customers": customers, **frames}, "nps")

@@ -26,7 +26,12 @@ def test_core_packages_do_not_import_the_orchestrator(package):
 
 
 def test_only_the_tracking_module_imports_mlflow():
-    users = {path.relative_to(ROOT).as_posix() for package in ("features", "models", "pipelines") for path in (ROOT / package).rglob("*.py") if "mlflow" in imported_modules(path)}
+    users = {
+        path.relative_to(ROOT).as_posix()
+        for package in ("features", "models", "pipelines")
+        for path in (ROOT / package).rglob("*.py")
+        if "mlflow" in imported_modules(path)
+    }
     assert users == {"models/tracking.py"}
 
 
@@ -35,5 +40,9 @@ def test_print_is_only_used_by_the_cli():
         for path in (ROOT / package).rglob("*.py"):
             if path == ROOT / "pipelines" / "cli.py":
                 continue
-            calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
+            calls = [
+                n
+                for n in ast.walk(ast.parse(path.read_text()))
+                if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"
+            ]
             assert not calls, path

@@ -21,7 +21,9 @@ def simulated(model: BgNbd, customers: int, days: float, rng: np.random.Generato
     return repeats, last, np.full(customers, days), rates, dropout, dropped
 
 
-def watched(rates: np.ndarray, dropout: np.ndarray, days: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def watched(
+    rates: np.ndarray, dropout: np.ndarray, days: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Purchases within `days`, the time of the last one, and whether the customer dropped out."""
     purchases, last, dropped = np.zeros(len(rates)), np.zeros(len(rates)), np.zeros(len(rates), bool)
     for i in range(len(rates)):
@@ -53,7 +55,9 @@ def test_conditional_expectations_match_what_customers_then_did():
     assert no_purchase.mean() == pytest.approx(bought_nothing.mean(), abs=0.01)
     assert expected.mean() == pytest.approx(future.mean(), rel=0.05)
     deciles = pd.qcut(no_purchase, 10, labels=False, duplicates="drop")
-    by_decile = pd.DataFrame({"predicted": no_purchase, "observed": bought_nothing, "decile": deciles}).groupby("decile").mean()
+    by_decile = (
+        pd.DataFrame({"predicted": no_purchase, "observed": bought_nothing, "decile": deciles}).groupby("decile").mean()
+    )
     assert (by_decile["predicted"] - by_decile["observed"]).abs().max() < 0.04
 
 
@@ -63,14 +67,29 @@ def test_nobody_buying_twice_gives_no_model():
 
 def test_one_fit_serves_a_month_and_sees_nothing_from_it():
     assert rhythm_anchor(pd.Timestamp("2024-03-17 15:00")) == pd.Timestamp("2024-03-01")
-    orders = pd.DataFrame({
-        "order_id": [f"O{i}" for i in range(8)], "customer_id": ["C1", "C1", "C1", "C2", "C2", "C3", "C3", "C2"],
-        "ordered_at": ["2024-01-02", "2024-01-20", "2024-02-03", "2024-01-05", "2024-02-10", "2024-01-07", "2024-02-25", "2024-03-02"], "amount": 1.0,
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(8)],
+            "customer_id": ["C1", "C1", "C1", "C2", "C2", "C3", "C3", "C2"],
+            "ordered_at": [
+                "2024-01-02",
+                "2024-01-20",
+                "2024-02-03",
+                "2024-01-05",
+                "2024-02-10",
+                "2024-01-07",
+                "2024-02-25",
+                "2024-03-02",
+            ],
+            "amount": 1.0,
+        }
+    )
     in_march = base_rhythms(tiny_tables(orders=orders), [pd.Timestamp("2024-03-20"), pd.Timestamp("2024-03-03")])
     # Orders before March 1st only: x = (2, 1, 1) repeat days, t_x = (32, 36, 49), T = (59, 56, 54) days at March 1st.
     assert list(in_march) == [pd.Timestamp("2024-03-01")]
-    assert in_march[pd.Timestamp("2024-03-01")] == fit_bg_nbd(np.array([2.0, 1.0, 1.0]), np.array([32.0, 36.0, 49.0]), np.array([59.0, 56.0, 54.0]))
+    assert in_march[pd.Timestamp("2024-03-01")] == fit_bg_nbd(
+        np.array([2.0, 1.0, 1.0]), np.array([32.0, 36.0, 49.0]), np.array([59.0, 56.0, 54.0])
+    )
 
 
 def test_the_gradient_is_the_derivative_of_the_likelihood():
@@ -81,5 +100,9 @@ def test_the_gradient_is_the_derivative_of_the_likelihood():
     x, t_x, T, *_ = simulated(TRUE, 300, 100.0, np.random.default_rng(3))
     weights = np.ones(300)
     for params in (np.log([0.8, 0.3, 0.9, 3.0]), np.log([2.0, 1.5, 0.2, 0.7])):
-        error = check_grad(lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[0], lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[1], params)
+        error = check_grad(
+            lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[0],
+            lambda p: log_likelihood(p, x, t_x / 100, T / 100, weights)[1],
+            params,
+        )
         assert error < 1e-4 * np.linalg.norm(log_likelihood(params, x, t_x / 100, T / 100, weights)[1])

@@ -6,12 +6,14 @@ from features.contract import ContractError, validated_tables
 from features.loaders import load_tables
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01", "2024-02-01"]})
-ORDERS = pd.DataFrame({
-    "order_id": ["O1", "O2", "O3"],
-    "customer_id": ["C1", "C2", "C1"],
-    "ordered_at": ["2024-03-01", "2024-03-02T10:00:00", "2024-03-05"],
-    "amount": ["10.5", "20", "7"],
-})
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["O1", "O2", "O3"],
+        "customer_id": ["C1", "C2", "C1"],
+        "ordered_at": ["2024-03-01", "2024-03-02T10:00:00", "2024-03-05"],
+        "amount": ["10.5", "20", "7"],
+    }
+)
 
 
 def raw(**changes):
@@ -33,20 +35,50 @@ def test_valid_tables_are_typed():
     [
         (raw(customers=None), r"customers: table is missing"),
         (raw(orders=ORDERS.drop(columns="amount")), r"orders: column 'amount' is missing"),
-        (raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "31/02/2024", "soon"])), r"orders: column 'ordered_at' has 2 invalid values \(rows 2, 3: '31/02/2024', 'soon'\); expected ISO 8601"),
-        (raw(orders=ORDERS.assign(amount=["1", "x", "3"])), r"orders: column 'amount' has 1 invalid values \(rows 2: 'x'\); expected numbers"),
-        (raw(orders=ORDERS.assign(order_id=["O1", "O1", "O3"])), r"orders: column 'order_id' has 2 duplicated ids \(rows 1, 2"),
-        (raw(orders=ORDERS.assign(customer_id=["C1", "C9", "C1"])), r"orders: column 'customer_id' has 1 ids not in customers \(rows 2: 'C9'\)"),
-        (raw(orders=ORDERS.assign(status=["completed", "lost", None])), r"orders: column 'status' has 1 invalid values \(rows 2: 'lost'\); expected one of completed"),
+        (
+            raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "31/02/2024", "soon"])),
+            r"orders: column 'ordered_at' has 2 invalid values \(rows 2, 3: '31/02/2024', 'soon'\); expected ISO 8601",
+        ),
+        (
+            raw(orders=ORDERS.assign(amount=["1", "x", "3"])),
+            r"orders: column 'amount' has 1 invalid values \(rows 2: 'x'\); expected numbers",
+        ),
+        (
+            raw(orders=ORDERS.assign(order_id=["O1", "O1", "O3"])),
+            r"orders: column 'order_id' has 2 duplicated ids \(rows 1, 2",
+        ),
+        (
+            raw(orders=ORDERS.assign(customer_id=["C1", "C9", "C1"])),
+            r"orders: column 'customer_id' has 1 ids not in customers \(rows 2: 'C9'\)",
+        ),
+        (
+            raw(orders=ORDERS.assign(status=["completed", "lost", None])),
+            r"orders: column 'status' has 1 invalid values \(rows 2: 'lost'\); expected one of completed",
+        ),
         (raw(orders=ORDERS.assign(customer_id=["C1", None, "C1"])), r"orders: column 'customer_id' has 1 empty values"),
-        (raw(surveys=pd.DataFrame({"customer_id": ["C1"], "answered_at": ["2024-04-01"], "score": [11]})), r"surveys: column 'score' has 1 scores off the nps scale 0..10"),
+        (
+            raw(surveys=pd.DataFrame({"customer_id": ["C1"], "answered_at": ["2024-04-01"], "score": [11]})),
+            r"surveys: column 'score' has 1 scores off the nps scale 0..10",
+        ),
         (raw(widgets=pd.DataFrame({"a": [1]})), r"widgets: is not a table of the contract"),
-        (raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02", "2024-03-05T00:00:00Z"])), r"orders: column 'ordered_at' mixes timestamps with and without a UTC offset: 1 have none \(rows 2: '2024-03-02'\)"),
-        (raw(orders=ORDERS.assign(amount=[-5, 20, 7], status=["completed", "refunded", None])), r"orders: column 'amount' has 1 negative amounts on orders not returned or refunded \(rows 1: -5.0\)"),
+        (
+            raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02", "2024-03-05T00:00:00Z"])),
+            r"orders: column 'ordered_at' mixes timestamps with and without a UTC offset: 1 have none \(rows 2: '2024-03-02'\)",
+        ),
+        (
+            raw(orders=ORDERS.assign(amount=[-5, 20, 7], status=["completed", "refunded", None])),
+            r"orders: column 'amount' has 1 negative amounts on orders not returned or refunded \(rows 1: -5.0\)",
+        ),
         (raw(customers=CUSTOMERS.iloc[:0]), r"customers: has no rows"),
-        (raw(customers=CUSTOMERS.assign(signup_date=[None, None])), r"customers: column 'signup_date' has 2 empty values"),
+        (
+            raw(customers=CUSTOMERS.assign(signup_date=[None, None])),
+            r"customers: column 'signup_date' has 2 empty values",
+        ),
         (raw(orders=ORDERS.assign(amount=[None, None, None])), r"orders: column 'amount' has 3 empty values"),
-        (raw(orders=ORDERS.assign(order_id=[1, 2, 2])), r"orders: column 'order_id' has 2 duplicated ids \(rows 2, 3: '2', '2'\)"),
+        (
+            raw(orders=ORDERS.assign(order_id=[1, 2, 2])),
+            r"orders: column 'order_id' has 2 duplicated ids \(rows 2, 3: '2', '2'\)",
+        ),
     ],
 )
 def test_contract_errors_name_table_column_and_rows(tables, message):
@@ -56,19 +88,39 @@ def test_contract_errors_name_table_column_and_rows(tables, message):
 
 def test_all_problems_are_reported_at_once():
     with pytest.raises(ContractError) as caught:
-        validated_tables(raw(orders=ORDERS.assign(amount=["x", "1", "2"], ordered_at=["bad", "2024-01-01", "2024-01-01"])), "nps")
+        validated_tables(
+            raw(orders=ORDERS.assign(amount=["x", "1", "2"], ordered_at=["bad", "2024-01-01", "2024-01-01"])), "nps"
+        )
     assert {p.column for p in caught.value.problems} == {"amount", "ordered_at"}
 
 
 def test_examples_are_capped_at_five():
-    many = pd.DataFrame({"order_id": [f"O{i}" for i in range(8)], "customer_id": ["C1"] * 8, "ordered_at": ["nope"] * 8, "amount": [1] * 8})
+    many = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(8)],
+            "customer_id": ["C1"] * 8,
+            "ordered_at": ["nope"] * 8,
+            "amount": [1] * 8,
+        }
+    )
     with pytest.raises(ContractError, match=r"rows 1, 2, 3, 4, 5: 'nope', 'nope', 'nope', 'nope', 'nope', \.\.\."):
         validated_tables(raw(orders=many), "nps")
 
 
 def test_timezone_aware_timestamps_become_naive_utc():
-    tables = validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02T00:00:00Z", "2024-03-05T09:30:00-0500"])), "nps")
-    assert tables.orders["ordered_at"].tolist() == [pd.Timestamp("2024-03-01 00:00"), pd.Timestamp("2024-03-02 00:00"), pd.Timestamp("2024-03-05 14:30")]
+    tables = validated_tables(
+        raw(
+            orders=ORDERS.assign(
+                ordered_at=["2024-03-01T02:00:00+02:00", "2024-03-02T00:00:00Z", "2024-03-05T09:30:00-0500"]
+            )
+        ),
+        "nps",
+    )
+    assert tables.orders["ordered_at"].tolist() == [
+        pd.Timestamp("2024-03-01 00:00"),
+        pd.Timestamp("2024-03-02 00:00"),
+        pd.Timestamp("2024-03-05 14:30"),
+    ]
 
 
 def test_csat_scale_bounds():
@@ -96,7 +148,9 @@ def test_duckdb_file_loads(tmp_path):
 
 def test_non_utf8_csv_is_a_contract_error(tmp_path):
     CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
-    (tmp_path / "orders.csv").write_bytes("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,\xe4\n".encode("latin-1"))
+    (tmp_path / "orders.csv").write_bytes(
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,\xe4\n".encode("latin-1")
+    )
     with pytest.raises(ContractError, match=r"orders: orders.csv is not UTF-8"):
         load_tables(tmp_path, "nps")
 
@@ -107,14 +161,21 @@ def test_missing_source_is_a_contract_error(tmp_path):
 
 
 def test_refunds_may_carry_negative_amounts():
-    tables = validated_tables(raw(orders=ORDERS.assign(amount=[-5, 20, -7], status=["refunded", "completed", "returned"])), "nps")
+    tables = validated_tables(
+        raw(orders=ORDERS.assign(amount=[-5, 20, -7], status=["refunded", "completed", "returned"])), "nps"
+    )
     assert tables.orders["amount"].tolist() == [-5.0, 20.0, -7.0]
 
 
 def test_events_after_the_run_are_errors_and_a_day_of_clock_skew_is_not():
     now = pd.Timestamp("2024-03-04 12:00")
-    with pytest.raises(ContractError, match=r"orders: column 'ordered_at' has 1 times after this run's time 2024-03-04 12:00 UTC \(rows 3: 2099-03-05 00:00:00\); a clock or export error\?"):
-        validated_tables(raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "2024-03-02", "2099-03-05"])), "nps", now=now)
+    with pytest.raises(
+        ContractError,
+        match=r"orders: column 'ordered_at' has 1 times after this run's time 2024-03-04 12:00 UTC \(rows 3: 2099-03-05 00:00:00\); a clock or export error\?",
+    ):
+        validated_tables(
+            raw(orders=ORDERS.assign(ordered_at=["2024-03-01", "2024-03-02", "2099-03-05"])), "nps", now=now
+        )
     assert len(validated_tables(raw(), "nps", now=now).orders) == 3
 
 
@@ -128,7 +189,9 @@ def test_unknown_customers_are_dropped_and_counted_when_the_config_says_so(caplo
 
 def test_empty_event_tables_are_valid_and_the_last_signup_dates_the_data():
     tables = validated_tables(raw(orders=ORDERS.iloc[:0]), "nps")
-    assert tables.orders.empty and tables.data_end == pd.Timestamp(CUSTOMERS["signup_date"].max()).normalize() + pd.Timedelta(days=1)
+    assert tables.orders.empty and tables.data_end == pd.Timestamp(
+        CUSTOMERS["signup_date"].max()
+    ).normalize() + pd.Timedelta(days=1)
 
 
 def test_one_customer_is_valid():
@@ -137,7 +200,20 @@ def test_one_customer_is_valid():
 
 
 def test_hostile_text_is_kept_as_text():
-    texts = ["<script>alert(1)</script>", "=cmd|' /C calc'!A0", "bell\x07 and nul\x00 inside", "kiitos 🙏🏽 palvelusta", "x" * 1_000_000]
-    mentions = pd.DataFrame({"mention_id": [f"M{i}" for i in range(5)], "customer_id": ["C1"] * 5, "posted_at": ["2024-03-01"] * 5, "text": texts})
+    texts = [
+        "<script>alert(1)</script>",
+        "=cmd|' /C calc'!A0",
+        "bell\x07 and nul\x00 inside",
+        "kiitos 🙏🏽 palvelusta",
+        "x" * 1_000_000,
+    ]
+    mentions = pd.DataFrame(
+        {
+            "mention_id": [f"M{i}" for i in range(5)],
+            "customer_id": ["C1"] * 5,
+            "posted_at": ["2024-03-01"] * 5,
+            "text": texts,
+        }
+    )
     tables = validated_tables(raw(mentions=mentions), "nps")
     assert tables.mentions["text"].tolist() == texts

@@ -16,14 +16,31 @@ CELLS = st.one_of(
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.sampled_from(["C1", "C2", "2024-03-01", "2024-03-01T10:00:00+02:00", "2024-13-45", "completed", "complaint", "inbound", "=1+1", "\x00", "🙂", ""]),
+    st.sampled_from(
+        [
+            "C1",
+            "C2",
+            "2024-03-01",
+            "2024-03-01T10:00:00+02:00",
+            "2024-13-45",
+            "completed",
+            "complaint",
+            "inbound",
+            "=1+1",
+            "\x00",
+            "🙂",
+            "",
+        ]
+    ),
     st.datetimes().map(pd.Timestamp),
 )
 
 
 PLAUSIBLE = {
     "id": st.sampled_from(["C1", "C2", "C3", "X1", "X2"]),
-    "timestamp": st.sampled_from(["2024-03-01", "2024-03-02T10:00:00", "2024-02-29T23:59:59+02:00", pd.Timestamp("2024-01-05")]),
+    "timestamp": st.sampled_from(
+        ["2024-03-01", "2024-03-02T10:00:00", "2024-02-29T23:59:59+02:00", pd.Timestamp("2024-01-05")]
+    ),
     "number": st.floats(-10, 10) | st.integers(0, 10),
     "text": st.text(max_size=20),
 }
@@ -54,7 +71,9 @@ def raw_table(draw, name: str) -> pd.DataFrame:
 @st.composite
 def raw_tables(draw) -> dict[str, pd.DataFrame]:
     """Customers nearly always, some event tables, rarely a table the contract does not know."""
-    names = ([] if draw(rarely(10)) else ["customers"]) + draw(st.lists(st.sampled_from([n for n in TABLE_SPECS if n != "customers"]), unique=True, min_size=1, max_size=3))
+    names = ([] if draw(rarely(10)) else ["customers"]) + draw(
+        st.lists(st.sampled_from([n for n in TABLE_SPECS if n != "customers"]), unique=True, min_size=1, max_size=3)
+    )
     tables = {name: draw(raw_table(name)) for name in names}
     return tables | {"widgets": pd.DataFrame({"a": [1]})} if draw(rarely(20)) else tables
 
@@ -63,7 +82,9 @@ def raw_tables(draw) -> dict[str, pd.DataFrame]:
 @given(tables=raw_tables(), scale=st.sampled_from(["nps", "csat"]), drop_unknown=st.booleans())
 def test_validation_accepts_or_names_the_problem(tables, scale, drop_unknown):
     try:
-        result = validated_tables(tables, scale, now=pd.Timestamp("2030-01-01"), unknown_customers="drop" if drop_unknown else "error")
+        result = validated_tables(
+            tables, scale, now=pd.Timestamp("2030-01-01"), unknown_customers="drop" if drop_unknown else "error"
+        )
     except ContractError as error:
         assert error.problems and all(p.table and p.message for p in error.problems)
         return
@@ -71,4 +92,6 @@ def test_validation_accepts_or_names_the_problem(tables, scale, drop_unknown):
     for name, frame in result.present().items():
         for column in TABLE_SPECS[name].columns:
             if column.kind == "number" and column.name in frame:
-                assert not any(isinstance(v, str) for v in frame[column.name]) and all(isinstance(v, float) for v in frame[column.name] if not math.isnan(v))
+                assert not any(isinstance(v, str) for v in frame[column.name]) and all(
+                    isinstance(v, float) for v in frame[column.name] if not math.isnan(v)
+                )

@@ -17,14 +17,23 @@ from features.sentiment import LexiconScorer, with_sentiment
 from features.synthetic import WorldSpec, generate_world
 from tests.features import reference_builders
 
-OPTIONAL = {"orders": ["status", "promised_at", "delivered_at", "discount", "channel"], "activities": ["direction", "resolved_at", "value"], "mentions": ["channel", "lang"]}
+OPTIONAL = {
+    "orders": ["status", "promised_at", "delivered_at", "discount", "channel"],
+    "activities": ["direction", "resolved_at", "value"],
+    "mentions": ["channel", "lang"],
+}
 
 
 @pytest.fixture(scope="module")
 def worlds():
-    full = with_sentiment(validated_tables(generate_world(WorldSpec(customers=900, seed=11)).tables, "nps"), LexiconScorer.shipped())
+    full = with_sentiment(
+        validated_tables(generate_world(WorldSpec(customers=900, seed=11)).tables, "nps"), LexiconScorer.shipped()
+    )
     raw = generate_world(WorldSpec(customers=700, seed=12)).tables
-    bare = validated_tables({name: frame.drop(columns=[c for c in OPTIONAL.get(name, []) if c in frame]) for name, frame in raw.items()}, "nps")
+    bare = validated_tables(
+        {name: frame.drop(columns=[c for c in OPTIONAL.get(name, []) if c in frame]) for name, frame in raw.items()},
+        "nps",
+    )
     return {"every optional column": full, "no optional column": bare}
 
 
@@ -43,7 +52,15 @@ def test_features_equal_the_pandas_reference(worlds, shape, as_of):
 def test_many_dates_in_one_pass_equal_one_date_at_a_time(worlds):
     tables = worlds["every optional column"]
     dates = [pd.Timestamp(d).as_unit("us") for d in ("2024-08-01", "2025-02-01", "2025-02-14")]
-    requests = pd.concat([pd.DataFrame({"customer_id": tables.customers["customer_id"][tables.customers["signup_date"] < d], "as_of": d}) for d in dates], ignore_index=True)
+    requests = pd.concat(
+        [
+            pd.DataFrame(
+                {"customer_id": tables.customers["customer_id"][tables.customers["signup_date"] < d], "as_of": d}
+            )
+            for d in dates
+        ],
+        ignore_index=True,
+    )
     together = request_features(tables, requests, FeatureSettings(), 90, base_rhythms(tables, dates))
     for date in dates:
         alone = build_features(tables, date, FeatureSettings(), 90)

@@ -1,21 +1,28 @@
 import pandas as pd
-
 import pytest
 
+from features.builders import FeatureSettings
 from features.contract import ContractError
 from features.labels import ChurnDefinition, churn_labels, churn_population, survey_answers
-from features.training_sets import CutoffSchedule, build_training_rows, build_training_set, labelled_cutoffs, training_rhythms
-from features.builders import FeatureSettings
+from features.training_sets import (
+    CutoffSchedule,
+    build_training_rows,
+    build_training_set,
+    labelled_cutoffs,
+    training_rhythms,
+)
 from tests.conftest import tiny_tables
 
 AS_OF = pd.Timestamp("2024-04-01")
 SETTINGS = ChurnDefinition(horizon_days=30, lapse_segments=("consumer",))
-ORDERS = pd.DataFrame({
-    "order_id": ["O1", "O2", "O3", "O4", "O5"],
-    "customer_id": ["C1", "C1", "C2", "C3", "C3"],
-    "ordered_at": ["2024-03-15", "2024-04-20", "2024-03-20", "2024-01-01", "2024-04-10"],
-    "amount": [1, 1, 1, 1, 1],
-})
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["O1", "O2", "O3", "O4", "O5"],
+        "customer_id": ["C1", "C1", "C2", "C3", "C3"],
+        "ordered_at": ["2024-03-15", "2024-04-20", "2024-03-20", "2024-01-01", "2024-04-10"],
+        "amount": [1, 1, 1, 1, 1],
+    }
+)
 CHURN = pd.DataFrame({"customer_id": ["C2", "C3"], "churned_at": ["2024-04-15", "2024-03-01"]})
 
 
@@ -29,7 +36,10 @@ def labels_and_status(tables, as_of=AS_OF, settings=SETTINGS) -> dict:
 def test_churn_labels_by_hand():
     # C1 (consumer) ordered again within 30 days: stays. C2 (smb) ends its contract on 04-15: churns.
     # C3 (smb) ended its contract before as_of: no longer a customer to score.
-    assert labels_and_status(tiny_tables(orders=ORDERS, churn_events=CHURN)) == {"C1": (0, "active"), "C2": (1, "active")}
+    assert labels_and_status(tiny_tables(orders=ORDERS, churn_events=CHURN)) == {
+        "C1": (0, "active"),
+        "C2": (1, "active"),
+    }
 
 
 def test_lapse_customers_who_went_a_horizon_without_buying_are_scored_as_lapsed():
@@ -42,21 +52,35 @@ def test_lapse_customers_who_went_a_horizon_without_buying_are_scored_as_lapsed(
 
 
 def test_new_customers_are_those_within_their_first_horizon():
-    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01", "2024-03-20"], "segment": ["consumer", "consumer"]})
+    customers = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01", "2024-03-20"], "segment": ["consumer", "consumer"]}
+    )
     tables = tiny_tables(orders=ORDERS[ORDERS.customer_id != "C3"], customers=customers)
     assert labels_and_status(tables) == {"C1": (0, "active"), "C2": (1, "new")}
 
 
 def test_without_churn_events_everyone_churns_by_lapsing_and_the_whole_base_is_scored():
-    assert labels_and_status(tiny_tables(orders=ORDERS)) == {"C1": (0, "active"), "C2": (1, "active"), "C3": (0, "lapsed")}  # C3 bought again on 04-10
+    assert labels_and_status(tiny_tables(orders=ORDERS)) == {
+        "C1": (0, "active"),
+        "C2": (1, "active"),
+        "C3": (0, "lapsed"),
+    }  # C3 bought again on 04-10
 
 
 def test_without_orders_any_linked_event_counts_as_activity():
-    activities = pd.DataFrame({
-        "activity_id": ["A1", "A2", "A3"], "customer_id": ["C1", "C1", "C2"],
-        "occurred_at": ["2024-03-20", "2024-04-10", "2024-03-25"], "type": ["call", "call", "email"],
-    })
-    assert labels_and_status(tiny_tables(activities=activities)) == {"C1": (0, "active"), "C2": (1, "active"), "C3": (1, "lapsed")}
+    activities = pd.DataFrame(
+        {
+            "activity_id": ["A1", "A2", "A3"],
+            "customer_id": ["C1", "C1", "C2"],
+            "occurred_at": ["2024-03-20", "2024-04-10", "2024-03-25"],
+            "type": ["call", "call", "email"],
+        }
+    )
+    assert labels_and_status(tiny_tables(activities=activities)) == {
+        "C1": (0, "active"),
+        "C2": (1, "active"),
+        "C3": (1, "lapsed"),
+    }
 
 
 def test_the_resolved_definition_keeps_what_the_source_decided():
@@ -81,9 +105,17 @@ def test_survey_features_are_as_of_the_start_of_the_answer_day():
 
 
 def test_satisfaction_rows_see_only_events_before_the_answer_day():
-    surveys = pd.DataFrame({"customer_id": ["C1", "C1"], "answered_at": ["2024-03-15T18:00:00", "2024-03-16T09:00:00"], "score": [3, 9]})
+    surveys = pd.DataFrame(
+        {"customer_id": ["C1", "C1"], "answered_at": ["2024-03-15T18:00:00", "2024-03-16T09:00:00"], "score": [3, 9]}
+    )
     tables = tiny_tables(orders=ORDERS, surveys=surveys)
-    rows = build_training_rows(tables, [AS_OF], SETTINGS.resolved(tables), FeatureSettings(windows_days=(30,)), training_rhythms(tables, [AS_OF])).satisfaction
+    rows = build_training_rows(
+        tables,
+        [AS_OF],
+        SETTINGS.resolved(tables),
+        FeatureSettings(windows_days=(30,)),
+        training_rhythms(tables, [AS_OF]),
+    ).satisfaction
     assert rows["orders_30d"].tolist() == [0, 1]  # O1 on 03-15 is known the day after
     assert rows["score"].tolist() == [3, 9]
 

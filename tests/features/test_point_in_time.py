@@ -18,7 +18,15 @@ days = st.floats(min_value=0, max_value=120, allow_nan=False)
 maybe_days = st.none() | st.floats(min_value=0, max_value=20, allow_nan=False)
 customer = st.sampled_from(CUSTOMERS)
 
-order = st.tuples(customer, days, st.floats(0, 500), st.sampled_from(ORDER_STATUSES), st.floats(0, 10), maybe_days, st.sampled_from([0.0, 0.1]))
+order = st.tuples(
+    customer,
+    days,
+    st.floats(0, 500),
+    st.sampled_from(ORDER_STATUSES),
+    st.floats(0, 10),
+    maybe_days,
+    st.sampled_from([0.0, 0.1]),
+)
 activity = st.tuples(customer, days, st.sampled_from(ACTIVITY_TYPES), st.sampled_from(DIRECTIONS), maybe_days)
 mention = st.tuples(st.none() | customer, days, st.floats(-1, 1))
 
@@ -34,13 +42,34 @@ def later(day: float | None, base: float) -> pd.Timestamp | None:
 
 def raw_tables(orders, activities, mentions, signups) -> dict[str, pd.DataFrame]:
     return {
-        "customers": pd.DataFrame({"customer_id": CUSTOMERS + [f"N{i}" for i in range(len(signups) - 3)], "signup_date": [at(d) for d in signups], "segment": "smb"}),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": CUSTOMERS + [f"N{i}" for i in range(len(signups) - 3)],
+                "signup_date": [at(d) for d in signups],
+                "segment": "smb",
+            }
+        ),
         "orders": pd.DataFrame(
-            [(f"O{i}", c, at(d), amount, status, at(d + promise), later(delivery, d), discount) for i, (c, d, amount, status, promise, delivery, discount) in enumerate(orders)],
-            columns=["order_id", "customer_id", "ordered_at", "amount", "status", "promised_at", "delivered_at", "discount"],
+            [
+                (f"O{i}", c, at(d), amount, status, at(d + promise), later(delivery, d), discount)
+                for i, (c, d, amount, status, promise, delivery, discount) in enumerate(orders)
+            ],
+            columns=[
+                "order_id",
+                "customer_id",
+                "ordered_at",
+                "amount",
+                "status",
+                "promised_at",
+                "delivered_at",
+                "discount",
+            ],
         ),
         "activities": pd.DataFrame(
-            [(f"A{i}", c, at(d), kind, direction, later(resolve, d)) for i, (c, d, kind, direction, resolve) in enumerate(activities)],
+            [
+                (f"A{i}", c, at(d), kind, direction, later(resolve, d))
+                for i, (c, d, kind, direction, resolve) in enumerate(activities)
+            ],
             columns=["activity_id", "customer_id", "occurred_at", "type", "direction", "resolved_at"],
         ),
         "mentions": pd.DataFrame(
@@ -59,14 +88,18 @@ def rewrite_future_fields(orders, activities, as_of_day: float, data) -> tuple[l
     rewritten_orders = []
     for c, d, amount, status, promise, delivery, discount in orders:
         if delivery is None or d + delivery >= as_of_day:
-            delivery = data.draw(st.none() | st.floats(min_value=max(0.0, as_of_day - d), max_value=max(0.0, as_of_day - d) + 30))
+            delivery = data.draw(
+                st.none() | st.floats(min_value=max(0.0, as_of_day - d), max_value=max(0.0, as_of_day - d) + 30)
+            )
         if d + FEATURES.status_final_after_days >= as_of_day:
             status = data.draw(st.sampled_from(ORDER_STATUSES))
         rewritten_orders.append((c, d, amount, status, promise, delivery, discount))
     rewritten_activities = []
     for c, d, kind, direction, resolve in activities:
         if resolve is None or d + resolve >= as_of_day:
-            resolve = data.draw(st.none() | st.floats(min_value=max(0.0, as_of_day - d), max_value=max(0.0, as_of_day - d) + 30))
+            resolve = data.draw(
+                st.none() | st.floats(min_value=max(0.0, as_of_day - d), max_value=max(0.0, as_of_day - d) + 30)
+            )
         rewritten_activities.append((c, d, kind, direction, resolve))
     return rewritten_orders, rewritten_activities
 
@@ -81,18 +114,29 @@ def rewrite_future_fields(orders, activities, as_of_day: float, data) -> tuple[l
 )
 def test_nothing_at_or_after_as_of_changes_any_feature(orders, activities, mentions, as_of_day, data):
     as_of = at(as_of_day)
-    past = (happened_before(orders, as_of_day), happened_before(activities, as_of_day), happened_before(mentions, as_of_day))
+    past = (
+        happened_before(orders, as_of_day),
+        happened_before(activities, as_of_day),
+        happened_before(mentions, as_of_day),
+    )
     signups = [0.0, 0.0, as_of_day / 2]
     before = build_features(validated_tables(raw_tables(*past, signups), "nps"), as_of, FEATURES, HORIZON)
 
     future_day = st.floats(min_value=as_of_day, max_value=as_of_day + 60, allow_nan=False)
     future_orders = [(c, data.draw(future_day), *rest) for c, _, *rest in data.draw(st.lists(order, max_size=6))]
     future_activities = [(c, data.draw(future_day), *rest) for c, _, *rest in data.draw(st.lists(activity, max_size=6))]
-    future_mentions = [(c, data.draw(future_day), sentiment) for c, _, sentiment in data.draw(st.lists(mention, max_size=4))]
+    future_mentions = [
+        (c, data.draw(future_day), sentiment) for c, _, sentiment in data.draw(st.lists(mention, max_size=4))
+    ]
     late_signups = [data.draw(future_day) for _ in range(data.draw(st.integers(0, 2)))]
     past_orders, past_activities = rewrite_future_fields(past[0], past[1], as_of_day, data)
 
-    everything = raw_tables(past_orders + future_orders, past_activities + future_activities, past[2] + future_mentions, signups + late_signups)
+    everything = raw_tables(
+        past_orders + future_orders,
+        past_activities + future_activities,
+        past[2] + future_mentions,
+        signups + late_signups,
+    )
     after = build_features(validated_tables(everything, "nps"), as_of, FEATURES, HORIZON)
     pdt.assert_frame_equal(before, after)
 

@@ -45,10 +45,18 @@ def postgres_url():
         shutil.chown(folder, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = folder / "data", free_port()
-    started = subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "surveyless", "--auth=trust", "-E", "UTF8"], capture_output=True, text=True)
+    started = subprocess.run(
+        [*as_user, binaries / "initdb", "-D", data, "-U", "surveyless", "--auth=trust", "-E", "UTF8"],
+        capture_output=True,
+        text=True,
+    )
     if started.returncode == 0:
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        started = subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "-o", options, "start"], capture_output=True, text=True)
+        started = subprocess.run(
+            [*as_user, binaries / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "-o", options, "start"],
+            capture_output=True,
+            text=True,
+        )
     if started.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not start here: {(started.stderr or started.stdout).strip()[-300:]}")
@@ -78,9 +86,15 @@ def test_tables_from_postgresql_give_the_features_of_the_folder(world_in_both):
     url, folder = world_in_both
     from_database = load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED))
     from_folder = load_tables(folder, "nps")
-    assert from_database.event_sources == from_folder.event_sources and len(from_database.orders) == len(from_folder.orders) > 1000
+    assert (
+        from_database.event_sources == from_folder.event_sources
+        and len(from_database.orders) == len(from_folder.orders) > 1000
+    )
     for as_of in (pd.Timestamp("2025-03-01"), from_folder.data_end):
-        pdt.assert_frame_equal(build_features(from_database, as_of, FeatureSettings(), 90).sort_index(), build_features(from_folder, as_of, FeatureSettings(), 90).sort_index())
+        pdt.assert_frame_equal(
+            build_features(from_database, as_of, FeatureSettings(), 90).sort_index(),
+            build_features(from_folder, as_of, FeatureSettings(), 90).sort_index(),
+        )
 
 
 def test_since_leaves_older_events_in_the_database(world_in_both):
@@ -95,12 +109,17 @@ def test_hostile_table_names_are_quoted_not_run(world_in_both):
     url, _ = world_in_both
     hostile = {"orders": 'crm_orders"; DROP TABLE crm.customers; --'}
     tables = load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=hostile))
-    assert tables.orders is None and len(load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED)).customers) == 600
+    assert (
+        tables.orders is None
+        and len(load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED)).customers) == 600
+    )
 
 
 def test_unreachable_or_malformed_databases_are_contract_errors(postgres_url):
     port = postgres_url.rsplit(":", 1)[1].split("/")[0]
-    with pytest.raises(ContractError, match=r"source: cannot read postgresql\+psycopg://surveyless@127.0.0.1:\d+/nowhere: .*nowhere"):
+    with pytest.raises(
+        ContractError, match=r"source: cannot read postgresql\+psycopg://surveyless@127.0.0.1:\d+/nowhere: .*nowhere"
+    ):
         load_tables(postgres_url.replace("/postgres", "/nowhere"), "nps")
     with pytest.raises(ContractError, match=r"source: the database URL is not usable"):
         load_tables("nosuchdialect://x", "nps")

@@ -39,7 +39,12 @@ def test_less_satisfied_customers_churn_more_and_complain_more(small_world):
     left = small_world.truth["customers"].set_index("customer_id")["left_at"].notna()
     months = small_world.truth["satisfaction"].groupby("customer_id").size()
     activities = small_world.tables["activities"]
-    complaints = activities[activities["type"] == "complaint"].groupby("customer_id").size().reindex(satisfaction.index, fill_value=0)
+    complaints = (
+        activities[activities["type"] == "complaint"]
+        .groupby("customer_id")
+        .size()
+        .reindex(satisfaction.index, fill_value=0)
+    )
     churn_by_quartile = left.reindex(satisfaction.index).groupby(quartile).mean()
     complaints_by_quartile = (complaints / months).groupby(quartile).mean()
     assert churn_by_quartile[0] > 2 * churn_by_quartile[3]

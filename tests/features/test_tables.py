@@ -29,7 +29,11 @@ def test_codes_map_back_to_ids(small_tables):
 def test_partitions_split_customers_disjointly_and_keep_every_mention(small_tables):
     parts = list(small_tables.partitions(4))
     ids = [set(part.customers["customer_id"]) for part in parts]
-    assert sum(len(i) for i in ids) == len(small_tables.customers) and set().union(*ids) == set(small_tables.customers["customer_id"])
-    assert all(set(part.orders["customer_id"]) <= i for part, i in zip(parts, ids)) and sum(len(p.orders) for p in parts) == len(small_tables.orders)
+    assert sum(len(i) for i in ids) == len(small_tables.customers) and set().union(*ids) == set(
+        small_tables.customers["customer_id"]
+    )
+    assert all(set(part.orders["customer_id"]) <= i for part, i in zip(parts, ids, strict=True)) and sum(
+        len(p.orders) for p in parts
+    ) == len(small_tables.orders)
     assert all(len(part.mentions) == len(small_tables.mentions) for part in parts)
     assert [set(p.customers["customer_id"]) for p in small_tables.partitions(4)] == ids  # stable

@@ -9,7 +9,9 @@ def test_answered_soon_by_hand():
         [pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"]), ["C1", "C2", "C1"]], names=["as_of", "customer_id"]
     )
     rows = pd.DataFrame({"x": [1, 2, 3]}, index=index)
-    surveys = pd.DataFrame({"customer_id": ["C1", "C2"], "answered_at": pd.to_datetime(["2024-01-20 10:00", "2024-03-01 10:00"])})
+    surveys = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "answered_at": pd.to_datetime(["2024-01-20 10:00", "2024-03-01 10:00"])}
+    )
     assert answered_soon(rows, surveys).tolist() == [1, 0, 0]  # C1 answered 19 days after 01-01; C2 two months later
 
 
@@ -24,9 +26,16 @@ def test_last_stated_score_is_the_answer_strictly_before_each_row():
     from models.bias import last_stated_score
 
     index = pd.MultiIndex.from_arrays(
-        [pd.to_datetime(["2024-03-01", "2024-01-01", "2024-03-01", "2024-02-01"]), ["C1", "C1", "C2", "C1"]], names=["as_of", "customer_id"]
+        [pd.to_datetime(["2024-03-01", "2024-01-01", "2024-03-01", "2024-02-01"]), ["C1", "C1", "C2", "C1"]],
+        names=["as_of", "customer_id"],
     )
-    surveys = pd.DataFrame({"customer_id": ["C1", "C1", "C2"], "answered_at": pd.to_datetime(["2024-01-10", "2024-02-01", "2024-03-01"]), "score": [3.0, 8.0, 9.0]})
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C1", "C2"],
+            "answered_at": pd.to_datetime(["2024-01-10", "2024-02-01", "2024-03-01"]),
+            "score": [3.0, 8.0, 9.0],
+        }
+    )
     stated = last_stated_score(pd.DataFrame({"x": range(4)}, index=index), surveys)
     np.testing.assert_array_equal(stated, [8.0, np.nan, np.nan, 3.0])  # an answer at the very as_of is not yet known
 
@@ -45,7 +54,16 @@ def survey_panel(customers: int, months: int, seed: int):
         churn_rows.append(pd.DataFrame({"as_of": as_of, "customer_id": ids, "signal": behaviour}))
         answering = rng.random(customers) < 0.3 / (1 + np.exp(1.5 - 1.5 * satisfaction))
         score = np.clip(np.round(6 + 2 * satisfaction[answering] + rng.normal(0, 1, answering.sum())), 0, 10)
-        answers.append(pd.DataFrame({"customer_id": ids[answering], "answered_at": as_of + pd.Timedelta(days=3), "score": score, "signal": behaviour[answering]}))
+        answers.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids[answering],
+                    "answered_at": as_of + pd.Timedelta(days=3),
+                    "score": score,
+                    "signal": behaviour[answering],
+                }
+            )
+        )
     churn = pd.concat(churn_rows).set_index(["as_of", "customer_id"])
     surveys = pd.concat(answers, ignore_index=True)
     rows = surveys.assign(as_of=surveys["answered_at"].dt.normalize()).set_index(["as_of", "customer_id"])

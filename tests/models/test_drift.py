@@ -21,12 +21,16 @@ def test_the_same_population_is_stable_and_a_shifted_one_is_flagged():
     training = pd.DataFrame({"orders_90d": rng.poisson(3, 5000).astype(float), "segment": rng.choice(["a", "b"], 5000)})
     profile = population_profile(training, rng.uniform(0, 0.3, 5000), seed=0)
     same = pd.DataFrame({"orders_90d": rng.poisson(3, 5000).astype(float), "segment": rng.choice(["a", "b"], 5000)})
-    moved = pd.DataFrame({"orders_90d": rng.poisson(6, 5000).astype(float), "segment": rng.choice(["a", "b", "c"], 5000)})
+    moved = pd.DataFrame(
+        {"orders_90d": rng.poisson(6, 5000).astype(float), "segment": rng.choice(["a", "b", "c"], 5000)}
+    )
     stable = drift_summary(profile, same, rng.uniform(0, 0.3, 5000), threshold=0.2)
     drifted = drift_summary(profile, moved, rng.uniform(0.3, 0.6, 5000), threshold=0.2)
     assert stable["flagged_features"] == [] and stable["prediction_psi"] < 0.05
     assert max(stable["feature_psi"].values()) < 0.05
-    assert drifted["flagged_features"] == sorted(["orders_90d", "segment"], key=drifted["feature_psi"].get, reverse=True)
+    assert drifted["flagged_features"] == sorted(
+        ["orders_90d", "segment"], key=drifted["feature_psi"].get, reverse=True
+    )
     assert drifted["prediction_psi"] > 1
 
 

@@ -1,11 +1,18 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from models.baselines import cannot_rank, recency_scores
-from models.evaluation import RANKING_METRICS, average_precision, churn_scores_report, expected_calibration_error, roc_auc, satisfaction_report, top_decile_lift
+from models.evaluation import (
+    RANKING_METRICS,
+    average_precision,
+    churn_scores_report,
+    expected_calibration_error,
+    roc_auc,
+    satisfaction_report,
+    top_decile_lift,
+)
 
 
 def test_top_decile_lift_by_hand():
@@ -60,7 +67,9 @@ def test_numpy_metrics_equal_scikit_learns(seed):
     assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
     assert average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores))
     probabilities = np.clip(scores / 1.2, 0, 1)
-    assert churn_scores_report(labels, probabilities, seed=0)["log_loss"] == pytest.approx(log_loss(labels, np.clip(probabilities, 1e-6, 1 - 1e-6)))
+    assert churn_scores_report(labels, probabilities, seed=0)["log_loss"] == pytest.approx(
+        log_loss(labels, np.clip(probabilities, 1e-6, 1 - 1e-6))
+    )
     assert set(RANKING_METRICS) == {"roc_auc", "pr_auc", "top_decile_lift"}
 
 

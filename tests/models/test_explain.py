@@ -13,11 +13,13 @@ from models.explain import probability_points, shap_values, sigmoid, top_reasons
 @pytest.fixture(scope="module")
 def churn_model():
     rng = np.random.default_rng(0)
-    matrix = pd.DataFrame({
-        "late_deliveries_90d": rng.poisson(1, 800).astype(float),
-        "orders_90d": rng.poisson(3, 800).astype(float),
-        "segment": pd.Categorical(rng.choice(["consumer", "smb"], 800)),
-    })
+    matrix = pd.DataFrame(
+        {
+            "late_deliveries_90d": rng.poisson(1, 800).astype(float),
+            "orders_90d": rng.poisson(3, 800).astype(float),
+            "segment": pd.Categorical(rng.choice(["consumer", "smb"], 800)),
+        }
+    )
     logit = -2 + 0.8 * matrix["late_deliveries_90d"] - 0.4 * matrix["orders_90d"]
     labels = rng.random(800) < sigmoid(logit)
     model = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, labels)
@@ -44,37 +46,59 @@ def test_probability_points_add_up_to_the_probability_shift(churn_model):
 
 
 def test_top_reasons_are_the_largest_effects_in_plain_words():
-    contributions = pd.DataFrame({"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]}, index=["C1", "C2"])
-    matrix = pd.DataFrame({"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]}, index=["C1", "C2"])
+    contributions = pd.DataFrame(
+        {"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]},
+        index=["C1", "C2"],
+    )
+    matrix = pd.DataFrame(
+        {"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]},
+        index=["C1", "C2"],
+    )
     catalogue = feature_catalogue((90,), 90, ("orders",))
     reasons = top_reasons(contributions, matrix, catalogue)
     assert reasons.loc["C1", "reason_1"] == "3 late deliveries in the last 90 days (+12.0 pts churn risk)"
     assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
     assert reasons.loc["C2", "reason_1"] == "segment consumer (-3.0 pts churn risk)"
-    assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {"feature": "segment", "value": "consumer", "contribution": -0.03}
+    assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {
+        "feature": "segment",
+        "value": "consumer",
+        "contribution": -0.03,
+    }
 
 
 def test_reasons_read_in_finnish_when_asked():
-    contributions = pd.DataFrame({"late_deliveries_90d": [0.12], "days_since_last_order": [0.05], "segment": [-0.01]}, index=["C1"])
-    matrix = pd.DataFrame({"late_deliveries_90d": [3.0], "days_since_last_order": [np.nan], "segment": ["smb"]}, index=["C1"])
+    contributions = pd.DataFrame(
+        {"late_deliveries_90d": [0.12], "days_since_last_order": [0.05], "segment": [-0.01]}, index=["C1"]
+    )
+    matrix = pd.DataFrame(
+        {"late_deliveries_90d": [3.0], "days_since_last_order": [np.nan], "segment": ["smb"]}, index=["C1"]
+    )
     reasons = top_reasons(contributions, matrix, feature_catalogue((90,), 90, ("orders",)), "fi")
-    assert reasons.loc["C1", "reason_1"] == "3 myöhästynyttä toimitusta viimeisten 90 päivän aikana (+12,0 %-yks. poistumariski)"
+    assert (
+        reasons.loc["C1", "reason_1"]
+        == "3 myöhästynyttä toimitusta viimeisten 90 päivän aikana (+12,0 %-yks. poistumariski)"
+    )
     assert reasons.loc["C1", "reason_2"] == "ei vielä tilauksia (+5,0 %-yks. poistumariski)"
 
 
 def test_every_feature_has_a_finnish_reason_with_the_same_placeholders():
     import string
 
+    def fields(text: str) -> list[str]:
+        return sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+
     for feature in feature_catalogue((30, 90), 60, ("orders", "activities", "mentions")).values():
         assert feature.fi, feature.name
-        fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
         assert fields(feature.fi[0]) == fields(feature.reason), feature.name
 
 
 def test_pain_points_rank_drivers_by_revenue_at_risk():
     from models.explain import pain_points
 
-    points = pd.DataFrame({"late_deliveries_90d": [0.2, 0.0], "complaints_90d": [0.1, 0.3], "orders_90d": [-0.05, 0.1]}, index=["C1", "C2"])
+    points = pd.DataFrame(
+        {"late_deliveries_90d": [0.2, 0.0], "complaints_90d": [0.1, 0.3], "orders_90d": [-0.05, 0.1]},
+        index=["C1", "C2"],
+    )
     catalogue = feature_catalogue((90,), 90, ("orders", "activities"))
     ranked = pain_points(points, np.array([0.5, 0.2]), np.array([100.0, 50.0]), catalogue)
     # C1: delivery 2/3 and service 1/3 of 0.5 x 100; C2: service 3/4 and engagement 1/4 of 0.2 x 50
@@ -88,7 +112,11 @@ def test_reason_stability_is_one_for_the_same_model_and_low_for_an_unrelated_one
 
     rng = np.random.default_rng(2)
     matrix = pd.DataFrame(rng.normal(size=(600, 6)), columns=[f"x{i}" for i in range(6)])
-    signal = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x0"] + matrix["x1"] + matrix["x2"] > 0)
-    other = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(matrix, matrix["x3"] + matrix["x4"] + matrix["x5"] > 0)
+    signal = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(
+        matrix, matrix["x0"] + matrix["x1"] + matrix["x2"] > 0
+    )
+    other = lgb.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0).fit(
+        matrix, matrix["x3"] + matrix["x4"] + matrix["x5"] > 0
+    )
     assert reason_stability([signal.booster_, signal.booster_], matrix) == 1.0
     assert reason_stability([signal.booster_, other.booster_], matrix) < 0.5

@@ -7,7 +7,10 @@ GATE = GateSettings(min_improvement=0.01)
 
 def test_first_model_beating_baselines_is_promoted():
     decision = gate_decision("roc_auc", 0.80, None, {"recency_rule": 0.70, "logistic_regression": 0.75}, GATE)
-    assert decision.promote and decision.reason == "roc_auc 0.8000 beats no champion yet, recency_rule 0.7000, logistic_regression 0.7500"
+    assert (
+        decision.promote
+        and decision.reason == "roc_auc 0.8000 beats no champion yet, recency_rule 0.7000, logistic_regression 0.7500"
+    )
 
 
 def test_losing_to_a_baseline_blocks_promotion():

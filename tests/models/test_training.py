@@ -7,10 +7,24 @@ from features.labels import ChurnDefinition
 from features.registry import churn_directions
 from features.training_sets import CutoffSchedule, build_training_set, labelled_cutoffs
 from models.artifact import Recipe
-from models.training import BoosterSettings, ModelSettings, blend_weight, churn_probability, churn_split, feature_columns, fit_churn, fit_satisfaction, model_matrix
+from models.training import (
+    BoosterSettings,
+    ModelSettings,
+    blend_weight,
+    churn_probability,
+    churn_split,
+    feature_columns,
+    fit_churn,
+    fit_satisfaction,
+    model_matrix,
+)
 
 HORIZON = pd.Timedelta(days=90)
-FAST = ModelSettings(seed=1, churn=BoosterSettings(n_estimators=80, learning_rate=0.08), satisfaction=BoosterSettings(n_estimators=80, learning_rate=0.08))
+FAST = ModelSettings(
+    seed=1,
+    churn=BoosterSettings(n_estimators=80, learning_rate=0.08),
+    satisfaction=BoosterSettings(n_estimators=80, learning_rate=0.08),
+)
 
 
 def stacked(cutoffs: list[str], customers: list[str], churned: list[int]) -> pd.DataFrame:
@@ -21,7 +35,7 @@ def stacked(cutoffs: list[str], customers: list[str], churned: list[int]) -> pd.
 def panel(cutoffs: list[str], customers: int) -> pd.DataFrame:
     """Every customer at every cutoff, churn alternating."""
     rows = [(c, f"C{i:03d}", (i + k) % 2) for k, c in enumerate(cutoffs) for i in range(customers)]
-    return stacked(*map(list, zip(*rows)))
+    return stacked(*map(list, zip(*rows, strict=True)))
 
 
 def customers(rows: pd.DataFrame, mask: np.ndarray) -> set[str]:
@@ -33,7 +47,9 @@ def test_customers_in_several_cutoffs_never_sit_in_both_training_and_validation_
     split = churn_split(rows, HORIZON, seed=0)
     assert customers(rows, split.train).isdisjoint(customers(rows, split.valid))
     assert set(rows.index.get_level_values("as_of")[split.valid]) == {pd.Timestamp("2025-07-01")}
-    assert set(rows.index.get_level_values("as_of")[split.train]) == {pd.Timestamp(d) for d in ("2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01")}
+    assert set(rows.index.get_level_values("as_of")[split.train]) == {
+        pd.Timestamp(d) for d in ("2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01")
+    }
     assert split.valid.sum() == 10 and split.method.startswith("out of time and customer")
 
 
@@ -41,7 +57,9 @@ def test_overlapping_cutoffs_split_by_customer_and_say_so():
     rows = panel(["2025-05-01", "2025-06-01", "2025-07-01"], 40)  # no 90-day horizon closes before 2025-07-01
     split = churn_split(rows, HORIZON, seed=0)
     assert customers(rows, split.train).isdisjoint(customers(rows, split.valid))
-    assert split.train.sum() == 90 and split.method.startswith("by customer") and "share its time window" in split.method
+    assert (
+        split.train.sum() == 90 and split.method.startswith("by customer") and "share its time window" in split.method
+    )
 
 
 def test_single_cutoff_holds_out_a_stratified_quarter_of_customers():
@@ -52,7 +70,9 @@ def test_single_cutoff_holds_out_a_stratified_quarter_of_customers():
 
 
 def test_text_columns_become_categories():
-    matrix = model_matrix(pd.DataFrame({"segment": pd.Series(["a", "b"], dtype="str"), "x": [1.0, 2.0]}), ["segment", "x"])
+    matrix = model_matrix(
+        pd.DataFrame({"segment": pd.Series(["a", "b"], dtype="str"), "x": [1.0, 2.0]}), ["segment", "x"]
+    )
     assert isinstance(matrix["segment"].dtype, pd.CategoricalDtype)
 
 
@@ -71,7 +91,14 @@ def trained(small_tables):
     definition = ChurnDefinition().resolved(small_tables)
     cutoffs = labelled_cutoffs(small_tables, CutoffSchedule(), definition)
     rows = build_training_set(small_tables, cutoffs, definition, FeatureSettings())
-    recipe = Recipe(kind="churn", churn=definition, features=FeatureSettings(), sources=small_tables.event_sources, feature_names=tuple(feature_columns(rows.churn)), survey_scale="nps")
+    recipe = Recipe(
+        kind="churn",
+        churn=definition,
+        features=FeatureSettings(),
+        sources=small_tables.event_sources,
+        feature_names=tuple(feature_columns(rows.churn)),
+        survey_scale="nps",
+    )
     model, evaluation = fit_churn(rows.churn, recipe, FAST, churn_directions(recipe.catalogue))
     return rows, recipe, model, evaluation
 
@@ -83,7 +110,14 @@ def test_churn_model_ranks_churners_above_stayers_on_customers_it_never_saw(trai
     assert model.recipe.churn.contract_ends and 1 <= model.metrics["trees"] <= 80
 
 
-@pytest.mark.parametrize(("feature", "levels"), [("days_since_last_order", (5.0, 40.0, 85.0)), ("late_deliveries_90d", (0.0, 1.0, 3.0)), ("complaints_365d", (0.0, 2.0, 5.0))])
+@pytest.mark.parametrize(
+    ("feature", "levels"),
+    [
+        ("days_since_last_order", (5.0, 40.0, 85.0)),
+        ("late_deliveries_90d", (0.0, 1.0, 3.0)),
+        ("complaints_365d", (0.0, 2.0, 5.0)),
+    ],
+)
 def test_more_of_a_bad_signal_never_lowers_churn_risk(trained, feature, levels):
     rows, _, model, _ = trained
     sample = rows.churn.head(300)
@@ -100,17 +134,27 @@ def test_days_without_an_order_raise_churn_risk(trained):
 
 def test_satisfaction_model_tracks_survey_scores_of_customers_it_never_saw(trained):
     rows, recipe, _, _ = trained
-    model, evaluation = fit_satisfaction(rows.satisfaction, recipe.model_copy(update={"kind": "satisfaction"}), pd.Timestamp("2025-07-01"), FAST)
+    model, evaluation = fit_satisfaction(
+        rows.satisfaction, recipe.model_copy(update={"kind": "satisfaction"}), pd.Timestamp("2025-07-01"), FAST
+    )
     assert model.metrics["spearman"] > 0.2
     assert model.metrics["mae"] < rows.satisfaction["score"].sub(rows.satisfaction["score"].median()).abs().mean()
-    assert customers(rows.satisfaction, evaluation.split.train).isdisjoint(customers(rows.satisfaction, evaluation.split.valid))
+    assert customers(rows.satisfaction, evaluation.split.train).isdisjoint(
+        customers(rows.satisfaction, evaluation.split.valid)
+    )
 
 
 def test_risk_bands_and_a_stable_control_group():
     from models.scoring import RiskThresholds, ScoringSettings, churn_risk, in_control_group
 
     settings = ScoringSettings(risk_thresholds=RiskThresholds(medium=0.1, high=0.3), control_group_share=0.05)
-    assert churn_risk(np.array([0.0, 0.099, 0.1, 0.3, 0.95]), settings).tolist() == ["low", "low", "medium", "high", "high"]
+    assert churn_risk(np.array([0.0, 0.099, 0.1, 0.3, 0.95]), settings).tolist() == [
+        "low",
+        "low",
+        "medium",
+        "high",
+        "high",
+    ]
     ids = pd.Series([f"C{i:06d}" for i in range(20_000)])
     control = in_control_group(ids, settings)
     assert 0.045 < control.mean() < 0.055

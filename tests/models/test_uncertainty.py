@@ -3,7 +3,15 @@ import pytest
 
 from models.evaluation import expected_calibration_error
 from models.uncertainty import (
-    Residuals, calibrated, calibration_map, conformal_half_width, cross_fitted_coverage, nps, nps_probabilities, residual_model, satisfaction_interval,
+    Residuals,
+    calibrated,
+    calibration_map,
+    conformal_half_width,
+    cross_fitted_coverage,
+    nps,
+    nps_probabilities,
+    residual_model,
+    satisfaction_interval,
 )
 
 
@@ -22,7 +30,9 @@ def test_split_conformal_intervals_cover_90_percent_of_new_answers(seed):
     calibration, test = slice(0, 1000), slice(1000, None)
     width = conformal_half_width(truth[calibration] - predicted[calibration])
     covered = np.abs(truth[test] - predicted[test]) <= width
-    assert 0.87 <= covered.mean() <= 0.93  # marginal guarantee: 0.9 in expectation, about ±0.015 for 1,000 calibration rows
+    assert (
+        0.87 <= covered.mean() <= 0.93
+    )  # marginal guarantee: 0.9 in expectation, about ±0.015 for 1,000 calibration rows
     assert 0.87 <= cross_fitted_coverage(truth[:1000], predicted[:1000], seed) <= 0.94
 
 
@@ -35,7 +45,9 @@ def test_platt_calibration_fixes_overconfident_probabilities_and_keeps_the_ranki
     before = expected_calibration_error(labels[3000:], overconfident[3000:])
     after = expected_calibration_error(labels[3000:], calibrated(overconfident[3000:], mapping))
     assert before > 0.05 and after < 0.02
-    assert mapping.slope == pytest.approx(0.5, abs=0.05) and mapping.intercept == pytest.approx(-0.25, abs=0.1)  # undoes 2 * logit + 0.5
+    assert mapping.slope == pytest.approx(0.5, abs=0.05) and mapping.intercept == pytest.approx(
+        -0.25, abs=0.1
+    )  # undoes 2 * logit + 0.5
     assert np.all(np.diff(calibrated(np.linspace(0.01, 0.99, 50), mapping)) > 0)
 
 
@@ -49,5 +61,7 @@ def test_nps_probabilities_by_hand():
 
 
 def test_intervals_stay_on_the_scale():
-    lower, upper = satisfaction_interval(np.array([0.5, 9.8]), residual_model(np.array([1.0, 3.0]), np.array([0.0, 3.0])), (0.0, 10.0))
+    lower, upper = satisfaction_interval(
+        np.array([0.5, 9.8]), residual_model(np.array([1.0, 3.0]), np.array([0.0, 3.0])), (0.0, 10.0)
+    )
     assert lower.tolist() == [0.0, 8.8] and upper.tolist() == [1.5, 10.0]

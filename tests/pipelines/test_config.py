@@ -23,12 +23,15 @@ def test_nested_model_settings_are_strict_too(tmp_path):
         load_config(path)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("churn:\n  horizon_days: 0\n", r"churn.horizon_days: Input should be greater than 0"),
-    ("satisfaction:\n  scale: stars\n", r"satisfaction.scale: Input should be 'nps' or 'csat'"),
-    ("cutoffs:\n  frequency: fortnightly\n", r"cutoffs.frequency"),
-    ("- a list\n", r"must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("churn:\n  horizon_days: 0\n", r"churn.horizon_days: Input should be greater than 0"),
+        ("satisfaction:\n  scale: stars\n", r"satisfaction.scale: Input should be 'nps' or 'csat'"),
+        ("cutoffs:\n  frequency: fortnightly\n", r"cutoffs.frequency"),
+        ("- a list\n", r"must be a mapping"),
+    ],
+)
 def test_bad_values_are_errors(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text)
@@ -58,7 +61,9 @@ def test_catch_up_scores_the_latest_date_or_every_missed_one():
     end = pd.Timestamp("2025-06-03")
     assert ScoringSettings(frequency="W-MON", catch_up="latest").due_dates(done, end) == [end]
     every = ScoringSettings(frequency="W-MON", catch_up="all")
-    assert every.due_dates(done, end) == [pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")]
+    assert every.due_dates(done, end) == [
+        pd.Timestamp(d) for d in ("2025-05-12", "2025-05-19", "2025-05-26", "2025-06-02", "2025-06-03")
+    ]
     assert every.due_dates([], end) == [end]
 
 

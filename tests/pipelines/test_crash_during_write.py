@@ -49,7 +49,9 @@ def test_killing_the_writer_at_random_points_never_exposes_a_partial_folder(tmp_
     rng = random.Random(7)
     environment = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(8):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=environment)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=environment
+        )
         writer.stdout.readline()  # at least one write finished in this round
         time.sleep(rng.uniform(0.0, 1.5))
         writer.send_signal(signal.SIGKILL)

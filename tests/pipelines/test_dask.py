@@ -9,8 +9,8 @@ import pytest
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.loaders import load_tables
-from features.training_sets import build_training_set, churn_rows, labelled_cutoffs
 from features.sentiment import LexiconScorer, with_sentiment
+from features.training_sets import build_training_set, churn_rows, labelled_cutoffs
 from models.scoring import score_customers
 from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion
 from pipelines.cli import main
@@ -40,7 +40,9 @@ def definition(tables):
 @pytest.mark.parametrize("as_of", ["2025-03-01", "2025-12-29"])
 def test_features_per_partition_equal_the_single_process_build(client, tables, definition, as_of):
     single = churn_rows(tables, pd.Timestamp(as_of), definition, FeatureSettings())
-    pdt.assert_frame_equal(rows_by_partition(client, tables, pd.Timestamp(as_of), definition, FeatureSettings(), partitions=5), single)
+    pdt.assert_frame_equal(
+        rows_by_partition(client, tables, pd.Timestamp(as_of), definition, FeatureSettings(), partitions=5), single
+    )
     assert len(client.scheduler_info()["workers"]) == 2
 
 
@@ -57,7 +59,14 @@ def test_scores_and_reasons_per_chunk_equal_the_single_process_scores(client, ta
     work = demo_run[0] / "work"
     churn, satisfaction = load_champion(work, CHURN_MODEL), load_champion(work, SATISFACTION_MODEL)
     rows = churn_rows(tables, tables.data_end, churn.recipe.churn, churn.recipe.features)
-    arguments = (tables.data_end, churn, satisfaction, churn.recipe.catalogue, load_config(demo_run[0] / "config.yaml").scoring, "en")
+    arguments = (
+        tables.data_end,
+        churn,
+        satisfaction,
+        churn.recipe.catalogue,
+        load_config(demo_run[0] / "config.yaml").scoring,
+        "en",
+    )
     single, spread = score_customers(rows, *arguments), scored_by_chunk(client, rows, *arguments, chunks=4)
     pdt.assert_frame_equal(spread.predictions, single.predictions)
     pdt.assert_frame_equal(spread.pain_points, single.pain_points, check_exact=False, rtol=1e-9)
@@ -70,6 +79,21 @@ def test_the_cli_on_a_local_cluster_writes_the_predictions_of_a_local_run(demo_r
     on_dask = tmp_path / "dask.yaml"
     on_dask.write_text(CONFIG + "executor: {kind: dask, address: local-cluster, workers: 2, partitions: 3}\n")
     for name, config in (("dask", on_dask), ("local", root / "config.yaml")):
-        assert main(["score", "--as-of", "2025-10-06", "--config", str(config), "--data", str(root / "world"), "--out", str(tmp_path / name)]) == 0
+        assert (
+            main(
+                [
+                    "score",
+                    "--as-of",
+                    "2025-10-06",
+                    "--config",
+                    str(config),
+                    "--data",
+                    str(root / "world"),
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
     folder = "predictions/as_of=2025-10-06/predictions.parquet"
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / folder), pd.read_parquet(tmp_path / "local" / folder))

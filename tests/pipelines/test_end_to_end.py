@@ -17,6 +17,7 @@ from tests.pipelines.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
 
+
 def prediction_folder(root):
     (folder,) = (root / "work" / "predictions").glob("as_of=*")
     return folder
@@ -36,10 +37,14 @@ def test_prediction_file_has_the_contract_columns_and_one_row_per_customer_who_c
     population = churn_population(tables, tables.data_end, ChurnDefinition().resolved(tables))
     assert list(predictions.columns) == list(COLUMN_NAMES)
     assert len(predictions) == len(population) and (predictions.set_index("customer_id")["status"] == population).all()
-    assert set(population) == {"active", "lapsed"} and len(population) > 0.95 * (tables.customers["signup_date"] < tables.data_end).sum() - len(tables.churn_events)
+    assert set(population) == {"active", "lapsed"} and len(population) > 0.95 * (
+        tables.customers["signup_date"] < tables.data_end
+    ).sum() - len(tables.churn_events)
     assert predictions["churn_probability"].between(0, 1).all()
     assert predictions["satisfaction_score"].between(0, 10).all()
-    assert (predictions["satisfaction_lower"] <= predictions["satisfaction_score"]).all() and (predictions["satisfaction_score"] <= predictions["satisfaction_upper"]).all()
+    assert (predictions["satisfaction_lower"] <= predictions["satisfaction_score"]).all() and (
+        predictions["satisfaction_score"] <= predictions["satisfaction_upper"]
+    ).all()
     assert set(predictions["nps_category"]) <= {"promoter", "passive", "detractor"}
     assert predictions["reason_1"].str.contains(r"pts churn risk\)$").all()
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -57,7 +62,9 @@ def test_registered_champions_load_and_match_the_prediction_file(demo_run):
     assert predictions["satisfaction_model_version"].unique().tolist() == [satisfaction.version]
     assert predictions["run_id"].unique().tolist() == [churn.run_id]
     tables = with_sentiment(load_tables(root / "world", "nps"), LexiconScorer.shipped())
-    rows = churn_rows(tables, predictions["as_of"].iloc[0], churn.recipe.churn, churn.recipe.features).reindex(predictions["customer_id"])
+    rows = churn_rows(tables, predictions["as_of"].iloc[0], churn.recipe.churn, churn.recipe.features).reindex(
+        predictions["customer_id"]
+    )
     reproduced = churn_probability(churn, rows)
     assert reproduced == pytest.approx(predictions["churn_probability"].to_numpy(), abs=1e-12)
 
@@ -70,9 +77,19 @@ def test_real_output_validates_against_the_published_json_schema(demo_run):
     validator = Draft202012Validator(json_schema(), format_checker=FormatChecker())
     assert [error.message for row in rows for error in validator.iter_errors(row)] == []
     manifest = json.loads((prediction_folder(demo_run[0]) / "manifest.json").read_text())
-    assert {"data_fingerprint", "config_hash", "drift", "churn_model_version", "satisfaction_model_version", "created_at", "sha256"} <= set(manifest)
+    assert {
+        "data_fingerprint",
+        "config_hash",
+        "drift",
+        "churn_model_version",
+        "satisfaction_model_version",
+        "created_at",
+        "sha256",
+    } <= set(manifest)
     compared, features = set(manifest["drift"]["feature_psi"]), set(load_champion_features(demo_run[0]))
-    assert compared <= features and {f for f in features - compared if not f.startswith("brand_")} == set()  # brand-wide values are one per date
+    assert (
+        compared <= features and {f for f in features - compared if not f.startswith("brand_")} == set()
+    )  # brand-wide values are one per date
     assert (demo_run[0] / "work" / "predictions" / "latest").read_text().strip() == prediction_folder(demo_run[0]).name
 
 
@@ -84,7 +101,9 @@ def load_champion_features(root):
 
 def test_risk_bands_follow_the_thresholds_and_the_control_group_is_about_five_percent(demo_run):
     predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
-    expected = pd.cut(predictions["churn_probability"], [0, 0.1, 0.3, 1], right=False, labels=["low", "medium", "high"]).astype(str)
+    expected = pd.cut(
+        predictions["churn_probability"], [0, 0.1, 0.3, 1], right=False, labels=["low", "medium", "high"]
+    ).astype(str)
     assert (predictions["churn_risk"] == expected).all()
     assert 0.02 < predictions["control_group"].mean() < 0.09
 
@@ -96,7 +115,9 @@ def test_report_shows_the_headline_numbers(demo_run):
     assert "Customers most at risk" in html and "Surveyed NPS" in html and "data:image/png;base64," in html
     assert f"<b>{len(predictions):,}</b>customers scored" in html
     assert f"<b>{(predictions['churn_risk'] == 'high').sum():,}</b>high-risk customers" in html
-    assert re.search(r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">[\d,]+ of the revenue at risk', html)
+    assert re.search(
+        r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">[\d,]+ of the revenue at risk', html
+    )
     assert "<script" not in html and "http://" not in html.replace("http-equiv", "")
 
 
@@ -113,10 +134,25 @@ def test_report_renders_in_headless_chromium_without_console_errors(demo_run, tm
     latest = (root / "work" / "predictions" / "latest").read_text().strip()
     page = (root / "work" / "reports" / latest / "report.html").resolve().as_uri()
     shot = tmp_path / "report.png"
-    rendered = subprocess.run([browser, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--v=0", "--window-size=1280,4000", f"--screenshot={shot}", page], capture_output=True, text=True, timeout=120)
+    rendered = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,4000",
+            f"--screenshot={shot}",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rendered.returncode == 0 and shot.stat().st_size > 20_000
     assert [line for line in rendered.stderr.splitlines() if ":CONSOLE" in line] == []
-    dom = subprocess.run([browser, *CHROMIUM_FLAGS, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, "--dump-dom", page], capture_output=True, text=True, timeout=120
+    ).stdout
     predictions = pd.read_parquet(root / "work" / "predictions" / latest / "predictions.parquet")
     assert f'id="customers-scored"><b>{len(predictions):,}</b>' in dom
     assert f'id="high-risk"><b>{(predictions["churn_risk"] == "high").sum():,}</b>' in dom
@@ -157,12 +193,20 @@ def test_evaluate_compares_a_past_date_with_what_customers_did(demo_run, capsys)
     capsys.readouterr()
     assert main(["evaluate", "--as-of", "2025-06-01", *arguments]) == 0
     output = " ".join(capsys.readouterr().out.split())
-    assert "churn ROC AUC 0." in output and "training labels overlap this date's horizon" in output  # the demo model learned 2025-06 outcomes
+    assert (
+        "churn ROC AUC 0." in output and "training labels overlap this date's horizon" in output
+    )  # the demo model learned 2025-06 outcomes
     log = pd.read_csv(root / "work" / "evaluations.csv")
     assert log["as_of"].tolist() == ["2025-06-01"] and 0.5 < log["roc_auc"].iloc[0] <= 1
     use_store(root / "work")
-    (run,) = mlflow.search_runs(experiment_names=["surveyless"], filter_string="tags.kind = 'evaluation'", output_format="list")
-    assert run.data.tags["churn_model_version"] == "1" and run.data.tags["in_sample"] == "true" and "realised_roc_auc" in run.data.metrics
+    (run,) = mlflow.search_runs(
+        experiment_names=["surveyless"], filter_string="tags.kind = 'evaluation'", output_format="list"
+    )
+    assert (
+        run.data.tags["churn_model_version"] == "1"
+        and run.data.tags["in_sample"] == "true"
+        and "realised_roc_auc" in run.data.metrics
+    )
 
 
 def test_evaluate_before_the_horizon_has_passed_is_refused(demo_run, capsys):
@@ -193,7 +237,9 @@ def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_pa
     before = {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*") if not p.name.startswith(".")}
     assert main(["score", *arguments[:2], "--data", str(broken), "--out", str(root / "work")]) == 2
     assert "orders: column 'customer_id' has 1 ids not in customers (rows 4: 'NOBODY')" in capsys.readouterr().err
-    assert {p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*") if not p.name.startswith(".")} == before
+    assert {
+        p: p.stat().st_mtime_ns for p in (root / "work" / "predictions").rglob("*") if not p.name.startswith(".")
+    } == before
 
 
 def test_training_into_a_new_work_folder_works(demo_run, tmp_path, monkeypatch):
@@ -238,11 +284,22 @@ def test_model_card_and_baselines_are_logged(demo_run):
     from models.tracking import use_store
 
     use_store(demo_run[0] / "work")
-    run = mlflow.search_runs(experiment_names=["surveyless"], order_by=["start_time ASC"], max_results=1, output_format="list")[0]
-    assert {"baseline_recency_rule_roc_auc", "baseline_logistic_regression_roc_auc", "baseline_bg_nbd_no_order_roc_auc", "churn_roc_auc_low"} <= set(run.data.metrics)
+    run = mlflow.search_runs(
+        experiment_names=["surveyless"], order_by=["start_time ASC"], max_results=1, output_format="list"
+    )[0]
+    assert {
+        "baseline_recency_rule_roc_auc",
+        "baseline_logistic_regression_roc_auc",
+        "baseline_bg_nbd_no_order_roc_auc",
+        "churn_roc_auc_low",
+    } <= set(run.data.metrics)
     assert run.data.tags["churn_decision"] == "champion" and len(run.data.tags["data_fingerprint"]) == 16
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/model_card.md")
-    assert "| LightGBM |" in card and "| bg_nbd_no_order |" in card and "Churn: contract end (churn_events) within 90 days" in card
+    assert (
+        "| LightGBM |" in card
+        and "| bg_nbd_no_order |" in card
+        and "Churn: contract end (churn_events) within 90 days" in card
+    )
 
 
 def test_a_served_schedule_fires_a_scoring_run(demo_run):
@@ -251,7 +308,10 @@ def test_a_served_schedule_fires_a_scoring_run(demo_run):
 
     root, arguments, _ = demo_run
     served = root / "served.yaml"
-    served.write_text(CONFIG + "scoring: {risk_thresholds: {medium: 0.15, high: 0.35}}\nschedules: {retrain: null, score: {cron: '* * * * * */5', timezone: Europe/Helsinki}}\n")
+    served.write_text(
+        CONFIG
+        + "scoring: {risk_thresholds: {medium: 0.15, high: 0.35}}\nschedules: {retrain: null, score: {cron: '* * * * * */5', timezone: Europe/Helsinki}}\n"
+    )
     expected = config_hash(load_config(served))
     assert main(["serve", "--config", str(served), *arguments[2:], "--for-seconds", "60"]) == 0
     latest = (root / "work" / "predictions" / "latest").read_text().strip()

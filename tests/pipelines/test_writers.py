@@ -54,5 +54,13 @@ def test_a_failed_write_leaves_the_previous_folder_and_no_debris(tmp_path):
 def test_world_is_written_as_contract_tables_and_truth(tmp_path):
     counts = write_world(WorldSpec(customers=200, seed=1), tmp_path / "world")
     names = sorted(p.name for p in (tmp_path / "world").iterdir())
-    assert names == ["activities.parquet", "churn_events.parquet", "customers.parquet", "mentions.parquet", "orders.parquet", "surveys.parquet", "truth"]
+    assert names == [
+        "activities.parquet",
+        "churn_events.parquet",
+        "customers.parquet",
+        "mentions.parquet",
+        "orders.parquet",
+        "surveys.parquet",
+        "truth",
+    ]
     assert counts["customers"] == 200 == len(pd.read_parquet(tmp_path / "world" / "customers.parquet"))
