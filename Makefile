@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --constraint constraints.txt
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install dev browser postgres bench bench-full audit lock docs clean
+.PHONY: demo test test-slow lint wheel-check install dev browser postgres bench bench-full audit lock docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,25 @@ postgres:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null)
 
-test: dev browser postgres
-	$(PY) -m pytest
+# The fast lane (under 10 minutes on 2 cores): everything but the end-to-end runs marked slow. Random order.
+test: dev lint
+	$(PY) -m pytest -m "not slow"
+
+# The rest of CI's full lane: the slow end-to-end runs (Prefect, MLflow, PostgreSQL, Chromium, Dask).
+test-slow: dev browser postgres
+	$(PY) -m pytest -m slow
+
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The package as a user gets it: a wheel (not editable) in a fresh venv, `surveyless demo` run from another folder.
+WHEEL_CHECK ?= /tmp/surveyless-wheel-check
+wheel-check:
+	rm -rf $(WHEEL_CHECK) && $(PYTHON) -m venv $(WHEEL_CHECK)/venv
+	$(WHEEL_CHECK)/venv/bin/python -m pip install --quiet --constraint constraints.txt .
+	mkdir -p $(WHEEL_CHECK)/elsewhere && cd $(WHEEL_CHECK)/elsewhere && $(WHEEL_CHECK)/venv/bin/surveyless demo
+	test -f $(WHEEL_CHECK)/elsewhere/work/predictions/latest
 
 # Benchmarks into bench/results/ (real data from ../shared/data): quick under 5 minutes, full for the committed results.
 $(VENV)/.installed-bench: pyproject.toml constraints.txt $(VENV)/.installed

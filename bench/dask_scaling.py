@@ -51,7 +51,7 @@ def compute_seconds(stream: list[dict]) -> list[float]:
 
 def trained_model(folder: Path) -> TrainedModel:
     """A churn model with the default settings, trained on a small world of the same generator."""
-    write_world(WorldSpec(20_000, seed=2), folder / "training_world")
+    write_world(WorldSpec(customers=20_000, seed=2), folder / "training_world", "nps")
     tables = with_sentiment(load_tables(folder / "training_world", "nps"), LexiconScorer.shipped())
     model, _ = churn_model(training(tables, latest=6))
     return model.registered("bench", "bench")
@@ -65,7 +65,7 @@ def main() -> None:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model = trained_model(Path(folder))
-        write_world(WorldSpec(arguments.customers, seed=1), Path(folder) / "world")
+        write_world(WorldSpec(customers=arguments.customers, seed=1), Path(folder) / "world", "nps")
         tables, load_seconds = timed(
             lambda: with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped())
         )
@@ -147,22 +147,29 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"dask_scaling_{arguments.customers}.json").write_text(json.dumps(result, indent=2))
     lines = [
-        f"{arguments.customers:,} customers ({len(single_features):,} scored), {arguments.partitions} partitions; a LocalCluster of {arguments.workers} worker processes on this machine; results checked equal.",
+        f"{arguments.customers:,} customers ({len(single_features):,} scored), {arguments.partitions} partitions; a "
+        f"LocalCluster of {arguments.workers} worker processes on this machine; results checked equal.",
         "",
         "| stage | one process, s | local cluster, s | per-partition compute, s (median) |",
         "|---|---|---|---|",
-        f"| features | {single_features_seconds:.1f} | {cluster_features_seconds:.1f} | {np.median(feature_tasks):.1f} |",
-        f"| scoring with reasons | {single_scoring_seconds:.1f} | {cluster_scoring_seconds:.1f} | {np.median(scoring_tasks):.1f} |",
+        f"| features | {single_features_seconds:.1f} | {cluster_features_seconds:.1f} | {np.median(feature_tasks):.1f} "
+        "|",
+        f"| scoring with reasons | {single_scoring_seconds:.1f} | {cluster_scoring_seconds:.1f} | "
+        f"{np.median(scoring_tasks):.1f} |",
         "",
-        f"Parallel efficiency {efficiency:.2f}; each partition pickles to {partition_bytes / 1e6:,.0f} MB (every partition carries all mentions).",
+        f"Parallel efficiency {efficiency:.2f}; each partition pickles to {partition_bytes / 1e6:,.0f} MB (every "
+        "partition carries all mentions).",
         "",
-        f"Paper estimate for {TARGET_CUSTOMERS:,} customers (compute scaled from the measured per-customer cost and efficiency; transfer at an assumed {NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s):",
+        f"Paper estimate for {TARGET_CUSTOMERS:,} customers (compute scaled from the measured per-customer cost and "
+        f"efficiency; transfer at an assumed {NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s):",
         "",
-        "| workers | features + scoring, min | scattering partitions from one driver, min | load + validate, if each worker read its own partition, min |",
+        "| workers | features + scoring, min | scattering partitions from one driver, min | load + validate, if each "
+        "worker read its own partition, min |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {w} | {e['compute_minutes']} | {e['transfer_minutes']} | {e['load_minutes_if_each_worker_reads_its_partition']} |"
+        f"| {w} | {e['compute_minutes']} | {e['transfer_minutes']} | "
+        f"{e['load_minutes_if_each_worker_reads_its_partition']} |"
         for w, e in estimates.items()
     ]
     (RESULTS / f"dask_scaling_{arguments.customers}.md").write_text("\n".join(lines) + "\n")

@@ -40,23 +40,30 @@ def duckdb_sql(as_of: pd.Timestamp) -> str:
         return f"TIMESTAMP '{as_of}' - INTERVAL {window} DAY"
 
     order_columns = ",\n".join(
-        f"count(*) FILTER (WHERE ordered_at >= {since(w)}) AS orders_{w}d, sum(amount) FILTER (WHERE ordered_at >= {since(w)}) AS spend_{w}d"
+        f"count(*) FILTER (WHERE ordered_at >= {since(w)}) AS orders_{w}d, sum(amount) FILTER (WHERE ordered_at >= "
+        f"{since(w)}) AS spend_{w}d"
         for w in WINDOWS
     )
     activity_columns = ",\n".join(
-        f"count(*) FILTER (WHERE type IN ({', '.join(repr(k) for k in kinds)}) AND occurred_at >= {since(w)}) AS {name}_{w}d"
+        f"count(*) FILTER (WHERE type IN ({', '.join(repr(k) for k in kinds)}) AND occurred_at >= {since(w)}) AS "
+        f"{name}_{w}d"
         for name, kinds in ACTIVITY_TYPES.items()
         for w in WINDOWS
     )
     mention_columns = ",\n".join(
-        f"count(*) FILTER (WHERE posted_at >= {since(w)}) AS mentions_{w}d, avg(sentiment) FILTER (WHERE posted_at >= {since(w)}) AS mean_sentiment_{w}d"
+        f"count(*) FILTER (WHERE posted_at >= {since(w)}) AS mentions_{w}d, avg(sentiment) FILTER (WHERE posted_at >= "
+        f"{since(w)}) AS mean_sentiment_{w}d"
         for w in WINDOWS
     )
     return f"""
-        WITH o AS (SELECT customer_id, {order_columns}, date_diff('millisecond', max(ordered_at), TIMESTAMP '{as_of}') / 86400000.0 AS days_since_last_order
+        WITH o AS (SELECT customer_id, {order_columns},
+                          date_diff('millisecond', max(ordered_at), TIMESTAMP '{as_of}') / 86400000.0
+                              AS days_since_last_order
                    FROM orders WHERE ordered_at < TIMESTAMP '{as_of}' GROUP BY customer_id),
-             a AS (SELECT customer_id, {activity_columns} FROM activities WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY customer_id),
-             m AS (SELECT customer_id, {mention_columns} FROM mentions WHERE posted_at < TIMESTAMP '{as_of}' AND customer_id IS NOT NULL GROUP BY customer_id)
+             a AS (SELECT customer_id, {activity_columns} FROM activities
+                   WHERE occurred_at < TIMESTAMP '{as_of}' GROUP BY customer_id),
+             m AS (SELECT customer_id, {mention_columns} FROM mentions
+                   WHERE posted_at < TIMESTAMP '{as_of}' AND customer_id IS NOT NULL GROUP BY customer_id)
         SELECT c.customer_id, o.* EXCLUDE (customer_id), a.* EXCLUDE (customer_id), m.* EXCLUDE (customer_id)
         FROM customers c LEFT JOIN o USING (customer_id) LEFT JOIN a USING (customer_id) LEFT JOIN m USING (customer_id)
     """
@@ -146,7 +153,7 @@ def main() -> None:
 
     as_of = pd.Timestamp(arguments.as_of)
     with tempfile.TemporaryDirectory() as folder:
-        write_world(WorldSpec(arguments.customers, seed=1), Path(folder) / "world")
+        write_world(WorldSpec(customers=arguments.customers, seed=1), Path(folder) / "world", "nps")
         tables = with_sentiment(load_tables(Path(folder) / "world", "nps"), LexiconScorer.shipped())
     frames = {
         name: getattr(tables, name)[columns]
@@ -177,7 +184,8 @@ def main() -> None:
     events = sum(len(frames[n]) for n in ("orders", "activities", "mentions"))
     base = timings["duckdb (one SQL query)"]
     lines = [
-        f"{arguments.customers:,} customers, {events:,} events, {len(columns)} aggregates, results checked equal; medians of 3, 2 cores.",
+        f"{arguments.customers:,} customers, {events:,} events, {len(columns)} aggregates, results checked equal; "
+        "medians of 3, 2 cores.",
         "",
         "| engine | seconds | vs the DuckDB query |",
         "|---|---|---|",

@@ -46,7 +46,7 @@ def main() -> None:
     stages: dict = {}
     with tempfile.TemporaryDirectory() as folder:
         world = Path(folder) / "world"
-        timed(stages, "generate", lambda: write_world(WorldSpec(arguments.customers, seed=1), world))
+        timed(stages, "generate", lambda: write_world(WorldSpec(customers=arguments.customers, seed=1), world, "nps"))
         tables = timed(stages, "load_and_validate", lambda: load_tables(world, "nps"))
         tables = timed(stages, "sentiment", lambda: with_sentiment(tables, LexiconScorer.shipped()))
         features = timed(

@@ -105,7 +105,8 @@ def main() -> None:
     (RESULTS / "olist_reviews.json").write_text(json.dumps(result, indent=2))
     (RESULTS / "olist_reviews.md").write_text("\n".join(lines) + "\n")
     print(
-        f"{len(rows):,} reviews, {int(held_out.sum()):,} held out from {holdout_from.date()} (bad-review rate {truth.mean():.1%}):"
+        f"{len(rows):,} reviews, {int(held_out.sum()):,} held out from {holdout_from.date()} (bad-review rate "
+        f"{truth.mean():.1%}):"
     )
     print("\n".join(lines))
 

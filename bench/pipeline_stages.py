@@ -68,7 +68,7 @@ def main() -> None:
         counts = stage(
             "generate",
             lambda c: sum(c.values()),
-            lambda: write_world(WorldSpec(arguments.customers, seed=1), root / "world"),
+            lambda: write_world(WorldSpec(customers=arguments.customers, seed=1), root / "world", "nps"),
         )
         tables = stage(
             "load and validate",

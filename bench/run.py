@@ -66,7 +66,8 @@ def machine() -> str:
         ),
         0,
     )
-    return f"{cpu}; {os.cpu_count()} cores; {memory:.0f} GiB RAM; Python {platform.python_version()}; {platform.platform()}"
+    python = platform.python_version()
+    return f"{cpu}; {os.cpu_count()} cores; {memory:.0f} GiB RAM; Python {python}; {platform.platform()}"
 
 
 def run(script: str, arguments: list[str]) -> dict:
@@ -111,7 +112,8 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | {r['exit']}{' ' + r['error'][0] if r['error'] else ''} |"
+        f"| {r['script']} | {r['arguments']} | {r['seconds']} | {r['load_before']} | "
+        f"{r['exit']}{' ' + r['error'][0] if r['error'] else ''} |"
         for r in runs
     ]
     for script, options in PLANS[arguments.mode]:

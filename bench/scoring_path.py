@@ -58,8 +58,8 @@ def main() -> None:
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        counts = write_world(WorldSpec(arguments.customers, seed=1), root / "world")
-        write_world(WorldSpec(arguments.train_customers, seed=2), root / "training_world")
+        counts = write_world(WorldSpec(customers=arguments.customers, seed=1), root / "world", "nps")
+        write_world(WorldSpec(customers=arguments.train_customers, seed=2), root / "training_world", "nps")
         config = root / "bench.yaml"
         config.write_text(
             "promotion: {must_beat_baselines: false}\n"
@@ -107,13 +107,15 @@ def main() -> None:
         )
     )
     lines = [
-        f"`surveyless score` on {arguments.customers:,} customers ({events:,} events), models trained on {arguments.train_customers:,}; median of {arguments.repeats} run(s):",
+        f"`surveyless score` on {arguments.customers:,} customers ({events:,} events), models trained on "
+        f"{arguments.train_customers:,}; median of {arguments.repeats} run(s):",
         "",
         f"| cores | wall s (target {TARGET_SECONDS}) | peak RSS GB (target {TARGET_GB}) | customers/s |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {name} | {s['median_seconds']:.0f} | {s['peak_rss_gb']:.1f} | {arguments.customers / s['median_seconds']:,.0f} |"
+        f"| {name} | {s['median_seconds']:.0f} | {s['peak_rss_gb']:.1f} | "
+        f"{arguments.customers / s['median_seconds']:,.0f} |"
         for name, s in summary.items()
     ]
     (RESULTS / f"scoring_path_{arguments.customers}.md").write_text("\n".join(lines) + "\n")

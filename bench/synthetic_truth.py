@@ -80,7 +80,8 @@ def markdown(result: dict) -> str:
     lines = [
         f"{result['customers']:,} customers per world.",
         "",
-        "| world seed | churn AUC model / oracle (ratio) | Spearman never answered: inferred / corrected / ridge | segment NPS error: surveyed / inferred / corrected |",
+        "| world seed | churn AUC model / oracle (ratio) | Spearman never answered: inferred / corrected / ridge | "
+        "segment NPS error: surveyed / inferred / corrected |",
         "|---|---|---|---|",
     ]
     for w in result["worlds"]:
@@ -90,14 +91,18 @@ def markdown(result: dict) -> str:
             w["mean_absolute_nps_error_over_segments"],
         )
         lines.append(
-            f"| {w['seed']} | {churn['model']:.3f} / {churn['oracle']:.3f} ({churn['model_over_oracle']:.2f}) | {rho['uncorrected']:.3f} / {rho['corrected']:.3f} / {rho['ridge_baseline']:.3f} "
+            f"| {w['seed']} | {churn['model']:.3f} / {churn['oracle']:.3f} ({churn['model_over_oracle']:.2f}) | "
+            f"{rho['uncorrected']:.3f} / {rho['corrected']:.3f} / {rho['ridge_baseline']:.3f} "
             f"| {error['surveyed']:.1f} / {error['inferred_uncorrected']:.1f} / {error['inferred_corrected']:.1f} |"
         )
     m = result["mean_over_worlds"]
     lines.append(
-        f"| **mean** | {m['churn_roc_auc']['model']:.3f} / {m['churn_roc_auc']['oracle']:.3f} ({m['churn_roc_auc']['model_over_oracle']:.2f}) "
-        f"| {m['spearman_never_answered']['uncorrected']:.3f} / {m['spearman_never_answered']['corrected']:.3f} / {m['spearman_never_answered']['ridge_baseline']:.3f} "
-        f"| {m['segment_nps_error']['surveyed']:.1f} / {m['segment_nps_error']['inferred_uncorrected']:.1f} / {m['segment_nps_error']['inferred_corrected']:.1f} |"
+        f"| **mean** | {m['churn_roc_auc']['model']:.3f} / {m['churn_roc_auc']['oracle']:.3f} "
+        f"({m['churn_roc_auc']['model_over_oracle']:.2f}) "
+        f"| {m['spearman_never_answered']['uncorrected']:.3f} / {m['spearman_never_answered']['corrected']:.3f} / "
+        f"{m['spearman_never_answered']['ridge_baseline']:.3f} "
+        f"| {m['segment_nps_error']['surveyed']:.1f} / {m['segment_nps_error']['inferred_uncorrected']:.1f} / "
+        f"{m['segment_nps_error']['inferred_corrected']:.1f} |"
     )
     return "\n".join(lines)
 
@@ -105,7 +110,7 @@ def markdown(result: dict) -> str:
 def one_world(customers: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         world = Path(folder) / "world"
-        write_world(WorldSpec(customers, seed), world)
+        write_world(WorldSpec(customers=customers, seed=seed), world, "nps")
         truth = pd.read_parquet(world / "truth" / "satisfaction.parquet")
         tables = with_sentiment(load_tables(world, "nps"), LexiconScorer.shipped())
     trained = training(tables)

@@ -3,7 +3,8 @@
     python bench/train_speed.py [--customers 25000]
 
 Runs the command in its own process on a fresh work folder (Prefect and MLflow start-up included),
-then reads the per-step times the run logged with its summary. Writes bench/results/train_speed_<customers>.json and .md.
+then reads the per-step times the run logged with its summary. Writes bench/results/train_speed_<customers>.json and
+.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SURVEYLESS = Path(sys.executable).with_name("surveyless")
 def logged_summary(work: Path) -> dict:
     import mlflow
 
-    from models.tracking import use_store
+    from models.tracking.store import use_store
 
     use_store(work)
     (run,) = mlflow.search_runs(
@@ -58,8 +59,10 @@ def main() -> None:
         "validation": summary["card"]["churn"]["validation"],
     }
     lines = [
-        f"`surveyless train` on a generated world of {arguments.customers:,} customers: {wall:.1f} s wall in its own process "
-        f"(steps {result['steps_seconds']} s; the rest is start-up, Prefect and MLflow); held-out churn ROC AUC {churn['roc_auc']:.3f}.",
+        f"`surveyless train` on a generated world of {arguments.customers:,} customers: {wall:.1f} s wall in its own "
+        "process "
+        f"(steps {result['steps_seconds']} s; the rest is start-up, Prefect and MLflow); held-out churn ROC AUC "
+        f"{churn['roc_auc']:.3f}.",
         "",
         "| step | seconds |",
         "|---|---|",

@@ -1,4 +1,5 @@
-"""Non-contractual churn on real purchases (UCI Online Retail II), the whole customer base, backtested over four cutoffs.
+"""Non-contractual churn on real purchases (UCI Online Retail II), the whole customer base, backtested over four
+cutoffs.
 
     python bench/uci_churn.py [--source ../shared/data/uci-online-retail] [--horizon 90] [--cutoffs 2011-06-01 ...]
 
@@ -111,7 +112,8 @@ def backtest(tables, cutoff: pd.Timestamp, definition: ChurnDefinition, seed: in
 
 def markdown(folds: list[dict], horizon: int) -> str:
     lines = [
-        f"Churn = no order in the {horizon} days after the cutoff; every customer with an order before it scored. ROC AUC (top-decile lift); "
+        f"Churn = no order in the {horizon} days after the cutoff; every customer with an order before it scored. ROC "
+        "AUC (top-decile lift); "
         "below each baseline, the paired 95 % interval of LightGBM's AUC minus its AUC.",
         "",
         "| validation cutoff | customers (lapsed) | churn rate | " + " | ".join(MODELS) + " |",

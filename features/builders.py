@@ -19,19 +19,18 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
 from features.contract import ContractError, Problem
 from features.registry import TREND_DAYS, Feature, feature_catalogue
-from features.schema import CUSTOMERS
+from features.schema import CUSTOMERS, RETURN_STATUSES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
 from features.tables import Tables
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
 TICKET_TYPES = ("support_ticket", "complaint")
-RETURN_STATUSES = ("returned", "refunded")
 ESCALATION_DAYS = 30
 MICROSECONDS_PER_DAY = 86_400_000_000.0
 KNOWN_BEFORE = "e.{time} < r.as_of"
@@ -58,11 +57,19 @@ class FeatureSettings(Settings):
     status_final_after_days: int = Field(
         30,
         ge=0,
-        description="Days after ordering by which an order's status (returned, refunded) is final; statuses are trusted only from then on.",
+        description="Days after ordering by which an order's status (returned, refunded) is final; statuses are "
+        "trusted only from then on.",
     )
     customer_attributes: tuple[str, ...] = Field(
         (), description="Columns of customers to use as features: numbers as-is, text as categories."
     )
+
+    @field_validator("windows_days")
+    @classmethod
+    def positive_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(window <= 0 for window in value) or len(set(value)) < len(value):
+            raise ValueError(f"windows must be distinct positive numbers of days, got {list(value)}")
+        return value
 
     @property
     def longest(self) -> int:
@@ -117,7 +124,8 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
         "median(e.gap_days) AS typical_order_gap_days",
         f"{exact_sum('e.gap_days')} AS gap_sum",
         "count(e.gap_days) AS gaps",
-        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
+        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
+        "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
         "count(DISTINCT e.order_day) AS order_days",
         "min(e.order_day) AS first_day",
         "max(e.order_day) AS last_day",
@@ -126,16 +134,19 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
     ]
     if "discount" in columns:
         parts.append(
-            f'avg(CASE WHEN coalesce(e.discount, 0) > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.ordered_at", long)}) AS "discount_share_{long}d"'
+            "avg(CASE WHEN coalesce(e.discount, 0) > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE "
+            f'{within("e.ordered_at", long)}) AS "discount_share_{long}d"'
         )
     if "status" in columns:
         final = f"e.final_at < r.as_of AND {within('e.final_at', long)}"
         parts += [
-            f'count(*) FILTER (WHERE e.final_at < r.as_of AND {within("e.final_at", w)} AND e.status IN ({sql_list(RETURN_STATUSES)})) AS "returns_{w}d"'
+            f"count(*) FILTER (WHERE e.final_at < r.as_of AND {within('e.final_at', w)} AND e.status IN "
+            f'({sql_list(RETURN_STATUSES)})) AS "returns_{w}d"'
             for w in settings.windows_days
         ]
         parts += [
-            f"avg(CASE WHEN e.status = '{value}' THEN 1.0 ELSE 0.0 END) FILTER (WHERE {final}) AS \"{kind}_rate_{long}d\""
+            f"avg(CASE WHEN e.status = '{value}' THEN 1.0 ELSE 0.0 END) FILTER (WHERE {final}) AS "
+            f'"{kind}_rate_{long}d"'
             for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
         ]
     return f"SELECT r.rid, {', '.join(parts)} {known('orders', 'ordered_at')} GROUP BY r.rid"
@@ -149,7 +160,8 @@ def delivery_query(settings: FeatureSettings) -> str:
         for w in settings.windows_days
     ]
     parts += [
-        f'avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.delivered_at", long)}) AS "late_delivery_rate_{long}d"',
+        f"avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within('e.delivered_at', long)}) AS "
+        f'"late_delivery_rate_{long}d"',
         f'{exact_mean("e.days_late", "e.late AND " + within("e.delivered_at", long))} AS "mean_days_late_{long}d"',
         "max(e.delivered_at) FILTER (WHERE e.late) AS last_late_delivery",
     ]
@@ -160,10 +172,13 @@ def channel_query(settings: FeatureSettings) -> str:
     long = settings.longest
     return f"""
         WITH per_channel AS (
-            SELECT r.rid, e.channel, count(*) AS orders {known("orders", "ordered_at")} AND {within("e.ordered_at", long)} AND e.channel IS NOT NULL
+            SELECT r.rid, e.channel, count(*) AS orders {known("orders", "ordered_at")}
+                AND {within("e.ordered_at", long)} AND e.channel IS NOT NULL
             GROUP BY r.rid, e.channel
         )
-        SELECT rid, count(*)::DOUBLE AS "channels_used_{long}d", max(orders) / sum(orders) AS "main_channel_share_{long}d" FROM per_channel GROUP BY rid
+        SELECT rid, count(*)::DOUBLE AS "channels_used_{long}d",
+               max(orders) / sum(orders) AS "main_channel_share_{long}d"
+        FROM per_channel GROUP BY rid
     """
 
 
@@ -176,7 +191,8 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
     touch = f"e.type IN ({sql_list(TOUCH_TYPES)})"
     outbound_touch = f"{touch} AND coalesce(e.direction, 'outbound') = 'outbound'"
     parts = [
-        f"count(*) FILTER (WHERE e.type = 'support_ticket' AND {within('e.occurred_at', w)}) AS \"support_tickets_{w}d\""
+        f"count(*) FILTER (WHERE e.type = 'support_ticket' AND {within('e.occurred_at', w)}) AS "
+        f'"support_tickets_{w}d"'
         for w in windows
     ]
     parts += [
@@ -191,12 +207,15 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
         )
         parts += [
             f"count(*) FILTER (WHERE {ticket} AND {still_open}) AS open_tickets",
-            f'avg(CASE WHEN {still_open} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {ticket} AND {within("e.occurred_at", long)}) AS "unresolved_ticket_share_{long}d"',
+            f"avg(CASE WHEN {still_open} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {ticket} AND "
+            f'{within("e.occurred_at", long)}) AS "unresolved_ticket_share_{long}d"',
             f"median(date_diff('microsecond', e.occurred_at, e.resolved_at) / {MICROSECONDS_PER_DAY}) "
-            f'FILTER (WHERE {ticket} AND {within("e.occurred_at", long)} AND NOT {still_open}) AS "median_resolution_days_{long}d"',
+            f"FILTER (WHERE {ticket} AND {within('e.occurred_at', long)} AND NOT {still_open}) AS "
+            f'"median_resolution_days_{long}d"',
         ]
     parts += [
-        f"count(*) FILTER (WHERE {touch} AND e.direction = 'inbound' AND {within('e.occurred_at', w)}) AS \"inbound_contacts_{w}d\""
+        f"count(*) FILTER (WHERE {touch} AND e.direction = 'inbound' AND {within('e.occurred_at', w)}) AS "
+        f'"inbound_contacts_{w}d"'
         for w in windows
     ]
     parts += [
@@ -209,8 +228,10 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
     ]
     parts += [
         f"max(e.occurred_at) FILTER (WHERE {outbound_touch}) AS last_touch",
-        f"count(*) FILTER (WHERE e.type = 'opportunity_won' AND {within('e.occurred_at', long)}) AS \"opportunities_won_{long}d\"",
-        f"count(*) FILTER (WHERE e.type = 'opportunity_lost' AND {within('e.occurred_at', long)}) AS \"opportunities_lost_{long}d\"",
+        f"count(*) FILTER (WHERE e.type = 'opportunity_won' AND {within('e.occurred_at', long)}) AS "
+        f'"opportunities_won_{long}d"',
+        f"count(*) FILTER (WHERE e.type = 'opportunity_lost' AND {within('e.occurred_at', long)}) AS "
+        f'"opportunities_lost_{long}d"',
     ]
     return f"SELECT r.rid, {', '.join(parts)} {known('activities', 'occurred_at')} GROUP BY r.rid"
 
@@ -230,7 +251,8 @@ def mention_query(columns: set[str], settings: FeatureSettings) -> str:
         ]
         parts += [
             f'min(e.sentiment) FILTER (WHERE {within("e.posted_at", long)}) AS "min_sentiment_{long}d"',
-            f'avg(CASE WHEN {negative} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within("e.posted_at", long)}) AS "negative_mention_share_{long}d"',
+            f"avg(CASE WHEN {negative} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within('e.posted_at', long)}) AS "
+            f'"negative_mention_share_{long}d"',
             f"max(e.posted_at) FILTER (WHERE {negative}) AS last_negative",
             f"{exact_mean('e.sentiment', within('e.posted_at', TREND_DAYS))} AS sentiment_now",
             f"{exact_mean('e.sentiment', within('e.posted_at', 2 * TREND_DAYS, TREND_DAYS))} AS sentiment_before",
@@ -243,11 +265,13 @@ def brand_query(settings: FeatureSettings) -> str:
     """The brand's mood on each requested date: computed once per date, read by every customer."""
     long = settings.longest
     parts = [
-        f'avg(CASE WHEN e.sentiment < -{NEUTRAL_BAND} THEN 1.0 ELSE 0.0 END) FILTER (WHERE e.code IS NULL AND {within("e.posted_at", w)}) AS "brand_negative_share_{w}d"'
+        f"avg(CASE WHEN e.sentiment < -{NEUTRAL_BAND} THEN 1.0 ELSE 0.0 END) FILTER (WHERE e.code IS NULL AND "
+        f'{within("e.posted_at", w)}) AS "brand_negative_share_{w}d"'
         for w in settings.windows_days
     ]
     parts.append(f"{exact_mean('e.sentiment', within('e.posted_at', long))} AS everyone_sentiment")
-    return f"SELECT r.as_of, {', '.join(parts)} FROM dates r JOIN mentions e ON {KNOWN_BEFORE.format(time='posted_at')} GROUP BY r.as_of"
+    known_before = KNOWN_BEFORE.format(time="posted_at")
+    return f"SELECT r.as_of, {', '.join(parts)} FROM dates r JOIN mentions e ON {known_before} GROUP BY r.as_of"
 
 
 # Registering the tables -----------------------------------------------------------------------------
@@ -304,7 +328,7 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
 
 def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that reads the frames in place, with the per-order and per-complaint facts added."""
-    connection = duckdb.connect(config={"threads": 2})
+    connection = duckdb.connect()
     for name, frame in frames.items():
         connection.register(
             f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False)
@@ -313,7 +337,8 @@ def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb
     connection.execute("CREATE TEMP TABLE dates AS SELECT DISTINCT as_of FROM requests")
     if "orders" in frames:
         connection.execute(
-            "CREATE TEMP VIEW orders AS SELECT *, date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code ORDER BY ordered_at), ordered_at) "
+            "CREATE TEMP VIEW orders AS SELECT *, date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code "
+            "ORDER BY ordered_at), ordered_at) "
             f"/ {MICROSECONDS_PER_DAY} AS gap_days FROM orders_frame"
         )
     if "deliveries" in frames:

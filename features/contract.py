@@ -9,9 +9,20 @@ import logging
 from collections.abc import Mapping
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
-from features.schema import SURVEY_SCALES, TABLE_SPECS, Column, ContractError, Problem, TableSpec
+from features.schema import (
+    EARLIEST_TIME,
+    LARGEST_NUMBER,
+    RETURN_STATUSES,
+    SURVEY_SCALES,
+    TABLE_SPECS,
+    Column,
+    ContractError,
+    Problem,
+    TableSpec,
+)
 from features.tables import TIME_UNIT, Tables
 
 MAX_EXAMPLES = 5
@@ -33,7 +44,6 @@ def shown(value: object) -> str:
 
 UnknownCustomers = Literal["error", "drop"]
 FUTURE_TOLERANCE = pd.Timedelta(days=1)
-RETURN_STATUSES = ("returned", "refunded")
 ZONE_SUFFIX = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 
@@ -64,6 +74,9 @@ def validated_tables(
         typed = without_unknown_customers(typed)
     if not problems:
         problems += relational_problems(typed, survey_scale) + event_time_problems(typed, now)
+        problems += time_order_problems(typed) + scale_problems(typed, survey_scale)
+    if not problems:
+        warn_of_events_before_signup(typed)
     if problems:
         raise ContractError(problems)
     return Tables(**typed)
@@ -83,7 +96,25 @@ def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -
             converted[column.name] = typed_column(spec.name, column, frame, problems)
             if column.kind == "timestamp":
                 problems += mixed_time_zone_problems(spec.name, column.name, frame)
+    if spec.primary_key:
+        problems += ids_equal_once_trimmed(spec.name, spec.primary_key, frame, converted[spec.primary_key])
     return frame.assign(**converted)
+
+
+def ids_equal_once_trimmed(table: str, key: str, frame: pd.DataFrame, trimmed: pd.Series) -> list[Problem]:
+    """Ids are compared without surrounding spaces (exports pad them); two that differ only there are one id twice."""
+    raw = frame[key].astype("str")
+    collide = trimmed.duplicated(keep=False) & ~raw.duplicated(keep=False)
+    if not collide.any():
+        return []
+    return [
+        Problem(
+            table,
+            key,
+            f"has {int(collide.sum())} ids that are equal once surrounding spaces are removed "
+            f"({examples(frame, collide, key)}); ids must be unique.",
+        )
+    ]
 
 
 def mixed_time_zone_problems(table: str, column: str, frame: pd.DataFrame) -> list[Problem]:
@@ -101,7 +132,8 @@ def mixed_time_zone_problems(table: str, column: str, frame: pd.DataFrame) -> li
         Problem(
             table,
             column,
-            f"mixes timestamps with and without a UTC offset: {int(naive.sum())} have none ({examples(frame, naive, column)}); give every value an offset, or none.",
+            f"mixes timestamps with and without a UTC offset: {int(naive.sum())} have none "
+            f"({examples(frame, naive, column)}); give every value an offset, or none.",
         )
     ]
 
@@ -110,9 +142,11 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
     values = frame[column.name]
     present = values.notna()
     if column.kind in PARSERS:
-        parse, expected = PARSERS[column.kind]
+        parse, accept, expected = PARSERS[column.kind]
         converted = parse(values)
-        failed = present & converted.isna()
+        failed = present & ~accept(values, converted)
+    elif column.kind == "id":
+        converted, failed, expected = values.astype("str").str.strip(), None, ""
     elif column.allowed:
         cleaned = values.astype("str").str.strip().str.lower()
         failed, expected = present & ~cleaned.isin(column.allowed), f"one of {', '.join(column.allowed)}"
@@ -124,9 +158,12 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
             Problem(
                 table,
                 column.name,
-                f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); expected {expected}.",
+                f"has {int(failed.sum())} invalid values ({examples(frame, failed, column.name)}); "
+                f"expected {expected}.",
             )
         )
+    if column.bounds and failed is not None:
+        problems += out_of_bounds(table, column, frame, converted.where(~failed))
     if not column.nullable:
         empty = ~present
         if empty.any():
@@ -134,17 +171,43 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
                 Problem(
                     table,
                     column.name,
-                    f"has {int(empty.sum())} empty values ({examples(frame, empty, column.name)}); it must always be set.",
+                    f"has {int(empty.sum())} empty values ({examples(frame, empty, column.name)}); it must always be "
+                    "set.",
                 )
             )
     return converted
 
 
+def out_of_bounds(table: str, column: Column, frame: pd.DataFrame, numbers: pd.Series) -> list[Problem]:
+    low, high = column.bounds
+    outside = (numbers < low) | (numbers > high)
+    if not outside.any():
+        return []
+    return [
+        Problem(
+            table,
+            column.name,
+            f"has {int(outside.sum())} values outside {low:g}..{high:g} ({examples(frame, outside, column.name)}).",
+        )
+    ]
+
+
 def as_numbers(values: pd.Series) -> pd.Series:
-    """Float values; text that is not a number becomes NaN."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    """Float values; text that is not a number, and true/false, become NaN."""
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(float("nan"), index=values.index)
+    if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
-    return pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+    booleans = values.map(lambda value: isinstance(value, bool | np.bool_))
+    return pd.to_numeric(values.astype(object).where(~booleans), errors="coerce").astype(float)
+
+
+def plausible_numbers(values: pd.Series, numbers: pd.Series) -> pd.Series:
+    return numbers.notna() & (numbers.abs() <= LARGEST_NUMBER)
+
+
+def plausible_times(values: pd.Series, times: pd.Series) -> pd.Series:
+    return times.notna() & (times >= pd.Timestamp(EARLIEST_TIME))
 
 
 def as_timestamps(values: pd.Series) -> pd.Series:
@@ -158,7 +221,10 @@ def as_timestamps(values: pd.Series) -> pd.Series:
     return parsed.astype(f"datetime64[{TIME_UNIT}]")
 
 
-PARSERS = {"timestamp": (as_timestamps, "ISO 8601 timestamps"), "number": (as_numbers, "numbers")}
+PARSERS = {
+    "timestamp": (as_timestamps, plausible_times, f"ISO 8601 timestamps from {EARLIEST_TIME} on"),
+    "number": (as_numbers, plausible_numbers, f"finite numbers (not true/false) of magnitude up to {LARGEST_NUMBER:g}"),
+}
 
 
 def without_unknown_customers(typed: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -191,7 +257,8 @@ def event_time_problems(typed: dict[str, pd.DataFrame], now: pd.Timestamp | None
                 Problem(
                     name,
                     column,
-                    f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC ({examples(frame, future, column)}); a clock or export error?",
+                    f"has {int(future.sum())} times after this run's time {now:%Y-%m-%d %H:%M} UTC "
+                    f"({examples(frame, future, column)}); a clock or export error?",
                 )
             )
     return problems
@@ -209,7 +276,8 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
                 Problem(
                     name,
                     key,
-                    f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be unique.",
+                    f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be "
+                    "unique.",
                 )
             )
     known = typed["customers"]["customer_id"]
@@ -234,7 +302,8 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
                 Problem(
                     "orders",
                     "amount",
-                    f"has {int(negative.sum())} negative amounts on orders not returned or refunded ({examples(orders, negative, 'amount')}).",
+                    f"has {int(negative.sum())} negative amounts on orders not returned or refunded "
+                    f"({examples(orders, negative, 'amount')}).",
                 )
             )
     if "surveys" in typed:
@@ -246,18 +315,100 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
                 Problem(
                     "surveys",
                     "score",
-                    f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} ({examples(typed['surveys'], off, 'score')}).",
-                )
-            )
-    if "mentions" in typed and "sentiment" in typed["mentions"]:
-        sentiment = typed["mentions"]["sentiment"]
-        off = (sentiment < -1) | (sentiment > 1)
-        if off.any():
-            problems.append(
-                Problem(
-                    "mentions",
-                    "sentiment",
-                    f"has {int(off.sum())} values outside -1..1 ({examples(typed['mentions'], off, 'sentiment')}).",
+                    f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} "
+                    f"({examples(typed['surveys'], off, 'score')}).",
                 )
             )
     return problems
+
+
+IMPOSSIBLE_ORDERS = (
+    ("orders", "delivered_at", "ordered_at", "delivered before ordered"),
+    ("activities", "resolved_at", "occurred_at", "resolved before they occurred"),
+)
+"""(table, later column, earlier column, what it means): a row where the first is before the second cannot be."""
+
+
+def time_order_problems(typed: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Events that contradict each other in time: one of the two stamps is wrong, and which one is unknowable."""
+    problems = []
+    for table, later, earlier, meaning in IMPOSSIBLE_ORDERS:
+        frame = typed.get(table)
+        if frame is not None and later in frame:
+            wrong = frame[later] < frame[earlier]
+            if wrong.any():
+                problems.append(
+                    Problem(table, later, f"has {int(wrong.sum())} rows {meaning} ({examples(frame, wrong, later)}).")
+                )
+    if "churn_events" in typed:
+        problems += churn_event_problems(typed["churn_events"], typed["customers"])
+    return problems
+
+
+def churn_event_problems(churn: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
+    problems = []
+    twice = churn["customer_id"].duplicated(keep=False)
+    if twice.any():
+        problems.append(
+            Problem(
+                "churn_events",
+                "customer_id",
+                f"has {int(twice.sum())} rows for customers who ended their contract more than once "
+                f"({examples(churn, twice, 'customer_id')}); keep each customer's final end.",
+            )
+        )
+    early = churn["churned_at"] < signup_dates(churn, customers)
+    if early.any():
+        problems.append(
+            Problem(
+                "churn_events",
+                "churned_at",
+                f"has {int(early.sum())} contract ends before the customer's signup_date "
+                f"({examples(churn, early, 'churned_at')}).",
+            )
+        )
+    return problems
+
+
+def scale_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:
+    """NPS answers that never leave 1..5 are CSAT answers read on the wrong scale: a model would learn that everyone
+    is a detractor."""
+    scores = typed["surveys"]["score"] if "surveys" in typed else pd.Series(dtype=float)
+    if survey_scale != "nps" or len(scores) < MIN_ANSWERS_TO_JUDGE_SCALE or not scores.between(1, 5).all():
+        return []
+    return [
+        Problem(
+            "surveys",
+            "score",
+            f"has {len(scores)} answers, all within 1..5, read on the NPS scale 0..10: they look like CSAT. "
+            "Set satisfaction.scale: csat in the config, or check the export.",
+        )
+    ]
+
+
+MIN_ANSWERS_TO_JUDGE_SCALE = 30
+
+
+def warn_of_events_before_signup(typed: dict[str, pd.DataFrame]) -> None:
+    """Orders or survey answers before signup happen when signup_date is when a loyalty card or account was made,
+    not when buying began: the events are kept (they are real), and counted here so a wrong signup_date is seen."""
+    for table in ("orders", "surveys"):
+        frame = typed.get(table)
+        if frame is None:
+            continue
+        time = TABLE_SPECS[table].time_column
+        early = frame[time] < signup_dates(frame, typed["customers"])
+        if early.any():
+            LOG.warning(
+                "%s: %d rows are before their customer's signup_date (%s); features count them, "
+                "but check signup_date if this is unexpected.",
+                table,
+                int(early.sum()),
+                examples(frame, early, time),
+            )
+
+
+def signup_dates(frame: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
+    """Each row's customer's signup_date, aligned with `frame` (NaT for a customer not listed)."""
+    signup = customers.drop_duplicates("customer_id").set_index("customer_id")["signup_date"]
+    return pd.Series(signup.reindex(frame["customer_id"]).to_numpy(), index=frame.index, dtype=signup.dtype)

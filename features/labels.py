@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import Field
 
 from features.contract import ContractError, Problem
+from features.schema import TABLE_SPECS
 from features.settings import Settings
 from features.tables import TIME_UNIT, Tables, between
 
@@ -40,15 +41,18 @@ class ChurnDefinition(Settings):
     max_inactive_days: int | None = Field(
         None,
         gt=0,
-        description="Score lapse customers only while their last order is at most this many days old; null scores the whole base.",
+        description="Score lapse customers only while their last order is at most this many days old; null scores the "
+        "whole base.",
     )
     contract_ends: bool | None = Field(
         None,
-        description="Whether churn_events mark churn for customers outside lapse_segments; null: decided at training by whether the source has churn_events.",
+        description="Whether churn_events mark churn for customers outside lapse_segments; null: decided at training "
+        "by whether the source has churn_events.",
     )
     lapse_events: tuple[str, ...] | None = Field(
         None,
-        description="Tables whose events show a lapse customer is still buying; null: decided at training (orders when present, else activities and mentions).",
+        description="Tables whose events show a lapse customer is still buying; null: decided at training (orders when "
+        "present, else activities and mentions).",
     )
 
     @property
@@ -86,7 +90,8 @@ class ChurnDefinition(Settings):
                         "source",
                         None,
                         (
-                            f"{who} churn by going quiet, but the source has no orders, activities or mentions to see it: give one of them, "
+                            f"{who} churn by going quiet, but the source has no orders, activities or mentions to see "
+                            "it: give one of them, "
                             "or churn_events for contract ends (and churn.lapse_segments: [] if no segment lapses)."
                         ),
                     )
@@ -115,9 +120,10 @@ def lapses_silently(tables: Tables, definition: ChurnDefinition) -> pd.Series:
 
 def buying_events(tables: Tables, definition: ChurnDefinition) -> pd.DataFrame:
     """(customer_id, at) of the events that show a lapse customer is still buying."""
-    columns = {"orders": "ordered_at", "activities": "occurred_at", "mentions": "posted_at"}
     frames = [
-        getattr(tables, source)[["customer_id", columns[source]]].rename(columns={columns[source]: "at"})
+        getattr(tables, source)[["customer_id", TABLE_SPECS[source].time_column]].rename(
+            columns={TABLE_SPECS[source].time_column: "at"}
+        )
         for source in definition.lapse_events or ()
         if getattr(tables, source) is not None
     ]
@@ -201,7 +207,8 @@ def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefin
 
 
 def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefinition) -> pd.Series:
-    """1 when the request's customer (customer_id, as_of) churns within the horizon after as_of, else 0, in request order.
+    """1 when the request's customer (customer_id, as_of) churns within the horizon after as_of, else 0, in request
+    order.
 
     A lapse customer churns by buying nothing in the horizon; any other customer by a contract end in it.
     """

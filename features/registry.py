@@ -716,7 +716,8 @@ def attribute_feature(column: str) -> Feature:
 def feature_catalogue(
     windows: tuple[int, ...], horizon_days: int, sources: tuple[str, ...], attributes: tuple[str, ...] = ()
 ) -> dict[str, Feature]:
-    """The concrete features for these windows and churn horizon, the event sources a data set has and its named attributes, in build order."""
+    """The concrete features for these windows and churn horizon, the event sources a data set has and its named
+    attributes, in build order."""
     catalogue = {}
     for feature in FEATURES + tuple(attribute_feature(a) for a in attributes):
         if feature.source != "customers" and feature.source not in sources:

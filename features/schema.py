@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -44,7 +46,21 @@ ACTIVITY_TYPES = (
     "other",
 )
 DIRECTIONS = ("inbound", "outbound")
-SURVEY_SCALES = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
+SurveyScale = Literal["nps", "csat"]
+SURVEY_SCALES: dict[str, tuple[float, float]] = {"nps": (0.0, 10.0), "csat": (1.0, 5.0)}
+NPS_DETRACTORS_UP_TO = 6
+"""On the 0-10 scale, 0-6 are detractors, 7-8 passives and 9-10 promoters (Reichheld's cut points)."""
+NPS_PROMOTERS_FROM = 9
+RETURN_STATUSES = ("returned", "refunded")
+LARGEST_NUMBER = 1e15
+"""Larger magnitudes are an export error (or an overflow waiting to happen in a sum), not an amount."""
+EARLIEST_TIME = "1900-01-01"
+"""Earlier timestamps are placeholders or unit errors (seconds read as days), not events."""
+"""Order statuses that mean the goods came back or the money went back."""
+
+
+def promoter_and_detractor_shares(scores: pd.Series) -> tuple[float, float]:
+    return float((scores >= NPS_PROMOTERS_FROM).mean()), float((scores <= NPS_DETRACTORS_UP_TO).mean())
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,7 @@ class Column:
     required: bool = True
     nullable: bool = False
     allowed: tuple[str, ...] | None = None
+    bounds: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +118,14 @@ ORDERS = TableSpec(
         Column("status", "category", "Final order status.", required=False, nullable=True, allowed=ORDER_STATUSES),
         Column("promised_at", "timestamp", "Promised delivery time.", required=False, nullable=True),
         Column("delivered_at", "timestamp", "Actual delivery time.", required=False, nullable=True),
-        Column("discount", "number", "Discount given, as a share of the amount (0..1).", required=False, nullable=True),
+        Column(
+            "discount",
+            "number",
+            "Discount given, as a share of the amount (0..1).",
+            required=False,
+            nullable=True,
+            bounds=(0.0, 1.0),
+        ),
         Column("channel", "text", "Sales channel (web, app, store, phone...).", required=False, nullable=True),
     ),
 )
@@ -142,6 +166,7 @@ MENTIONS = TableSpec(
             "Sentiment in -1..1, when the listening tool scored it.",
             required=False,
             nullable=True,
+            bounds=(-1.0, 1.0),
         ),
     ),
 )

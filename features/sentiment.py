@@ -337,7 +337,8 @@ def labelled_mentions(frame: pd.DataFrame, text_column: str, label_column: str) 
                 Problem(
                     "labelled mentions",
                     label_column,
-                    f"has {int(unknown.sum())} labels outside {', '.join(LABELS)} ({examples(frame.assign(**{label_column: labels}), unknown, label_column)}).",
+                    f"has {int(unknown.sum())} labels outside {', '.join(LABELS)} "
+                    f"({examples(frame.assign(**{label_column: labels}), unknown, label_column)}).",
                 )
             ]
         )
@@ -356,7 +357,8 @@ def sentiment_metrics(truth: pd.Series, predicted: np.ndarray) -> dict[str, floa
 def fit_text_model(
     texts: pd.Series, labels: pd.Series, seed: int, version: str
 ) -> tuple[TextModelScorer, dict[str, dict[str, float]]]:
-    """Held-out (stratified 20 %) accuracy and macro-F1 of the text model and the lexicon, then a refit on everything."""
+    """Held-out (stratified 20 %) accuracy and macro-F1 of the text model and the lexicon, then a refit on
+    everything."""
     from sklearn.model_selection import train_test_split
 
     train_texts, test_texts, train_labels, test_labels = train_test_split(

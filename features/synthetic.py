@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
+
+from features.schema import SurveyScale
+from features.settings import Settings
 
 CHUNK_CUSTOMERS = 50_000
 SEGMENTS = np.array(["consumer", "smb", "enterprise"])
@@ -94,13 +99,13 @@ SUFFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class WorldSpec:
-    customers: int
-    seed: int
-    start: pd.Timestamp = pd.Timestamp("2024-01-01")
-    end: pd.Timestamp = pd.Timestamp("2025-12-31")
-    survey_scale: str = "nps"
+class WorldSpec(Settings):
+    """The synthetic world `surveyless generate` and `demo` write (the config's `world` section)."""
+
+    customers: int = Field(10_000, gt=0, description="Customers in the synthetic world.")
+    seed: int = Field(7, description="Seed: the same seed gives the same world.")
+    start: datetime = Field(datetime(2024, 1, 1), description="First day the world simulates.")
+    end: datetime = Field(datetime(2025, 12, 31), description="Last day the world simulates.")
 
     @property
     def weeks(self) -> int:
@@ -140,8 +145,9 @@ def climate(spec: WorldSpec, rng: np.random.Generator) -> Climate:
     return Climate(late_logit=noise + crisis, resolution_days=1.5 * backlog * np.exp(noise))
 
 
-def world_chunks(spec: WorldSpec) -> Iterator[WorldChunk]:
-    """The world, one chunk of customers at a time; deterministic for `spec.seed`."""
+def world_chunks(spec: WorldSpec, survey_scale: SurveyScale = "nps") -> Iterator[WorldChunk]:
+    """The world, one chunk of customers at a time, surveys answered on `survey_scale`; deterministic for
+    `spec.seed`."""
     seeds = np.random.SeedSequence(spec.seed)
     conditions = climate(spec, np.random.default_rng(seeds.spawn(1)[0]))
     n_chunks = -(-spec.customers // CHUNK_CUSTOMERS)
@@ -149,7 +155,9 @@ def world_chunks(spec: WorldSpec) -> Iterator[WorldChunk]:
     for chunk in range(n_chunks):
         first = chunk * CHUNK_CUSTOMERS
         size = min(CHUNK_CUSTOMERS, spec.customers - first)
-        simulated = simulate_chunk(spec, conditions, first, size, np.random.default_rng(chunk_seeds[chunk]))
+        simulated = simulate_chunk(
+            spec, survey_scale, conditions, first, size, np.random.default_rng(chunk_seeds[chunk])
+        )
         if chunk == 0:
             brand_rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2,)))
             simulated.tables["mentions"] = pd.concat(
@@ -158,9 +166,9 @@ def world_chunks(spec: WorldSpec) -> Iterator[WorldChunk]:
         yield simulated
 
 
-def generate_world(spec: WorldSpec) -> WorldChunk:
+def generate_world(spec: WorldSpec, survey_scale: SurveyScale = "nps") -> WorldChunk:
     """The whole world in memory: for tests and small demos."""
-    chunks = list(world_chunks(spec))
+    chunks = list(world_chunks(spec, survey_scale))
     tables = {name: pd.concat([c.tables[name] for c in chunks], ignore_index=True) for name in chunks[0].tables}
     truth = {name: pd.concat([c.truth[name] for c in chunks], ignore_index=True) for name in chunks[0].truth}
     return WorldChunk(tables, truth)
@@ -180,7 +188,9 @@ class EventLog:
         return pd.DataFrame({name: np.concatenate(parts) for name, parts in self.parts.items()})
 
 
-def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, rng: np.random.Generator) -> WorldChunk:
+def simulate_chunk(
+    spec: WorldSpec, survey_scale: SurveyScale, conditions: Climate, first: int, size: int, rng: np.random.Generator
+) -> WorldChunk:
     segment = rng.choice(3, size=size, p=SEGMENT_SHARES)
     region = rng.choice(len(REGIONS), size=size, p=[0.35, 0.2, 0.17, 0.18, 0.1])
     language = rng.choice(2, size=size, p=[0.75, 0.25])
@@ -338,7 +348,7 @@ def simulate_chunk(spec: WorldSpec, conditions: Climate, first: int, size: int, 
         "orders": order_table(spec, orders.frame(), customer_ids, first),
         "activities": activity_table(spec, activities.frame(), customer_ids, first),
         "mentions": mention_table(spec, mentions.frame(), customer_ids, first, rng),
-        "surveys": survey_table(spec, surveys.frame(), customer_ids, rng),
+        "surveys": survey_table(spec, survey_scale, surveys.frame(), customer_ids, rng),
         "churn_events": churn_table(spec, churn_day, segment, customer_ids),
     }
     truth_frame = truth.frame()
@@ -469,12 +479,12 @@ def brand_mentions(spec: WorldSpec, conditions: Climate, rng: np.random.Generato
 
 
 def survey_table(
-    spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, rng: np.random.Generator
+    spec: WorldSpec, scale: SurveyScale, raw: pd.DataFrame, customer_ids: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
     raw = in_world(spec, raw, "day")
     mood = rng.normal(0, 1.0, len(raw))
     latent = raw["satisfaction"].to_numpy()
-    base, slope, noise, low, high = SURVEY_RESPONSE[spec.survey_scale]
+    base, slope, noise, low, high = SURVEY_RESPONSE[scale]
     score = np.clip(np.round(base + slope * latent + noise * mood), low, high) + 0.0
     return pd.DataFrame(
         {

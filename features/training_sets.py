@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from features.btyd import BgNbd, rhythm_anchor
 from features.builders import FeatureSettings, Rhythms, base_rhythms, request_features
 from features.contract import ContractError, Problem
 from features.labels import ChurnDefinition, churn_outcomes, churn_populations, survey_answers
+from features.schema import TABLE_SPECS
 from features.settings import Settings
 from features.tables import Tables, instant
 
@@ -37,13 +38,21 @@ class CutoffSchedule(Settings):
     @field_validator("frequency")
     @classmethod
     def known_frequency(cls, value: str) -> str:
-        pd.tseries.frequencies.to_offset(value)
+        offset = pd.tseries.frequencies.to_offset(value)
+        if offset.n <= 0:
+            raise ValueError(f"the step between cutoffs must move forward, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def first_before_last(self) -> CutoffSchedule:
+        if self.first and self.last and self.first > self.last:
+            raise ValueError(f"first cutoff {self.first} is after the last {self.last}")
+        return self
 
 
 def data_start(tables: Tables) -> pd.Timestamp:
     """The first recorded event; for a snapshot of customers without events, the first signup."""
-    events = [(tables.orders, "ordered_at"), (tables.activities, "occurred_at"), (tables.mentions, "posted_at")]
+    events = [(getattr(tables, name), TABLE_SPECS[name].time_column) for name in ("orders", "activities", "mentions")]
     starts = [frame[column].min() for frame, column in events if frame is not None and len(frame)]
     return min(starts or [tables.customers["signup_date"].min()]).normalize()
 
@@ -74,7 +83,8 @@ def labelled_cutoffs(tables: Tables, schedule: CutoffSchedule, definition: Churn
                     None,
                     (
                         f"no training cutoff has its whole {definition.horizon_days}-day churn horizon inside the data "
-                        f"(data from {data_start(tables).date()} to {tables.data_end.date()}, latest possible cutoff {latest.date()}); "
+                        f"(data from {data_start(tables).date()} to {tables.data_end.date()}, latest possible cutoff "
+                        f"{latest.date()}); "
                         "set cutoffs.dates or cutoffs.first, or a shorter churn.horizon_days."
                     ),
                 )
@@ -167,8 +177,10 @@ def checked(sets: TrainingSets, cutoffs: int) -> TrainingSets:
                     "source",
                     None,
                     (
-                        f"the churn training set ({len(sets.churn):,} customer-cutoffs over {cutoffs} cutoffs) holds {churned:,} churned and {stayed:,} retained; "
-                        f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another churn.horizon_days."
+                        f"the churn training set ({len(sets.churn):,} customer-cutoffs over {cutoffs} cutoffs) holds "
+                        f"{churned:,} churned and {stayed:,} retained; "
+                        f"training needs at least {MIN_OUTCOMES} of each: more customers or history, or another "
+                        "churn.horizon_days."
                     ),
                 )
             ]

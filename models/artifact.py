@@ -4,7 +4,8 @@
 (contract ends or lapses, per segment, and the horizon), the feature settings, the source tables
 and the features it reads. `TrainedModel` adds the booster, the calibration and blend learned
 beside it, satisfaction residuals, the drift profile and the held-out metrics. The registry stores
-the booster as an MLflow LightGBM model (LightGBM's own text format, no pickle) and the rest as one JSON document (`sidecar`), so a
+the booster as an MLflow LightGBM model (LightGBM's own text format, no pickle) and the rest as one JSON document
+(`sidecar`), so a
 loaded model is the same type a training run returns.
 """
 
@@ -18,6 +19,7 @@ import lightgbm as lgb
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
 from features.registry import Feature, feature_catalogue
+from features.schema import SurveyScale
 from features.settings import Settings
 from features.tables import Tables
 from models.uncertainty import Calibration, Residuals
@@ -33,7 +35,7 @@ class Recipe(Settings):
     features: FeatureSettings
     sources: tuple[str, ...]
     feature_names: tuple[str, ...]
-    survey_scale: Literal["nps", "csat"]
+    survey_scale: SurveyScale
 
     @property
     def catalogue(self) -> dict[str, Feature]:
@@ -106,7 +108,8 @@ class TrainedModel:
 
 
 class ModelMismatch(ValueError):
-    """The champion was trained for another setting or source than this run's: scoring it would silently mean something else."""
+    """The champion was trained for another setting or source than this run's: scoring it would silently mean something
+    else."""
 
     def __init__(self, differences: list[str]):
         self.differences = differences
@@ -131,17 +134,21 @@ def recipe_differences(recipe: Recipe, churn: ChurnDefinition, features: Feature
             wanted, trained = getattr(configured[section], key), getattr(getattr(recipe, section), key)
             if wanted is not None and wanted != trained:
                 differences.append(
-                    f"config {section}.{key} is {shown(wanted)}, but the {recipe.kind} model was trained with {shown(trained)}: retrain, or score with the training config."
+                    f"config {section}.{key} is {shown(wanted)}, but the {recipe.kind} model was trained with "
+                    f"{shown(trained)}: retrain, or score with the training config."
                 )
     for table in sorted(set(recipe.sources) | set(recipe.churn.lapse_events or ())):
         if getattr(tables, table) is None:
             differences.append(
-                f"table {table} is missing, but the {recipe.kind} model reads it: give {table}, or retrain on this source."
+                f"table {table} is missing, but the {recipe.kind} model reads it: give {table}, or retrain on this "
+                "source."
             )
     if recipe.churn.contract_ends and tables.churn_events is None and tables.event_sources:
         differences.append(
-            f"table churn_events is missing, but the {recipe.kind} model was trained with contract ends ({recipe.churn.describe()}): without it, "
-            "customers who already left would be scored as current. Give churn_events (a header-only file if nobody has left)."
+            f"table churn_events is missing, but the {recipe.kind} model was trained with contract ends "
+            f"({recipe.churn.describe()}): without it, "
+            "customers who already left would be scored as current. Give churn_events (a header-only file if nobody "
+            "has left)."
         )
     return differences
 
@@ -150,7 +157,8 @@ def recipe_warnings(recipe: Recipe, tables: Tables) -> list[str]:
     """What this source leaves the model to assume, said out loud."""
     if recipe.churn.contract_ends and tables.churn_events is None:
         return [
-            f"churn_events is absent: the {recipe.kind} model counts contract ends as churn, so every customer listed is taken as still under contract."
+            f"churn_events is absent: the {recipe.kind} model counts contract ends as churn, so every customer listed "
+            "is taken as still under contract."
         ]
     return []
 

@@ -130,7 +130,8 @@ def applicable(baselines: dict[str, dict]) -> dict[str, dict]:
 
 
 def log_rfmt(rows: pd.DataFrame) -> np.ndarray:
-    """log(1 + x) of recency, frequency, monetary value and age; a customer without orders counts as the longest silence."""
+    """log(1 + x) of recency, frequency, monetary value and age; a customer without orders counts as the longest
+    silence."""
     frame = rows[list(RFMT)].astype(float)
     frame = frame.fillna(
         {

@@ -11,12 +11,11 @@ kinds of customers who rarely answer count for as many as they are.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from features.schema import SurveyScale, promoter_and_detractor_shares
 from features.settings import Settings
 from features.tables import Tables
 from features.training_sets import TrainingSets
@@ -36,7 +35,7 @@ from models.uncertainty import Residuals, nps, nps_probabilities
 class SurveySettings(Settings):
     """The survey scale and whether to reweight answers against response bias."""
 
-    scale: Literal["nps", "csat"] = Field("nps", description="nps (0-10) or csat (1-5): the scale of surveys.score.")
+    scale: SurveyScale = Field("nps", description="nps (0-10) or csat (1-5): the scale of surveys.score.")
     correct_response_bias: bool = Field(
         True, description="Weight answers by 1 / P(answering | behaviour, stated score): the happy answer more often."
     )
@@ -117,12 +116,13 @@ def segment_nps(predicted: np.ndarray, residuals: Residuals, segments: pd.Series
 
 def surveyed_nps(scores: pd.Series, segments: pd.Series) -> pd.Series:
     """NPS of the answers as given (biased toward whoever chose to answer)."""
-    promoter, detractor = (scores >= 9).astype(float), (scores <= 6).astype(float)
-    by_segment = {
-        s: float(100 * (promoter[segments == s].mean() - detractor[segments == s].mean()))
-        for s in segments.dropna().unique()
-    }
-    return pd.Series({**by_segment, "all": float(100 * (promoter.mean() - detractor.mean()))})
+    by_segment = {s: answered_nps(scores[segments == s]) for s in segments.dropna().unique()}
+    return pd.Series({**by_segment, "all": answered_nps(scores)})
+
+
+def answered_nps(scores: pd.Series) -> float:
+    promoters, detractors = promoter_and_detractor_shares(scores)
+    return 100 * (promoters - detractors)
 
 
 def fit_satisfaction_corrected(
@@ -134,7 +134,8 @@ def fit_satisfaction_corrected(
     settings: ModelSettings,
     survey: SurveySettings,
 ) -> tuple[tuple[TrainedModel, Evaluation] | None, dict[str, dict[str, float]]]:
-    """The satisfaction model (reweighted for response bias when asked) and, on the NPS scale, segment NPS with and without it.
+    """The satisfaction model (reweighted for response bias when asked) and, on the NPS scale, segment NPS with and
+    without it.
 
     `now` holds every scored customer's features at the scoring date: the population whose NPS is inferred.
     """

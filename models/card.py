@@ -57,10 +57,12 @@ def model_card_markdown(
     lines = [
         "# surveyless model card",
         "",
-        f"- Data fingerprint: `{fingerprint}`; sources used: {', '.join(card['sources']) or 'customers only'}; mention sentiment: {card['mention_sentiment']}.",
+        f"- Data fingerprint: `{fingerprint}`; sources used: {', '.join(card['sources']) or 'customers only'}; mention "
+        f"sentiment: {card['mention_sentiment']}.",
         f"- Churn: {card['churn_definition']}.",
         f"- Training cutoffs: {card['cutoffs']['count']} from {card['cutoffs']['first']} to {card['cutoffs']['last']}.",
-        f"- Churn validation: {card['churn']['validation']}; satisfaction validation: {card['satisfaction']['validation']}.",
+        f"- Churn validation: {card['churn']['validation']}; satisfaction validation: "
+        f"{card['satisfaction']['validation']}.",
         "",
         "## Churn, held out (95 % bootstrap intervals)",
         "",
@@ -81,12 +83,15 @@ def model_card_markdown(
         blend = card["churn"]["blend"]
         lines += [
             "",
-            f"For customers who churn by lapsing, the churn log-odds blend LightGBM's ({1 - blend['weight']:.2f}) with BG/NBD's probability of no order in the horizon ({blend['weight']:.2f}), the weight held-out customers favoured.",
+            f"For customers who churn by lapsing, the churn log-odds blend LightGBM's ({1 - blend['weight']:.2f}) with "
+            f"BG/NBD's probability of no order in the horizon ({blend['weight']:.2f}), the weight held-out customers "
+            "favoured.",
         ]
     if "churn_reason_stability" in card:
         lines += [
             "",
-            f"Top-3 reason overlap across 3 training seeds: {card['churn_reason_stability']:.2f} (1 = the same three reasons for every customer).",
+            f"Top-3 reason overlap across 3 training seeds: {card['churn_reason_stability']:.2f} (1 = the same three "
+            "reasons for every customer).",
         ]
     lines += [
         "",
@@ -113,7 +118,8 @@ def model_card_markdown(
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {segment} | {table['surveyed'].get(segment, float('nan')):.1f} | {table['inferred_uncorrected'][segment]:.1f} | {value:.1f} |"
+            f"| {segment} | {table['surveyed'].get(segment, float('nan')):.1f} | "
+            f"{table['inferred_uncorrected'][segment]:.1f} | {value:.1f} |"
             for segment, value in table["inferred_corrected"].items()
         ]
     lines += ["", "## Promotion", ""] + [
@@ -123,7 +129,8 @@ def model_card_markdown(
         "",
         "## Known limits",
         "",
-        "- Scores describe customers like those in the training window; check drift before trusting them on new segments.",
+        "- Scores describe customers like those in the training window; check drift before trusting them on new "
+        "segments.",
         "- Survey answers come from the customers who chose to answer; satisfaction inherits that bias.",
         "",
     ]

@@ -66,7 +66,8 @@ def sigmoid(x: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
 def top_reasons(
     contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], language: str = "en"
 ) -> pd.DataFrame:
-    """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON records."""
+    """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON
+    records."""
     values = contributions.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
     names = np.array(contributions.columns)[order]
@@ -87,7 +88,8 @@ def top_reasons(
 
 
 def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
-    """matrix[row, order[row, k]] for every row and k, as JSON-ready values (None for missing), gathered column by column."""
+    """matrix[row, order[row, k]] for every row and k, as JSON-ready values (None for missing), gathered column by
+    column."""
     picked = np.empty(order.shape, dtype=object)
     for position in np.unique(order):
         column = matrix.iloc[:, position]
@@ -108,7 +110,8 @@ def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) 
 def pain_points(
     points: pd.DataFrame, probabilities: np.ndarray, value: np.ndarray, catalogue: dict[str, Feature]
 ) -> pd.DataFrame:
-    """Drivers ranked by revenue at risk: churn probability x the driver's share of what raises the risk x customer value.
+    """Drivers ranked by revenue at risk: churn probability x the driver's share of what raises the risk x customer
+    value.
 
     Only risk-raising contributions count: a driver that lowers a customer's risk puts nothing of it at stake.
     """

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.schema import promoter_and_detractor_shares
 from models.evaluation import churn_scores_report, satisfaction_report
 from models.uncertainty import nps, nps_probabilities
 
@@ -50,12 +51,13 @@ def performance_alert(realised: dict, validation_auc: float | None, max_drop: fl
     auc = realised["churn"].get("roc_auc")
     if auc is None or validation_auc is None or validation_auc - auc <= max_drop:
         return None
-    return f"realised churn ROC AUC {auc:.3f} is {validation_auc - auc:.3f} below the model's validation AUC {validation_auc:.3f}"
+    drop = validation_auc - auc
+    return f"realised churn ROC AUC {auc:.3f} is {drop:.3f} below the model's validation AUC {validation_auc:.3f}"
 
 
 def surveyed_nps_interval(scores: pd.Series) -> dict:
     """NPS of the answers with a 95 % normal-approximation interval (NPS is a difference of two shares)."""
-    promoter, detractor = float((scores >= 9).mean()), float((scores <= 6).mean())
+    promoter, detractor = promoter_and_detractor_shares(scores)
     value = promoter - detractor
     half = Z_95 * np.sqrt(max(promoter + detractor - value**2, 0.0) / len(scores))
     return {

@@ -41,7 +41,8 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "churn_probability",
         "number",
-        "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon after as_of.",
+        "Calibrated probability (Platt scaling, out of time) that the customer churns within the configured horizon "
+        "after as_of.",
     ),
     OutputColumn(
         "churn_risk",
@@ -52,14 +53,17 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "status",
         "string",
-        "new: signed up within the churn horizon before as_of; lapsed: churns by going quiet and has had no order (no linked event, without orders) "
-        "for a whole horizon, so churn_probability is the chance of still buying nothing; active: everyone else. Customers whose contract ended are not listed.",
+        "new: signed up within the churn horizon before as_of; lapsed: churns by going quiet and has had no order (no "
+        "linked event, without orders) "
+        "for a whole horizon, so churn_probability is the chance of still buying nothing; active: everyone else. "
+        "Customers whose contract ended are not listed.",
         allowed=STATUSES,
     ),
     OutputColumn(
         "satisfaction_score",
         "number",
-        "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists (too few surveys).",
+        "Inferred satisfaction on the survey scale (NPS 0-10 or CSAT 1-5); empty when no satisfaction model exists "
+        "(too few surveys).",
         nullable=True,
     ),
     OutputColumn(
@@ -84,7 +88,8 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "reason_1",
         "string",
-        "Largest driver of the churn score, in plain language (the config's language) with its signed effect in probability points.",
+        "Largest driver of the churn score, in plain language (the config's language) with its signed effect in "
+        "probability points.",
     ),
     OutputColumn("reason_2", "string", "Second largest driver of the churn score."),
     OutputColumn("reason_3", "string", "Third largest driver of the churn score."),
@@ -103,7 +108,8 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "control_group",
         "boolean",
-        "True for the fixed share of customers (keyed hash of customer_id) to leave untouched, so the effect of acting on scores can be measured.",
+        "True for the fixed share of customers (keyed hash of customer_id) to leave untouched, so the effect of acting "
+        "on scores can be measured.",
     ),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in PREDICTION_COLUMNS)
@@ -111,7 +117,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula ('=cmd|...', '+1', '@SUM') get a leading apostrophe (OWASP's CSV injection advice)."""
+    """Text cells a spreadsheet would run as a formula ('=cmd|...', '+1', '@SUM') get a leading apostrophe (OWASP's CSV
+    injection advice)."""
 
     def defused(values: pd.Series) -> pd.Series:
         text = values.astype("str")

@@ -71,7 +71,8 @@ class ModelSettings(Settings):
     churn: BoosterSettings = BoosterSettings()
     satisfaction: BoosterSettings = Field(
         BoosterSettings(n_estimators=400, learning_rate=0.03, num_leaves=7, min_child_samples=100),
-        description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in bench/synthetic_truth.py).",
+        description="Smaller trees than churn's: a few thousand survey answers overfit 31-leaf trees (measured in "
+        "bench/synthetic_truth.py).",
     )
 
 
@@ -163,20 +164,23 @@ def churn_split(rows: pd.DataFrame, horizon: pd.Timedelta, seed: int) -> Split:
         train = closed & others
         cutoffs = as_of[train].nunique()
         method = (
-            f"out of time and customer: trained on {cutoffs} cutoffs whose horizon closed by {last.date()} ({len(pd.unique(customers[train])):,} customers), "
+            f"out of time and customer: trained on {cutoffs} cutoffs whose horizon closed by {last.date()} "
+            f"({len(pd.unique(customers[train])):,} customers), "
             f"validated at cutoff {last.date()} on {valid.sum():,} other customers"
         )
     else:
         train = others
         method = (
-            f"by customer: {valid.sum():,} customers held out at cutoff {last.date()} and never trained on; no cutoff's horizon closed before it, "
+            f"by customer: {valid.sum():,} customers held out at cutoff {last.date()} and never trained on; no "
+            "cutoff's horizon closed before it, "
             "so training rows share its time window"
         )
     return Split(train=train, valid=valid, method=method)
 
 
 def satisfaction_split(rows: pd.DataFrame, holdout_from: pd.Timestamp, seed: int) -> Split:
-    """Answers from `holdout_from` on by half of the customers who gave them validate; earlier answers of the others train.
+    """Answers from `holdout_from` on by half of the customers who gave them validate; earlier answers of the others
+    train.
     Too few answers on either side: a quarter of the customers, grouped, whatever the date."""
     customers = customers_of(rows)
     late = rows["answered_at"].to_numpy() >= np.datetime64(holdout_from)
@@ -191,7 +195,8 @@ def satisfaction_split(rows: pd.DataFrame, holdout_from: pd.Timestamp, seed: int
         return Split(
             train=train,
             valid=valid,
-            method=f"out of time and customer: answers from {holdout_from.date()} by {len(pd.unique(customers[valid])):,} customers never trained on",
+            method=f"out of time and customer: answers from {holdout_from.date()} by "
+            f"{len(pd.unique(customers[valid])):,} customers never trained on",
         )
     held = among(customers, held_out_customers(pd.unique(customers), np.zeros(len(pd.unique(customers))), seed))
     return Split(

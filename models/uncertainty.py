@@ -11,13 +11,15 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from features.schema import NPS_DETRACTORS_UP_TO, NPS_PROMOTERS_FROM
 from features.settings import Settings
 from models.evaluation import expected_calibration_error
 
 INTERVAL_COVERAGE = 0.9
 RESIDUAL_LEVELS = np.linspace(0, 1, 101)
 NPS_CATEGORIES = ("detractor", "passive", "promoter")
-NPS_BOUNDS = (6.5, 8.5)  # 0-6 detractor, 7-8 passive, 9-10 promoter
+NPS_BOUNDS = (NPS_DETRACTORS_UP_TO + 0.5, NPS_PROMOTERS_FROM - 0.5)
+"""Where a continuous predicted score changes NPS category."""
 
 
 def logit(probabilities: np.ndarray) -> np.ndarray:

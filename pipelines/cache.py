@@ -21,7 +21,8 @@ RUN_ONLY_KEYS = ("data", "out", "world", "schedules", "output", "executor", "sql
 
 
 def config_hash(config: Config) -> str:
-    """The configuration that shapes results (paths, where tables come from, where work runs, schedules and output options aside)."""
+    """The configuration that shapes results (paths, where tables come from, where work runs, schedules and output
+    options aside)."""
     relevant = {k: v for k, v in config.model_dump(mode="json").items() if k not in RUN_ONLY_KEYS}
     return digest(relevant)
 

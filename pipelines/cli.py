@@ -16,17 +16,15 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from features.contract import ContractError
-from models.artifact import ModelMismatch
-from models.monitoring import NotYetKnown
-from models.tracking import MissingModelError, StoreUnavailable
-from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from models.tracking.store import StoreUnavailable
+from pipelines.config import Config, ConfigError, load_config, with_world
+from pipelines.errors import USER_ERRORS
+from pipelines.summaries import print_evaluation, print_scoring, print_training
 from pipelines.writers import RunInProgress
 
 EXIT_FAILURE = 1
@@ -35,13 +33,7 @@ EXIT_IO_ERROR = 74
 EXIT_BUSY = 75
 EXIT_INTERRUPTED = 130
 EXPORT_KEY = "SURVEYLESS_EXPORT_KEY"
-USER_ERRORS = {
-    ContractError: "invalid input",
-    ConfigError: "invalid configuration",
-    MissingModelError: "no model yet",
-    NotYetKnown: "not yet known",
-    ModelMismatch: "the champion model does not fit this run",
-}
+MIN_EXPORT_KEY_LENGTH = 32
 
 
 def quiet_environment(work: Path, verbose: bool) -> None:
@@ -68,18 +60,27 @@ def quiet_environment(work: Path, verbose: bool) -> None:
     logging.getLogger().setLevel(logging.WARNING)
 
 
+def calendar_date(text: str) -> str:
+    """A date as YYYY-MM-DD, without time or zone: scores are made as of the start of a calendar day."""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD (no time, no zone)") from None
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         type=Path,
         default=None,
-        help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(DEFAULT_CONFIG.parents[1])})",
+        help="YAML config; keys it leaves out keep their defaults (documented in configs/default.yaml)",
     )
     common.add_argument(
         "--data",
         default=None,
-        help="input folder (CSV/Parquet per table), DuckDB file or SQLAlchemy database URL; overrides the config's `data`",
+        help="input folder (CSV/Parquet per table), DuckDB file or SQLAlchemy database URL; overrides the config's "
+        "`data`",
     )
     common.add_argument(
         "--out",
@@ -99,7 +100,8 @@ def parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="generate the synthetic world, train, score and summarise",
-        description="Generate the synthetic world into --data, train both models, score every customer and print a summary.",
+        description="Generate the synthetic world into --data, train both models, score every customer and print a "
+        "summary.",
     )
     generate = commands.add_parser(
         "generate",
@@ -120,18 +122,22 @@ def parser() -> argparse.ArgumentParser:
         "train",
         parents=[common],
         help="train both models, compare with baselines and the champion, log to MLflow",
-        description="Train churn and satisfaction models out of time on --data, register them in --out, and promote each to champion only if it passes the promotion gate.",
+        description="Train churn and satisfaction models out of time on --data, register them in --out, and promote "
+        "each to champion only if it passes the promotion gate.",
     )
     score = commands.add_parser(
         "score",
         parents=[common],
         help="score every active customer at a date",
-        description="Score every active customer with the champion models; write predictions and the report into --out. "
-        "Without --as-of: the day after the data's last event, plus every missed calendar date when the config says catch_up: all.",
+        description="Score every active customer with the champion models; write predictions and the report into "
+        "--out. "
+        "Without --as-of: the day after the data's last event, plus every missed calendar date when the config says "
+        "catch_up: all.",
     )
     score.add_argument(
         "--as-of",
         dest="as_of",
+        type=calendar_date,
         help="scoring date YYYY-MM-DD; a past date reproduces that date's scores from the same data",
     )
     commands.add_parser(
@@ -146,20 +152,29 @@ def parser() -> argparse.ArgumentParser:
         help="build (and cache) features at a date",
         description="Build features of every active customer at --as-of into --out/cache/features/.",
     )
-    build.add_argument("--as-of", dest="as_of", help="date YYYY-MM-DD (default: the day after the data's last event)")
+    build.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=calendar_date,
+        help="date YYYY-MM-DD (default: the day after the data's last event)",
+    )
     evaluate = commands.add_parser(
         "evaluate",
         parents=[common],
         help="compare a past date's predictions with what customers then did",
-        description="Once the churn horizon after --as-of is inside the data: churn AUC and calibration, satisfaction error on surveys answered since, "
+        description="Once the churn horizon after --as-of is inside the data: churn AUC and calibration, satisfaction "
+        "error on surveys answered since, "
         "and high-risk churn of treated vs control customers; logged to MLflow against the model version that scored.",
     )
-    evaluate.add_argument("--as-of", dest="as_of", required=True, help="the scoring date YYYY-MM-DD to evaluate")
+    evaluate.add_argument(
+        "--as-of", dest="as_of", type=calendar_date, required=True, help="the scoring date YYYY-MM-DD to evaluate"
+    )
     serve = commands.add_parser(
         "serve",
         parents=[common],
         help="run the config's schedules (retrain, score) with Prefect until stopped",
-        description="Serve the retrain and score flows as Prefect deployments on the cron schedules in the config; Ctrl-C stops.",
+        description="Serve the retrain and score flows as Prefect deployments on the cron schedules in the config; "
+        "Ctrl-C stops.",
     )
     serve.add_argument(
         "--for-seconds", type=float, default=None, help="stop after this many seconds (default: run until stopped)"
@@ -168,10 +183,14 @@ def parser() -> argparse.ArgumentParser:
         "export",
         parents=[common],
         help="copy a date's predictions for another team, customer ids replaced by a keyed hash",
-        description=f"Write the predictions of --as-of (default: the latest complete date) to --to (.parquet or .csv) with every customer_id "
-        f"replaced by HMAC-SHA256 under the key in the environment variable {EXPORT_KEY}: the same key gives the same pseudonyms in every export.",
+        description="Write the predictions of --as-of (default: the latest complete date) to --to (.parquet or .csv) "
+        "with every customer_id "
+        f"replaced by HMAC-SHA256 under the key in the environment variable {EXPORT_KEY}: the same key gives the same "
+        "pseudonyms in every export.",
     )
-    export.add_argument("--as-of", dest="as_of", help="scoring date YYYY-MM-DD (default: the latest complete one)")
+    export.add_argument(
+        "--as-of", dest="as_of", type=calendar_date, help="scoring date YYYY-MM-DD (default: the latest complete one)"
+    )
     export.add_argument("--to", type=Path, required=True, help="file to write, .parquet or .csv")
     sentiment = commands.add_parser(
         "sentiment",
@@ -183,8 +202,10 @@ def parser() -> argparse.ArgumentParser:
         "train",
         parents=[common],
         help="fit TF-IDF + logistic regression on labelled mentions; the pipeline then uses it",
-        description="Fit a text model on a CSV/Parquet of labelled mentions (labels negative/neutral/positive, or numbers in -1..1), "
-        "report held-out accuracy and macro-F1 beside the lexicon's, and save it as the next version in --out/sentiment/.",
+        description="Fit a text model on a CSV/Parquet of labelled mentions (labels negative/neutral/positive, or "
+        "numbers in -1..1), "
+        "report held-out accuracy and macro-F1 beside the lexicon's, and save it as the next version in "
+        "--out/sentiment/.",
     )
     sentiment_train.add_argument(
         "--labelled", type=Path, required=True, help="CSV or Parquet file of labelled mentions"
@@ -212,12 +233,16 @@ def show_warnings(console: Console) -> None:
 
 
 def interrupt(signum, frame) -> None:
-    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open runs are marked failed, temporary files removed."""
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: open runs are marked failed, temporary files
+    removed."""
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
+    try:
+        arguments = parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage error (exit 2) or the help (exit 0)
+        return stop.code
     console = Console(stderr=False, highlight=False, markup=False)
     errors = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
     show_warnings(errors)
@@ -252,11 +277,10 @@ def run_generate(arguments, config: Config, console: Console) -> int:
     from pipelines.progress import showing_progress, stage
     from pipelines.writers import write_world
 
-    overrides = {key: getattr(arguments, key, None) for key in ("customers", "seed")}
-    spec = replace(config.world_spec, **{key: value for key, value in overrides.items() if value is not None})
+    spec = with_world(config, getattr(arguments, "customers", None), getattr(arguments, "seed", None))
     folder = Path(getattr(arguments, "world_out", None) or config.data)
     with showing_progress(console), stage(f"Simulating {spec.customers:,} customers", total=spec.customers) as advance:
-        counts = write_world(spec, folder, advance)
+        counts = write_world(spec, folder, config.satisfaction.scale, advance)
     console.print(f"World written to {folder}: " + ", ".join(f"{name} {rows:,}" for name, rows in counts.items()))
     return 0
 
@@ -266,238 +290,107 @@ def run_validate(arguments, config: Config, console: Console) -> int:
 
     from features.loaders import load_tables, shown_source
 
-    tables = load_tables(config.data, config.satisfaction.scale, config.unknown_customers, config.sql_options)
+    tables = load_tables(config.data, config.satisfaction.scale, config.unknown_customers, config.sql)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.present().items())
     last_day = (tables.data_end - pd.Timedelta(days=1)).date()
-    console.print(
-        f"OK {shown_source(config.data)}: {sizes}; sources {', '.join(tables.event_sources)}; last event on {last_day}."
-    )
+    sources = ", ".join(tables.event_sources)
+    console.print(f"OK {shown_source(config.data)}: {sizes}; sources {sources}; last event on {last_day}.")
     return 0
 
 
-def flow_paths(arguments, config: Config) -> dict[str, str | None]:
-    """Flows take plain paths, so deployments and schedules can pass the same ones."""
-    return {
+def run(flow_name: str, arguments, config: Config, console: Console, **parameters) -> dict:
+    """Runs a flow with the progress display; flows take plain paths, so deployments can pass the same ones."""
+    from pipelines import flows
+    from pipelines.progress import showing_progress
+    from pipelines.steps import run_flow
+
+    paths = {
         "config_path": str(arguments.config) if arguments.config else None,
         "data": str(config.data),
         "out": str(config.out),
     }
-
-
-def run_train(arguments, config: Config, console: Console) -> dict:
-    from pipelines.flows import run_flow, train_flow
-    from pipelines.progress import showing_progress
-
     with showing_progress(console):
-        return run_flow(train_flow, **flow_paths(arguments, config))
-
-
-def run_score(arguments, config: Config, console: Console) -> dict:
-    from pipelines.flows import run_flow, score_flow
-    from pipelines.progress import showing_progress
-
-    with showing_progress(console):
-        return run_flow(score_flow, as_of=getattr(arguments, "as_of", None), **flow_paths(arguments, config))
-
-
-def retrain_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import retrain_flow, run_flow
-    from pipelines.progress import showing_progress
-
-    with showing_progress(console):
-        result = run_flow(retrain_flow, **flow_paths(arguments, config))
-    print_training(result["train"], console)
-    print_scoring(result["score"], config, console)
-    return 0
-
-
-def features_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import build_features_flow, run_flow
-    from pipelines.progress import showing_progress
-
-    with showing_progress(console):
-        built = run_flow(build_features_flow, as_of=arguments.as_of, **flow_paths(arguments, config))
-    console.print(
-        f"Features at {built['as_of']}: {built['customers']:,} customers x {built['features']} features, cached in {Path(config.out) / 'cache' / 'features'}."
-    )
-    return 0
-
-
-def evaluate_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.flows import evaluate_flow, run_flow
-    from pipelines.progress import showing_progress
-
-    with showing_progress(console):
-        result = run_flow(evaluate_flow, as_of=arguments.as_of, **flow_paths(arguments, config))
-    realised, churn = result["realised"], result["realised"]["churn"]
-    console.print(
-        f"Predictions of {result['as_of']} (churn model v{result['churn_model_version']}) against the {config.churn.horizon_days} days since, {realised['customers']:,} customers:"
-    )
-    if realised["in_sample"]:
-        console.print(
-            "  Caution: this model's training labels overlap this date's horizon, so it saw some of these outcomes; the figures are optimistic."
-        )
-    console.print(
-        f"  churn ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), ECE {shown(churn, 'ece')}, Brier {shown(churn, 'brier', '.4f')}, churn rate {churn['churn_rate']:.1%}."
-    )
-    if "satisfaction" in realised:
-        console.print(
-            f"  satisfaction on {realised['satisfaction']['answers']:,} answers since: MAE {realised['satisfaction']['mae']:.2f}, Spearman {realised['satisfaction']['spearman']:.3f}."
-        )
-    treated, control = realised["high_risk_treated"], realised["high_risk_control"]
-    rate = lambda group: "n/a" if group["churn_rate"] is None else f"{group['churn_rate']:.1%}"  # noqa: E731
-    console.print(
-        f"  high-risk churn: treated {rate(treated)} of {treated['customers']:,}, control {rate(control)} of {control['customers']:,}."
-    )
-    console.print(
-        f"  {'ALERT: ' + result['alert'] if result['alert'] else 'No performance alert.'} Logged to MLflow run {result['mlflow_run_id']}."
-    )
-    return 0
-
-
-def serve_command(arguments, config: Config, console: Console) -> int:
-    from pipelines.serving import serve_schedules
-
-    deployments = serve_schedules(config, arguments.config, arguments.for_seconds)
-    console.print(f"Stopped serving {', '.join(deployments)}.")
-    return 0
+        return run_flow(getattr(flows, flow_name), **parameters, **paths)
 
 
 def train_command(arguments, config: Config, console: Console) -> int:
-    print_training(run_train(arguments, config, console), console)
+    print_training(run("train_flow", arguments, config, console), console)
     return 0
 
 
 def score_command(arguments, config: Config, console: Console) -> int:
-    scored = run_score(arguments, config, console)
-    print_scoring(scored, config, console)
+    print_scoring(run("score_flow", arguments, config, console, as_of=arguments.as_of), Path(config.out), console)
+    return 0
+
+
+def retrain_command(arguments, config: Config, console: Console) -> int:
+    result = run("retrain_flow", arguments, config, console)
+    print_training(result["train"], console)
+    print_scoring(result["score"], Path(config.out), console)
     return 0
 
 
 def demo_command(arguments, config: Config, console: Console) -> int:
     started = time.perf_counter()
     run_generate(arguments, config, console)
-    trained = run_train(arguments, config, console)
-    scored = run_score(arguments, config, console)
+    trained = run("train_flow", arguments, config, console)
+    scored = run("score_flow", arguments, config, console, as_of=None)
     print_training(trained, console)
-    print_scoring(scored, config, console)
+    print_scoring(scored, Path(config.out), console)
     console.print(f"Demo finished in {time.perf_counter() - started:.0f} s.")
     return 0
 
 
-def shown(metrics: dict, name: str, spec: str = ".3f") -> str:
-    """A metric for people; 'n/a' when it could not be measured (e.g. no churner among the validation rows)."""
-    return format(metrics[name], spec) if name in metrics else "n/a"
+def features_command(arguments, config: Config, console: Console) -> int:
+    built = run("build_features_flow", arguments, config, console, as_of=arguments.as_of)
+    cache = Path(config.out) / "cache" / "features"
+    console.print(
+        f"Features at {built['as_of']}: {built['customers']:,} customers x {built['features']} features, cached in "
+        f"{cache}."
+    )
+    return 0
 
 
-def print_training(trained: dict, console: Console) -> None:
-    if trained["skipped"]:
-        console.print(
-            f"Data and config unchanged since training run {trained['run_id']}: nothing new to learn, training skipped."
-        )
-    card = trained["card"]
-    churn, satisfaction = card["churn"]["metrics"], card["satisfaction"].get("metrics")
-    console.print(
-        f"Sources: {', '.join(card['sources']) or 'customers only'}; mention sentiment: {card['mention_sentiment']}; {card['cutoffs']['count']} cutoffs."
-    )
-    console.print(f"Churn: {card['churn_definition']}.")
-    console.print(
-        f"Churn model, held out ({card['churn']['validation']}): ROC AUC {shown(churn, 'roc_auc')} (95% CI {shown(churn, 'roc_auc_low')}-{shown(churn, 'roc_auc_high')}), "
-        f"PR AUC {shown(churn, 'pr_auc')}, Brier {shown(churn, 'brier', '.4f')}, ECE {shown(churn, 'ece')} ({shown(churn, 'calibrated_ece')} calibrated), "
-        f"top-decile lift {shown(churn, 'top_decile_lift', '.2f')} on {churn['rows']:,.0f} customers (churn rate {churn['churn_rate']:.1%})."
-    )
-    console.print(
-        "Baselines, same rows: "
-        + "; ".join(
-            f"{name} not applicable ({m['not_applicable']})"
-            if "not_applicable" in m
-            else f"{name} ROC AUC {shown(m, 'roc_auc')}"
-            for name, m in trained["baselines"].items()
-        )
-        + "."
-    )
-    for name, decision in trained["decisions"].items():
-        console.print(
-            f"{name}: {'promoted to champion' if decision['promote'] else 'kept as challenger'} ({decision['reason']})."
-        )
-    if satisfaction is None:
-        console.print(f"Satisfaction model: {card['satisfaction']['validation']}.")
-        return
-    console.print(
-        f"Satisfaction model, held out ({card['satisfaction']['validation']}): Spearman {satisfaction['spearman']:.3f} "
-        f"(95% CI {satisfaction['spearman_low']:.3f}-{satisfaction['spearman_high']:.3f}), MAE {satisfaction['mae']:.2f} on {satisfaction['rows']:,.0f} survey answers; "
-        f"90% interval coverage {satisfaction['interval_coverage']:.1%}."
-    )
-    if card.get("segment_nps"):
-        table = card["segment_nps"]
-        console.print(
-            "NPS by segment (surveyed / inferred / inferred with response-bias correction): "
-            + "; ".join(
-                f"{segment} {table['surveyed'].get(segment, float('nan')):.0f} / {table['inferred_uncorrected'][segment]:.0f} / {value:.0f}"
-                for segment, value in table["inferred_corrected"].items()
-            )
-            + "."
-        )
+def evaluate_command(arguments, config: Config, console: Console) -> int:
+    print_evaluation(run("evaluate_flow", arguments, config, console, as_of=arguments.as_of), console)
+    return 0
 
 
-def print_scoring(scored: dict, config: Config, console: Console) -> None:
-    import pandas as pd
+def serve_command(arguments, config: Config, console: Console) -> int:
+    from pipelines.serving import serve_schedules
 
-    from models.tracking import tracking_uri
-
-    predictions = pd.read_parquet(Path(scored["predictions"]) / "predictions.parquet")
-    if scored["skipped"]:
-        console.print(
-            f"Predictions for {scored['as_of']} already made from the same data, config and models: kept as they are."
-        )
-    if len(scored["scored_dates"]) > 1:
-        console.print(f"Caught up on {len(scored['scored_dates'])} dates: {', '.join(scored['scored_dates'])}.")
-    console.print(
-        f"Scored {scored['customers']:,} customers as of {scored['as_of']} ({(predictions['churn_risk'] == 'high').sum():,} high risk)."
-    )
-    top = Table(title="Top 5 customers at risk", show_lines=True)
-    for column in ("customer", "churn", "satisfaction", "why"):
-        top.add_column(column)
-    for row in predictions.nlargest(5, "churn_probability").itertuples():
-        top.add_row(
-            row.customer_id,
-            f"{row.churn_probability:.1%}",
-            f"{row.satisfaction_score:.1f}",
-            "\n".join((row.reason_1, row.reason_2, row.reason_3)),
-        )
-    console.print(top)
-    console.print(f"Predictions: {scored['predictions']}/predictions.parquet")
-    console.print(f"Report:      {scored['report']}")
-    console.print(
-        f"MLflow runs: {tracking_uri(Path(config.out))}  (browse: mlflow ui --backend-store-uri {tracking_uri(Path(config.out))})"
-    )
+    served = serve_schedules(config, arguments.config, arguments.for_seconds, console)
+    console.print(f"Stopped serving {', '.join(served)}.")
+    return 0
 
 
 def export_command(arguments, config: Config, console: Console) -> int:
     import pandas as pd
 
-    from models.scoring import pseudonymised
-    from pipelines.writers import complete_dates, prediction_folder_name, write_table_atomically
+    from pipelines.writers import export_predictions
 
     key = os.environ.get(EXPORT_KEY, "")
     if not key:
         raise ConfigError(
-            f"set the environment variable {EXPORT_KEY} to the export key (a long random secret, kept out of the config): exports never carry plain customer ids"
+            f"set the environment variable {EXPORT_KEY} to the export key (a long random secret, kept out of the "
+            "config): exports never carry plain customer ids"
+        )
+    if len(key) < MIN_EXPORT_KEY_LENGTH:
+        raise ConfigError(
+            f"{EXPORT_KEY} has {len(key)} characters; use at least {MIN_EXPORT_KEY_LENGTH} random ones "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'): "
+            "a short key lets anyone recover ids by guessing"
         )
     if arguments.to.suffix.lower() not in (".parquet", ".csv"):
         raise ConfigError(f"--to {arguments.to}: the export is written as .parquet or .csv")
-    root = Path(config.out) / "predictions"
-    dates = complete_dates(root)
+    if arguments.to.exists() or arguments.to.is_symlink():
+        raise ConfigError(f"--to {arguments.to} already exists: an export never replaces a file; choose a new name")
+    if arguments.to.resolve().is_relative_to(Path(config.out).resolve()):
+        raise ConfigError(f"--to {arguments.to} is inside the work folder {config.out}: export to a place of your own")
     wanted = pd.Timestamp(arguments.as_of) if arguments.as_of else None
-    as_of = wanted if wanted is not None else max(dates, default=None)
-    if as_of not in dates:
-        raise NotYetKnown(
-            f"no complete predictions for {arguments.as_of or 'any date'} in {root}: score first (surveyless score)"
-        )
-    exported = pseudonymised(pd.read_parquet(root / prediction_folder_name(as_of) / "predictions.parquet"), key)
-    write_table_atomically(exported, arguments.to)
+    as_of, rows = export_predictions(Path(config.out) / "predictions", wanted, key, arguments.to)
     console.print(
-        f"Exported {len(exported):,} predictions of {as_of.date()} to {arguments.to}, customer ids replaced by keyed hashes."
+        f"Exported {rows:,} predictions of {as_of.date()} to {arguments.to}, customer ids replaced by keyed hashes."
     )
     return 0
 
@@ -508,17 +401,17 @@ def sentiment_command(arguments, config: Config, console: Console) -> int:
     from pipelines.progress import showing_progress, stage
     from pipelines.writers import next_sentiment_version, write_sentiment_model
 
-    texts, labels = labelled_mentions(
-        read_table_file(arguments.labelled, "labelled mentions"), arguments.text_column, arguments.label_column
-    )
+    labelled = read_table_file(arguments.labelled, "labelled mentions")
+    texts, labels = labelled_mentions(labelled, arguments.text_column, arguments.label_column)
     work = Path(config.out)
     with showing_progress(console), stage(f"Training sentiment model on {len(texts):,} labelled mentions"):
         scorer, metrics = fit_text_model(texts, labels, config.model.seed, next_sentiment_version(work))
         folder = write_sentiment_model(scorer, metrics, work)
     model, lexicon = metrics["text_model"], metrics["lexicon"]
     console.print(
-        f"Held out ({metrics['rows']['test']:,.0f} mentions): text model accuracy {model['accuracy']:.3f}, macro-F1 {model['macro_f1']:.3f}; "
-        f"lexicon accuracy {lexicon['accuracy']:.3f}, macro-F1 {lexicon['macro_f1']:.3f}."
+        f"Held out ({metrics['rows']['test']:,.0f} mentions): text model accuracy {model['accuracy']:.3f}, "
+        f"macro-F1 {model['macro_f1']:.3f}; lexicon accuracy {lexicon['accuracy']:.3f}, macro-F1 "
+        f"{lexicon['macro_f1']:.3f}."
     )
     console.print(f"Saved {folder}; the pipeline now scores mentions with it (version {scorer.version}).")
     return 0

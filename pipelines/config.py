@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from features.builders import FeatureSettings
 from features.labels import ChurnDefinition
-from features.loaders import SqlOptions
-from features.schema import TABLE_SPECS
+from features.loaders import SqlSettings
 from features.settings import Settings as Strict
 from features.synthetic import WorldSpec
 from features.training_sets import CutoffSchedule
@@ -21,19 +18,11 @@ from models.bias import SurveySettings
 from models.gate import GateSettings
 from models.scoring import ScoringSettings
 from models.training import ModelSettings
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+from pipelines.executors import ExecutorSettings
 
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or breaks the schema."""
-
-
-class WorldConfig(Strict):
-    customers: int = Field(10_000, gt=0, description="Customers in the synthetic world.")
-    seed: int = Field(7, description="Seed: the same seed gives the same world.")
-    start: date = Field(date(2024, 1, 1), description="First day the world simulates.")
-    end: date = Field(date(2025, 12, 31), description="Last day the world simulates.")
 
 
 class OutputConfig(Strict):
@@ -45,7 +34,8 @@ class MonitoringConfig(Strict):
     drift_threshold: float = Field(
         0.2,
         gt=0,
-        description="Population stability index from which a feature, or the prediction distribution, is flagged as drifted.",
+        description="Population stability index from which a feature, or the prediction distribution, is flagged as "
+        "drifted.",
     )
     max_auc_drop: float = Field(
         0.05, ge=0, description="Realised churn ROC AUC this far below the model's validation AUC is flagged."
@@ -75,37 +65,6 @@ class SchedulesConfig(Strict):
     )
 
 
-class ExecutorConfig(Strict):
-    kind: Literal["local", "dask"] = Field(
-        "local",
-        description="local: one process; dask: features, training rows and scoring run per customer partition on a Dask cluster.",
-    )
-    address: str = Field(
-        "local-cluster",
-        description="Dask scheduler address (tcp://host:8786), or local-cluster to start one on this machine.",
-    )
-    workers: int = Field(2, gt=0, description="Worker processes of a local cluster.")
-    partitions: int = Field(
-        8, gt=0, description="Customer partitions (by a hash of customer_id) the work is split into."
-    )
-
-
-class SqlConfig(Strict):
-    schema_name: str | None = Field(
-        None, alias="schema", description="Database schema holding the tables (default: the connection's own)."
-    )
-    tables: dict[str, str] = Field({}, description="Contract table -> table name in the database, where they differ.")
-    since: date | None = Field(None, description="Read events from this date on only; older rows stay in the database.")
-
-    @field_validator("tables")
-    @classmethod
-    def contract_tables(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(TABLE_SPECS))
-        if unknown:
-            raise ValueError(f"{', '.join(unknown)} is not a table of the contract (known: {', '.join(TABLE_SPECS)})")
-        return value
-
-
 class Config(Strict):
     data: str = Field(
         "work/world",
@@ -115,7 +74,7 @@ class Config(Strict):
     unknown_customers: Literal["error", "drop"] = Field(
         "error", description="Events of customers missing from customers: an error, or dropped with a counted warning."
     )
-    world: WorldConfig = WorldConfig()
+    world: WorldSpec = WorldSpec()
     churn: ChurnDefinition = ChurnDefinition()
     satisfaction: SurveySettings = SurveySettings()
     cutoffs: CutoffSchedule = CutoffSchedule()
@@ -127,35 +86,53 @@ class Config(Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
-    sql: SqlConfig = SqlConfig()
-    executor: ExecutorConfig = ExecutorConfig()
-
-    @property
-    def sql_options(self) -> SqlOptions:
-        return SqlOptions(self.sql.schema_name, self.sql.tables, optional_timestamp(self.sql.since))
-
-    @property
-    def world_spec(self) -> WorldSpec:
-        w = self.world
-        return WorldSpec(w.customers, w.seed, pd.Timestamp(w.start), pd.Timestamp(w.end), self.satisfaction.scale)
+    sql: SqlSettings = SqlSettings()
+    executor: ExecutorSettings = ExecutorSettings()
 
 
-def optional_timestamp(day: date | None) -> pd.Timestamp | None:
-    return None if day is None else pd.Timestamp(day)
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last one without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_config(path: Path | None = None, data: str | Path | None = None, out: Path | None = None) -> Config:
-    """The config at `path` (default configs/default.yaml) with the CLI's --data/--out overrides."""
-    path = Path(path) if path else DEFAULT_CONFIG
+    """The config at `path` with the CLI's --data/--out overrides; without a file, the defaults (which
+    configs/default.yaml writes out, a test checks), so an installed package needs no file of its own."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), UniqueKeyLoader) or {} if path else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read config {path}: {error}") from error
     if not isinstance(raw, dict):
         raise ConfigError(f"config {path} must be a mapping of keys to values")
     overrides = {key: str(value) for key, value in (("data", data), ("out", out)) if value is not None}
+    work = Path(overrides.get("out", raw.get("out", "work")))
+    if work.exists() and not work.is_dir():
+        raise ConfigError(f"out: {work} is a file; the work folder must be a folder (new, or one surveyless made)")
     try:
         return Config.model_validate(raw | overrides)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"config {path}: {problems}") from error
+        raise ConfigError(f"config {path or '(defaults)'}: {broken_keys(error)}") from error
+
+
+def broken_keys(error: ValidationError, prefix: str = "") -> str:
+    """'model.seed: expected a number; ...': each key at fault, dotted from the config's top."""
+    return "; ".join(f"{prefix}{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+
+
+def with_world(config: Config, customers: int | None, seed: int | None) -> WorldSpec:
+    """The config's world with the command line's --customers and --seed, checked like the config itself."""
+    given = {key: value for key, value in (("customers", customers), ("seed", seed)) if value is not None}
+    try:
+        return WorldSpec.model_validate(config.world.model_dump() | given)
+    except ValidationError as error:
+        raise ConfigError(f"--customers/--seed: {broken_keys(error)}") from error

@@ -50,7 +50,8 @@ def dask_client(address: str, workers: int) -> Iterator[object]:
 
 
 def scattered(client, tables: Tables, partitions: int) -> list:
-    """Each partition sent straight to a worker as it is cut, so the driver never holds a second copy of all the data."""
+    """Each partition sent straight to a worker as it is cut, so the driver never holds a second copy of all the
+    data."""
     return [client.scatter(part) for part in tables.partitions(partitions)]
 
 

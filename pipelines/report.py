@@ -39,7 +39,8 @@ TEXT = {
         "mean_score": "mean inferred {scale} score",
         "each_customer_counts_one": "1 per customer (no order values)",
         "nps_title": "NPS: inferred for everyone, beside what surveys said",
-        "nps_note": "Surveyed NPS uses answers from the 90 days before the scoring date, with a 95 % interval; inferred NPS covers every scored customer.",
+        "nps_note": "Surveyed NPS uses answers from the 90 days before the scoring date, with a 95 % interval; "
+        "inferred NPS covers every scored customer.",
         "segment": "Segment",
         "customers": "Customers",
         "inferred": "Inferred NPS",
@@ -53,7 +54,8 @@ TEXT = {
         "medium": "medium",
         "high": "high",
         "pain_title": "Pain points: what costs most",
-        "pain_note": "Each driver's share of what raises each customer's churn risk, times the churn probability and the customer's value ({measure}), summed over customers. Fix the top rows first.",
+        "pain_note": "Each driver's share of what raises each customer's churn risk, times the churn probability and "
+        "the customer's value ({measure}), summed over customers. Fix the top rows first.",
         "driver": "Driver",
         "at_stake": "Revenue at risk",
         "main_driver_for": "Customers for whom it is the main driver",
@@ -65,10 +67,14 @@ TEXT = {
         "control": "control group: leave untouched",
         "changes_title": "What changed since the previous run",
         "no_previous": "This is the first scoring run: nothing to compare with yet.",
-        "changes": "Since {previous}: mean churn probability {mean:+.1f} points; high-risk customers {high:+d} ({newly} newly high risk, {left} no longer); {new} new customers, {gone} gone.",
+        "changes": "Since {previous}: mean churn probability {mean:+.1f} points; high-risk customers {high:+d} "
+        "({newly} newly high risk, {left} no longer); {new} new customers, {gone} gone.",
         "drift_title": "Drift: are today's customers like the ones the model learned from?",
-        "drift_ok": "No feature moved past the drift threshold (PSI {threshold}); prediction distribution PSI {psi:.3f}.",
-        "drift_warn": "{count} features moved past the drift threshold (PSI {threshold}); prediction distribution PSI {psi:.3f}. Scores for these customers rest on patterns the model saw less of; consider retraining.",
+        "drift_ok": "No feature moved past the drift threshold (PSI {threshold}); prediction distribution PSI "
+        "{psi:.3f}.",
+        "drift_warn": "{count} features moved past the drift threshold (PSI {threshold}); prediction distribution PSI "
+        "{psi:.3f}. Scores for these customers rest on patterns the model saw less of; consider "
+        "retraining.",
         "feature": "Signal",
         "psi": "PSI",
         "performance_title": "How earlier predictions turned out",
@@ -77,8 +83,10 @@ TEXT = {
         "alert": "Alert",
         "in_sample": "in sample: the model learned these outcomes",
         "card_title": "Model card summary",
-        "card_churn": "Churn: ROC AUC {auc} on held-out customers ({validation}); calibration error {ece}; top-decile lift {lift}.",
-        "card_satisfaction": "Satisfaction: Spearman {spearman} with held-out survey answers, mean absolute error {mae} points; 90 % intervals cover {coverage}.",
+        "card_churn": "Churn: ROC AUC {auc} on held-out customers ({validation}); calibration error {ece}; top-decile "
+        "lift {lift}.",
+        "card_satisfaction": "Satisfaction: Spearman {spearman} with held-out survey answers, mean absolute error "
+        "{mae} points; 90 % intervals cover {coverage}.",
         "card_data": "Trained on {sources}; {cutoffs} cutoffs from {first} to {last}.",
         "no_satisfaction": "Satisfaction: no model (too few survey answers).",
     },
@@ -96,7 +104,8 @@ TEXT = {
         "mean_score": "keskimääräinen päätelty {scale}-arvo",
         "each_customer_counts_one": "1 per asiakas (ei tilausarvoja)",
         "nps_title": "NPS: päätelty kaikille, rinnalla kyselyjen tulos",
-        "nps_note": "Kyselyjen NPS perustuu arviointipäivää edeltäneiden 90 päivän vastauksiin (95 %:n luottamusväli); päätelty NPS kattaa kaikki arvioidut asiakkaat.",
+        "nps_note": "Kyselyjen NPS perustuu arviointipäivää edeltäneiden 90 päivän vastauksiin (95 %:n luottamusväli); "
+        "päätelty NPS kattaa kaikki arvioidut asiakkaat.",
         "segment": "Segmentti",
         "customers": "Asiakkaita",
         "inferred": "Päätelty NPS",
@@ -110,7 +119,9 @@ TEXT = {
         "medium": "keskitaso",
         "high": "korkea",
         "pain_title": "Kipupisteet: mikä maksaa eniten",
-        "pain_note": "Kunkin tekijän osuus asiakkaan poistumariskiä nostavista tekijöistä kerrottuna poistumatodennäköisyydellä ja asiakkaan arvolla ({measure}), summattuna asiakkaiden yli. Korjaa ylimmät ensin.",
+        "pain_note": "Kunkin tekijän osuus asiakkaan poistumariskiä nostavista tekijöistä kerrottuna "
+        "poistumatodennäköisyydellä ja asiakkaan arvolla ({measure}), summattuna asiakkaiden yli. Korjaa "
+        "ylimmät ensin.",
         "driver": "Tekijä",
         "at_stake": "Liikevaihto riskissä",
         "main_driver_for": "Asiakkaita, joilla tämä on päätekijä",
@@ -122,10 +133,15 @@ TEXT = {
         "control": "verrokkiryhmä: ei toimenpiteitä",
         "changes_title": "Mikä muuttui edellisestä ajosta",
         "no_previous": "Tämä on ensimmäinen arviointiajo: vertailukohtaa ei vielä ole.",
-        "changes": "{previous} jälkeen: keskimääräinen poistumatodennäköisyys {mean:+.1f} %-yks.; korkean riskin asiakkaita {high:+d} ({newly} uutta, {left} poistui ryhmästä); {new} uutta asiakasta, {gone} poistunut.",
+        "changes": "{previous} jälkeen: keskimääräinen poistumatodennäköisyys {mean:+.1f} %-yks.; korkean riskin "
+        "asiakkaita {high:+d} ({newly} uutta, {left} poistui ryhmästä); {new} uutta asiakasta, {gone} "
+        "poistunut.",
         "drift_title": "Ajautuminen: muistuttavatko nykyiset asiakkaat niitä, joista malli oppi?",
-        "drift_ok": "Yksikään tekijä ei ylittänyt ajautumisrajaa (PSI {threshold}); ennusteiden jakauman PSI {psi:.3f}.",
-        "drift_warn": "{count} tekijää ylitti ajautumisrajan (PSI {threshold}); ennusteiden jakauman PSI {psi:.3f}. Näiden asiakkaiden arviot nojaavat malliin harvemmin nähtyihin tilanteisiin; harkitse uudelleenkoulutusta.",
+        "drift_ok": "Yksikään tekijä ei ylittänyt ajautumisrajaa (PSI {threshold}); "
+        "ennusteiden jakauman PSI {psi:.3f}.",
+        "drift_warn": "{count} tekijää ylitti ajautumisrajan (PSI {threshold}); ennusteiden jakauman PSI {psi:.3f}. "
+        "Näiden asiakkaiden arviot nojaavat malliin harvemmin nähtyihin tilanteisiin; harkitse "
+        "uudelleenkoulutusta.",
         "feature": "Signaali",
         "psi": "PSI",
         "performance_title": "Miten aiemmat ennusteet osuivat",
@@ -134,8 +150,10 @@ TEXT = {
         "alert": "Hälytys",
         "in_sample": "opetusaineiston sisällä: malli on nähnyt nämä lopputulokset",
         "card_title": "Mallikortin yhteenveto",
-        "card_churn": "Poistuma: ROC AUC {auc} sivuun jätetyillä asiakkailla ({validation}); kalibrointivirhe {ece}; ylimmän kymmenyksen nosto {lift}.",
-        "card_satisfaction": "Tyytyväisyys: Spearman {spearman} sivuun jätettyihin kyselyvastauksiin, keskimääräinen virhe {mae} pistettä; 90 %:n välit kattavat {coverage}.",
+        "card_churn": "Poistuma: ROC AUC {auc} sivuun jätetyillä asiakkailla ({validation}); kalibrointivirhe {ece}; "
+        "ylimmän kymmenyksen nosto {lift}.",
+        "card_satisfaction": "Tyytyväisyys: Spearman {spearman} sivuun jätettyihin kyselyvastauksiin, keskimääräinen "
+        "virhe {mae} pistettä; 90 %:n välit kattavat {coverage}.",
         "card_data": "Opetettu lähteillä {sources}; {cutoffs} leikkauspäivää {first}–{last}.",
         "no_satisfaction": "Tyytyväisyys: ei mallia (liian vähän kyselyvastauksia).",
     },

@@ -41,7 +41,7 @@ def prefect_api(work: Path):
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=os.environ | {"PREFECT_API_URL": ""},
@@ -73,8 +73,9 @@ def wait_for_health(url: str, server: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the local Prefect server did not answer within {SERVER_START_SECONDS} s; see {log}")
 
 
-def deployments(config: Config, config_path: Path | None) -> list:
-    """One deployment per configured schedule, with the same plain-path parameters the CLI passes."""
+def deployments(config: Config, config_path: Path | None) -> list[tuple]:
+    """One deployment per configured schedule, with the same plain-path parameters the CLI passes, beside its
+    schedule."""
     from prefect.schedules import Cron
 
     from pipelines.flows import retrain_flow, score_flow
@@ -86,32 +87,51 @@ def deployments(config: Config, config_path: Path | None) -> list:
     }
     schedules = {retrain_flow: config.schedules.retrain, score_flow: config.schedules.score}
     return [
-        flow.to_deployment(
-            name=f"surveyless-{flow.name}",
-            parameters=parameters,
-            schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
+        (
+            flow.to_deployment(
+                name=f"surveyless-{flow.name}",
+                parameters=parameters,
+                schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
+            ),
+            schedule,
         )
         for flow, schedule in schedules.items()
         if schedule is not None
     ]
 
 
-def serve_schedules(config: Config, config_path: Path | None, for_seconds: float | None) -> list[str]:
-    """Serves until stopped (Ctrl-C), or for `for_seconds`; returns the deployments' names."""
+def next_run(schedule) -> str:
+    """When Prefect's scheduler will next start this cron, read the way Prefect reads it."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    upcoming = asyncio.run(CronSchedule(cron=schedule.cron, timezone=schedule.timezone).get_dates(1))
+    return upcoming[0].isoformat(timespec="minutes")
+
+
+def serve_schedules(config: Config, config_path: Path | None, for_seconds: float | None, console) -> list[str]:
+    """Serves until stopped (Ctrl-C), or for `for_seconds`, saying what runs when and where to watch it; returns the
+    deployments' names."""
     from prefect.runner import Runner
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     with prefect_api(Path(config.out)) as url, temporary_settings(updates={PREFECT_API_URL: url}):
         served = deployments(config, config_path)
         if not served:
+            console.print("No schedule in the config (schedules.retrain, schedules.score): nothing to serve.")
             return []
+        for deployment, schedule in served:
+            console.print(
+                f"Serving {deployment.name}: cron '{schedule.cron}' ({schedule.timezone}), next run "
+                f"{next_run(schedule)}."
+            )
+        console.print(f"Prefect UI: {get_current_settings().ui_url}  (Ctrl-C stops serving)")
         runner = Runner(
             name="surveyless", pause_on_shutdown=True, limit=1
         )  # one run at a time: runs share the work folder
-        for deployment in served:
+        for deployment, _ in served:
             runner.add_deployment(deployment)
         try:
             asyncio.run(asyncio.wait_for(runner.start(), timeout=for_seconds))
         except (TimeoutError, KeyboardInterrupt):
             pass
-    return [d.name for d in served]
+    return [deployment.name for deployment, _ in served]

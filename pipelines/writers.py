@@ -10,6 +10,7 @@ import ctypes
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,9 +24,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.schema import TABLE_SPECS, SurveyScale
 from features.sentiment import TextModelScorer
 from features.synthetic import WorldSpec, world_chunks
+from models.monitoring import NotYetKnown
 from models.prediction_file import COLUMN_NAMES, SCHEMA_VERSION, spreadsheet_safe
+from models.scoring import pseudonymised
+
+LOG = logging.getLogger(__name__)
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> None:
@@ -61,14 +67,45 @@ def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
         write_bytes_atomically(path, frame.to_parquet(index=False))
 
 
-def write_world(spec: WorldSpec, folder: Path, progress=None) -> dict[str, int]:
-    """Streams the synthetic world chunk by chunk into `<table>.parquet` files and `truth/`; returns row counts."""
+def write_new_table(frame: pd.DataFrame, path: Path) -> None:
+    """Writes a file that must not exist yet, atomically: the link is made only if the name is free, so a file
+    someone else wrote (or a race with another writer) is never replaced."""
+    staging = path.parent / f".{uuid.uuid4().hex}.tmp.{path.name}"
+    write_table_atomically(frame, staging)
+    try:
+        os.link(staging, path)
+    finally:
+        staging.unlink()
+
+
+WORLD_FILES = frozenset({f"{name}.parquet" for name in TABLE_SPECS} | {"truth"})
+"""The names `write_world` puts in a folder."""
+
+
+def check_world_folder(folder: Path) -> None:
+    """A world replaces only a world: a folder holding anything `write_world` did not write is someone's data."""
+    if folder.exists() and not folder.is_dir():
+        raise WorldFolderTaken(f"{folder} is a file, not a folder: the synthetic world needs a folder of its own")
+    foreign = (
+        sorted(entry.name for entry in folder.iterdir() if entry.name not in WORLD_FILES) if folder.is_dir() else []
+    )
+    if foreign:
+        raise WorldFolderTaken(
+            f"{folder} holds files a synthetic world does not ({', '.join(foreign[:5])}"
+            f"{', ...' if len(foreign) > 5 else ''}): it is not replaced. Give another folder (--data or --world-out)."
+        )
+
+
+def write_world(spec: WorldSpec, folder: Path, survey_scale: SurveyScale, progress=None) -> dict[str, int]:
+    """Streams the synthetic world chunk by chunk into `<table>.parquet` files and `truth/`; returns row counts.
+    Replaces an earlier world in `folder`, never a folder holding other files."""
+    check_world_folder(folder)
     staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
     (staging / "truth").mkdir(parents=True)
     writers: dict[Path, pq.ParquetWriter] = {}
     counts: dict[str, int] = {}
     try:
-        for chunk in world_chunks(spec):
+        for chunk in world_chunks(spec, survey_scale):
             for name, frame in chunk.tables.items():
                 append_parquet(writers, staging / f"{name}.parquet", frame)
                 counts[name] = counts.get(name, 0) + len(frame)
@@ -169,22 +206,60 @@ MANIFEST = "manifest.json"
 LATEST = "latest"
 
 
+def export_predictions(root: Path, as_of: pd.Timestamp | None, key: str, to: Path) -> tuple[pd.Timestamp, int]:
+    """Copies one date's predictions (default: the latest complete one) to `to` with customer ids replaced by keyed
+    hashes; returns the date and the rows written."""
+    dates = complete_dates(root)
+    chosen = as_of if as_of is not None else max(dates, default=None)
+    if chosen not in dates:
+        shown = as_of.date() if as_of is not None else "any date"
+        raise NotYetKnown(f"no complete predictions for {shown} in {root}: score first (surveyless score)")
+    exported = pseudonymised(pd.read_parquet(root / prediction_folder_name(chosen) / "predictions.parquet"), key)
+    write_new_table(exported, to)
+    return chosen, len(exported)
+
+
 def prediction_folder_name(as_of: pd.Timestamp) -> str:
     return f"as_of={as_of.date().isoformat()}"
 
 
 def complete_dates(root: Path) -> list[pd.Timestamp]:
-    """Scoring dates whose folder holds a manifest (written last, so the folder is whole), oldest first."""
-    folders = root.glob("as_of=*") if root.exists() else []
-    return sorted(
-        pd.Timestamp(folder.name.removeprefix("as_of=")) for folder in folders if (folder / MANIFEST).exists()
-    )
+    """Scoring dates whose folder is whole and undamaged (its manifest, written last, vouches for every file),
+    oldest first."""
+    folders = sorted(root.glob("as_of=*")) if root.exists() else []
+    return [pd.Timestamp(folder.name.removeprefix("as_of=")) for folder in folders if read_manifest(folder)]
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The folder's manifest, or None when the folder is absent or incomplete."""
+    """The folder's manifest when the folder is complete and every file it lists has the sha256 it records; else
+    None, with a warning when a folder is there but damaged, so it is rescored or reported, never trusted."""
     path = folder / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not folder.is_dir():
+        return None
+    if not path.exists():
+        if any(folder.iterdir()):
+            LOG.warning("%s has no manifest: an interrupted or foreign folder, not used.", folder)
+        return None
+    damage = manifest_damage(folder, path)
+    if isinstance(damage, str):
+        LOG.warning("%s is damaged (%s): not trusted; score that date again to replace it.", folder, damage)
+        return None
+    return damage
+
+
+def manifest_damage(folder: Path, path: Path) -> dict | str:
+    """The manifest, or what is wrong with the folder it describes."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["sha256"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        return f"unreadable {MANIFEST}: {type(error).__name__}"
+    for name, expected in files.items():
+        if not (folder / name).is_file():
+            return f"{name} is missing"
+        if sha256(folder / name) != expected:
+            return f"{name} does not match its sha256 in {MANIFEST}"
+    return manifest
 
 
 def previous_predictions(root: Path, as_of: pd.Timestamp) -> pd.DataFrame | None:
@@ -231,6 +306,10 @@ def next_sentiment_version(work: Path) -> str:
         if p.name.rsplit("v", 1)[1].isdigit()
     ]
     return str(max(existing, default=0) + 1)
+
+
+class WorldFolderTaken(ValueError):
+    """The folder asked to hold a synthetic world holds someone's other files."""
 
 
 class RunInProgress(RuntimeError):

@@ -46,7 +46,8 @@ def test_conditional_expectations_match_what_customers_then_did():
     rng = np.random.default_rng(1)
     x, t_x, T, rates, dropout, dropped = simulated(TRUE, 20000, 200.0, rng)
     horizon = 60.0
-    # After T, a customer still in goes on buying and maybe dropping out (the clock is memoryless); one who dropped never buys.
+    # After T, a customer still in goes on buying and maybe dropping out (the clock is memoryless); one who dropped
+    # never buys.
     future = np.zeros(len(x))
     future[~dropped] = watched(rates[~dropped], dropout[~dropped], horizon, rng)[0]
     bought_nothing = future == 0

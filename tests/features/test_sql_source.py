@@ -14,9 +14,11 @@ import pytest
 
 from features.builders import FeatureSettings, build_features
 from features.contract import ContractError
-from features.loaders import SqlOptions, load_tables, shown_source
+from features.loaders import SqlSettings, load_tables, shown_source
 from features.synthetic import WorldSpec, generate_world
 from pipelines.writers import write_world
+
+pytestmark = pytest.mark.slow  # a real PostgreSQL server
 
 SCHEMA = "crm"
 RENAMED = {"orders": "crm_orders"}
@@ -35,7 +37,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    """A throwaway PostgreSQL server on a loopback port, its data in a temporary folder (as user postgres when run as root)."""
+    """A throwaway PostgreSQL server on a loopback port, its data in a temporary folder (as user postgres when run as
+    root)."""
     binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed here (`make test` installs Debian's postgresql package when it can)")
@@ -72,7 +75,7 @@ def world_in_both(postgres_url, tmp_path_factory):
 
     world = generate_world(WorldSpec(customers=600, seed=4))
     folder = tmp_path_factory.mktemp("world")
-    write_world(WorldSpec(customers=600, seed=4), folder)
+    write_world(WorldSpec(customers=600, seed=4), folder, "nps")
     engine = sa.create_engine(postgres_url)
     with engine.begin() as connection:
         connection.execute(sa.schema.CreateSchema(SCHEMA, if_not_exists=True))
@@ -84,7 +87,7 @@ def world_in_both(postgres_url, tmp_path_factory):
 
 def test_tables_from_postgresql_give_the_features_of_the_folder(world_in_both):
     url, folder = world_in_both
-    from_database = load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED))
+    from_database = load_tables(url, "nps", sql=SqlSettings(schema=SCHEMA, tables=RENAMED))
     from_folder = load_tables(folder, "nps")
     assert (
         from_database.event_sources == from_folder.event_sources
@@ -100,7 +103,7 @@ def test_tables_from_postgresql_give_the_features_of_the_folder(world_in_both):
 def test_since_leaves_older_events_in_the_database(world_in_both):
     url, _ = world_in_both
     since = pd.Timestamp("2025-06-01")
-    tables = load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED, since=since))
+    tables = load_tables(url, "nps", sql=SqlSettings(schema=SCHEMA, tables=RENAMED, since=since))
     assert tables.orders["ordered_at"].min() >= since and tables.activities["occurred_at"].min() >= since
     assert tables.customers["signup_date"].min() < pd.Timestamp("2024-02-01")  # customers are never cut
 
@@ -108,10 +111,10 @@ def test_since_leaves_older_events_in_the_database(world_in_both):
 def test_hostile_table_names_are_quoted_not_run(world_in_both):
     url, _ = world_in_both
     hostile = {"orders": 'crm_orders"; DROP TABLE crm.customers; --'}
-    tables = load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=hostile))
+    tables = load_tables(url, "nps", sql=SqlSettings(schema=SCHEMA, tables=hostile))
     assert (
         tables.orders is None
-        and len(load_tables(url, "nps", sql=SqlOptions(schema=SCHEMA, tables=RENAMED)).customers) == 600
+        and len(load_tables(url, "nps", sql=SqlSettings(schema=SCHEMA, tables=RENAMED)).customers) == 600
     )
 
 

@@ -25,7 +25,7 @@ def test_world_meets_the_contract_and_has_every_table(small_world):
 
 
 def test_csat_world_uses_the_csat_scale():
-    surveys = generate_world(WorldSpec(customers=400, seed=1, survey_scale="csat")).tables["surveys"]
+    surveys = generate_world(WorldSpec(customers=400, seed=1), "csat").tables["surveys"]
     assert surveys["score"].between(1, 5).all() and surveys["score"].nunique() > 2
 
 

@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from pipelines.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default.yaml"
 
 
 def test_default_yaml_documents_exactly_the_defaults():

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pipelines.writers import sha256
+
+pytestmark = pytest.mark.slow  # kills real writer processes at random points
 
 WRITER = textwrap.dedent("""
     import sys

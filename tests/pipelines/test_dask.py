@@ -12,7 +12,7 @@ from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.training_sets import build_training_set, churn_rows, labelled_cutoffs
 from models.scoring import score_customers
-from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion
+from models.tracking.registry import CHURN_MODEL, SATISFACTION_MODEL, load_champion
 from pipelines.cli import main
 from pipelines.config import load_config
 from pipelines.distributed import dask_client, rows_by_partition, scored_by_chunk, training_sets_by_partition

@@ -52,7 +52,7 @@ def test_prediction_file_has_the_contract_columns_and_one_row_per_customer_who_c
 
 
 def test_registered_champions_load_and_match_the_prediction_file(demo_run):
-    from models.tracking import CHURN_MODEL, SATISFACTION_MODEL, load_champion
+    from models.tracking.registry import CHURN_MODEL, SATISFACTION_MODEL, load_champion
 
     root = demo_run[0]
     predictions = pd.read_parquet(prediction_folder(root) / "predictions.parquet")
@@ -94,7 +94,7 @@ def test_real_output_validates_against_the_published_json_schema(demo_run):
 
 
 def load_champion_features(root):
-    from models.tracking import CHURN_MODEL, load_champion
+    from models.tracking.registry import CHURN_MODEL, load_champion
 
     return load_champion(root / "work", CHURN_MODEL).feature_names
 
@@ -159,8 +159,8 @@ def test_report_renders_in_headless_chromium_without_console_errors(demo_run, tm
     assert 'id="inferred-nps"><b>' in dom
 
 
-def test_an_unchanged_rerun_skips_and_keeps_the_files(demo_run, capsys):
-    root, arguments, _ = demo_run
+def test_an_unchanged_rerun_skips_and_keeps_the_files(demo_copy, capsys):
+    root, arguments = demo_copy
     folder = prediction_folder(root)
     before = (folder / "manifest.json").read_text()
     assert main(["score", *arguments]) == 0
@@ -170,8 +170,8 @@ def test_an_unchanged_rerun_skips_and_keeps_the_files(demo_run, capsys):
     assert "training skipped" in capsys.readouterr().out
 
 
-def test_a_backfill_adds_its_own_folder_reproducibly_and_leaves_latest(demo_run):
-    root, arguments, _ = demo_run
+def test_a_backfill_adds_its_own_folder_reproducibly_and_leaves_latest(demo_copy):
+    root, arguments = demo_copy
     assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
     folder = root / "work" / "predictions" / "as_of=2025-06-01"
     first = (folder / "predictions.parquet").read_bytes()
@@ -183,12 +183,12 @@ def test_a_backfill_adds_its_own_folder_reproducibly_and_leaves_latest(demo_run)
     assert (root / "work" / "predictions" / "latest").read_text().strip() != "as_of=2025-06-01"
 
 
-def test_evaluate_compares_a_past_date_with_what_customers_did(demo_run, capsys):
+def test_evaluate_compares_a_past_date_with_what_customers_did(demo_copy, capsys):
     import mlflow
 
-    from models.tracking import use_store
+    from models.tracking.store import use_store
 
-    root, arguments, _ = demo_run
+    root, arguments = demo_copy
     assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--as-of", "2025-06-01", *arguments]) == 0
@@ -216,8 +216,8 @@ def test_evaluate_before_the_horizon_has_passed_is_refused(demo_run, capsys):
     assert "not yet known" in capsys.readouterr().err
 
 
-def test_the_report_and_reasons_read_in_finnish(demo_run):
-    root, arguments, _ = demo_run
+def test_the_report_and_reasons_read_in_finnish(demo_copy):
+    root, arguments = demo_copy
     finnish = root / "finnish.yaml"
     finnish.write_text(CONFIG + "language: fi\n")
     assert main(["score", "--as-of", "2025-09-01", "--config", str(finnish), *arguments[2:]]) == 0
@@ -257,17 +257,17 @@ def test_validate_prints_a_one_line_summary(demo_run, capsys):
     assert output.startswith("OK ") and "customers 800" in output
 
 
-def test_console_output_is_quiet(demo_run, capsys):
-    root, arguments, _ = demo_run
+def test_console_output_is_quiet(demo_copy, capsys):
+    root, arguments = demo_copy
     assert main(["score", *arguments]) == 0
     output = capsys.readouterr()
     assert " INFO " not in output.out + output.err and "Traceback" not in output.out + output.err
 
 
-def test_a_model_failing_the_gate_stays_challenger_and_the_champion_stays(demo_run, capsys):
-    from models.tracking import CHURN_MODEL, load_champion
+def test_a_model_failing_the_gate_stays_challenger_and_the_champion_stays(demo_copy, capsys):
+    from models.tracking.registry import CHURN_MODEL, load_champion
 
-    root, arguments, _ = demo_run
+    root, arguments = demo_copy
     champion_before = load_champion(root / "work", CHURN_MODEL).version
     strict = root / "strict.yaml"
     strict.write_text(CONFIG.replace("promotion: {must_beat_baselines: false}", "promotion: {min_improvement: 0.5}"))
@@ -281,7 +281,7 @@ def test_a_model_failing_the_gate_stays_challenger_and_the_champion_stays(demo_r
 def test_model_card_and_baselines_are_logged(demo_run):
     import mlflow
 
-    from models.tracking import use_store
+    from models.tracking.store import use_store
 
     use_store(demo_run[0] / "work")
     run = mlflow.search_runs(
@@ -302,17 +302,42 @@ def test_model_card_and_baselines_are_logged(demo_run):
     )
 
 
-def test_a_served_schedule_fires_a_scoring_run(demo_run):
+def test_a_served_schedule_fires_a_scoring_run(demo_copy, capsys):
     from pipelines.cache import config_hash
     from pipelines.config import load_config
 
-    root, arguments, _ = demo_run
+    root, arguments = demo_copy
     served = root / "served.yaml"
     served.write_text(
         CONFIG
-        + "scoring: {risk_thresholds: {medium: 0.15, high: 0.35}}\nschedules: {retrain: null, score: {cron: '* * * * * */5', timezone: Europe/Helsinki}}\n"
+        + "scoring: {risk_thresholds: {medium: 0.15, high: 0.35}}\nschedules: {retrain: null, score: {cron: '* * * * * "
+        "*/5', timezone: Europe/Helsinki}}\n"
     )
     expected = config_hash(load_config(served))
     assert main(["serve", "--config", str(served), *arguments[2:], "--for-seconds", "60"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Serving surveyless-score: cron '* * * * * */5' (Europe/Helsinki), next run 20" in said
+    assert "Prefect UI: http://127.0.0.1:" in said and "surveyless-retrain" not in said
     latest = (root / "work" / "predictions" / "latest").read_text().strip()
     assert json.loads((root / "work" / "predictions" / latest / "manifest.json").read_text())["config_hash"] == expected
+
+
+def test_mlflow_tells_what_each_run_did(demo_run):
+    import mlflow
+
+    from models.tracking.registry import CHURN_MODEL
+    from models.tracking.store import use_store
+
+    use_store(demo_run[0] / "work")
+    runs = mlflow.search_runs(experiment_names=["surveyless"], order_by=["start_time ASC"], output_format="list")
+    training, scoring = runs[0], next(run for run in runs if run.data.tags["kind"] == "scoring")
+    assert re.fullmatch(r"train on data to 2025-12-\d\d, 20\d\d-\d\d-\d\d \d\d:\d\d UTC", training.info.run_name)
+    assert {dataset.dataset.name for dataset in training.inputs.dataset_inputs} >= {"churn training rows"}
+    predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
+    assert scoring.info.run_name.startswith(f"score {predictions['as_of'].iloc[0].date()}, ")
+    assert scoring.data.metrics["customers_scored"] == len(predictions)
+    assert scoring.data.metrics["customers_risk_high"] == (predictions["churn_risk"] == "high").sum()
+    assert "prediction_psi" in scoring.data.metrics
+    version = mlflow.MlflowClient().get_model_version(CHURN_MODEL, "1")
+    assert version.tags["decision"] == "champion" and 0.5 < float(version.tags["roc_auc"]) <= 1
+    assert "Churn model on " in version.description and "Gate: champion" in version.description

@@ -4,8 +4,6 @@ import contextlib
 import errno
 import json
 import os
-import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,160 +15,13 @@ import pytest
 
 from pipelines.cli import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_INTERRUPTED, EXIT_IO_ERROR, main
 from tests.pipelines.conftest import CONFIG
+from tests.pipelines.helpers import arguments_for, rewrite, snapshot, table
 
 pytestmark = pytest.mark.slow
 
 
-def snapshot(work) -> dict:
-    """Every file under predictions/ and reports/ with its bytes' hash and mtime: 'no output changed' means this is equal."""
-    return {
-        p: (p.stat().st_mtime_ns, p.read_bytes())
-        for folder in ("predictions", "reports")
-        for p in (work / folder).rglob("*")
-        if p.is_file() and not p.name.startswith(".")
-    }
-
-
-def copied(demo_run, tmp_path, *parts):
-    """A private copy of the demo's world and work folder, so a test can break or rescore them freely."""
-    root = demo_run[0]
-    for part in parts:
-        shutil.copytree(root / part, tmp_path / part)
-    shutil.copy(root / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path
-
-
-def arguments_for(root, config=None) -> list[str]:
-    return ["--config", str(config or root / "config.yaml"), "--data", str(root / "world"), "--out", str(root / "work")]
-
-
-def table(root, name) -> pd.DataFrame:
-    return pd.read_parquet(root / "world" / f"{name}.parquet")
-
-
-def rewrite(root, name, frame) -> None:
-    frame.to_parquet(root / "world" / f"{name}.parquet", index=False)
-
-
-def rewrite_as_csv(root, name, frame) -> None:
-    (root / "world" / f"{name}.parquet").unlink()
-    frame.to_csv(root / "world" / f"{name}.csv", index=False)
-
-
-def as_text(frame, column) -> pd.DataFrame:
-    return frame.assign(**{column: frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S")})
-
-
-BAD_INPUTS = {
-    "missing table": (lambda root: (root / "world" / "customers.parquet").unlink(), r"customers: table is missing"),
-    "missing column": (
-        lambda root: rewrite(root, "orders", table(root, "orders").drop(columns="amount")),
-        r"orders: column 'amount' is missing",
-    ),
-    "wrong type": (
-        lambda root: rewrite_as_csv(
-            root,
-            "orders",
-            table(root, "orders")
-            .astype({"amount": object})
-            .assign(amount=lambda f: f["amount"].where(f.index != 4, "twelve")),
-        ),
-        r"orders: column 'amount' has 1 invalid values \(rows 5: 'twelve'\); expected numbers",
-    ),
-    "unparseable timestamp": (
-        lambda root: rewrite(
-            root,
-            "activities",
-            as_text(table(root, "activities"), "occurred_at").assign(
-                occurred_at=lambda f: f["occurred_at"].where(f.index != 2, "yesterday")
-            ),
-        ),
-        r"activities: column 'occurred_at' has 1 invalid values \(rows 3: 'yesterday'\)",
-    ),
-    "time zones mixed": (
-        lambda root: rewrite(
-            root,
-            "mentions",
-            as_text(table(root, "mentions"), "posted_at").assign(
-                posted_at=lambda f: f["posted_at"].where(f.index == 0, f["posted_at"] + "+02:00")
-            ),
-        ),
-        r"mentions: column 'posted_at' mixes timestamps with and without a UTC offset: 1 have none \(rows 1: ",
-    ),
-    "duplicate key": (
-        lambda root: rewrite(
-            root,
-            "orders",
-            table(root, "orders").assign(order_id=lambda f: f["order_id"].where(f.index != 1, f["order_id"].iloc[0])),
-        ),
-        r"orders: column 'order_id' has 2 duplicated ids \(rows 1, 2",
-    ),
-    "unknown customer": (
-        lambda root: rewrite(
-            root,
-            "activities",
-            table(root, "activities").assign(customer_id=lambda f: f["customer_id"].where(f.index != 6, "GHOST")),
-        ),
-        r"activities: column 'customer_id' has 1 ids not in customers \(rows 7: 'GHOST'\)",
-    ),
-    "event in the future": (
-        lambda root: rewrite(
-            root,
-            "orders",
-            table(root, "orders").assign(
-                ordered_at=lambda f: f["ordered_at"].where(f.index != 0, pd.Timestamp("2099-01-01"))
-            ),
-        ),
-        r"orders: column 'ordered_at' has 1 times after this run's time .* \(rows 1: 2099-01-01 00:00:00\)",
-    ),
-    "negative amount": (
-        lambda root: rewrite(
-            root,
-            "orders",
-            table(root, "orders").assign(amount=lambda f: f["amount"].where(f.index != 3, -50.0), status="completed"),
-        ),
-        r"orders: column 'amount' has 1 negative amounts on orders not returned or refunded \(rows 4: -50.0\)",
-    ),
-    "empty customers": (
-        lambda root: rewrite(root, "customers", table(root, "customers").iloc[:0]),
-        r"customers: has no rows",
-    ),
-    "all-null required column": (
-        lambda root: rewrite(root, "activities", table(root, "activities").assign(type=None)),
-        r"activities: column 'type' has \d+ empty values \(rows 1, 2, 3, 4, 5: None",
-    ),
-    "survey score off the scale": (
-        lambda root: rewrite(
-            root, "surveys", table(root, "surveys").assign(score=lambda f: f["score"].where(f.index != 0, 11.0))
-        ),
-        r"surveys: column 'score' has 1 scores off the nps scale 0..10 \(rows 1: 11.0\)",
-    ),
-    "not UTF-8": (
-        lambda root: (
-            (root / "world" / "customers.parquet").unlink(),
-            (root / "world" / "customers.csv").write_bytes(b"customer_id,signup_date\nC\xe41,2024-01-01\n"),
-        ),
-        r"customers: customers.csv is not UTF-8 text: line 2, byte 26 \(0xe4\); save it as UTF-8",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_exits_2_naming_table_column_and_rows_and_changes_no_output(demo_run, tmp_path, capsys, case):
-    root = copied(demo_run, tmp_path, "world", "work")
-    before = snapshot(root / "work")
-    breaks, message = BAD_INPUTS[case]
-    breaks(root)
-    capsys.readouterr()
-    assert main(["score", *arguments_for(root)]) == EXIT_BAD_INPUT
-    error = " ".join(capsys.readouterr().err.split())
-    assert error.startswith("surveyless: invalid input") and "Traceback" not in error
-    assert re.search(message, error), error
-    assert snapshot(root / "work") == before
-
-
-def test_unknown_customers_can_be_dropped_with_a_counted_warning(demo_run, tmp_path, capsys):
-    root = copied(demo_run, tmp_path, "world", "work")
+def test_unknown_customers_can_be_dropped_with_a_counted_warning(demo_copy, tmp_path, capsys):
+    root = demo_copy[0]
     rewrite(
         root,
         "orders",
@@ -184,8 +35,8 @@ def test_unknown_customers_can_be_dropped_with_a_counted_warning(demo_run, tmp_p
     )
 
 
-def test_training_on_one_customer_says_what_is_missing(demo_run, tmp_path, capsys):
-    root = copied(demo_run, tmp_path, "world")
+def test_training_on_one_customer_says_what_is_missing(demo_copy, tmp_path, capsys):
+    root = demo_copy[0]
     first = table(root, "orders")["customer_id"].value_counts().index[0]
     for name in ("customers", "orders", "activities", "mentions", "surveys", "churn_events"):
         if (root / "world" / f"{name}.parquet").exists():
@@ -194,8 +45,8 @@ def test_training_on_one_customer_says_what_is_missing(demo_run, tmp_path, capsy
     assert "training needs at least 10 of each" in " ".join(capsys.readouterr().err.split())
 
 
-def test_hostile_text_never_reaches_the_report_or_the_files_unescaped(demo_run, tmp_path):
-    root = copied(demo_run, tmp_path, "world", "work")
+def test_hostile_text_never_reaches_the_report_or_the_files_unescaped(demo_copy, tmp_path):
+    root = demo_copy[0]
     latest = pd.read_parquet(
         root
         / "work"
@@ -236,11 +87,11 @@ def test_hostile_text_never_reaches_the_report_or_the_files_unescaped(demo_run, 
         assert marker not in text
 
 
-def test_a_second_scoring_run_while_one_holds_the_lock_exits_75_and_changes_nothing(demo_run, tmp_path, capsys):
+def test_a_second_scoring_run_while_one_holds_the_lock_exits_75_and_changes_nothing(demo_copy, tmp_path, capsys):
     from pipelines.flows import SCORING_LOCK
     from pipelines.writers import exclusive
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     before = snapshot(root / "work")
     with exclusive(root / "work" / "predictions" / SCORING_LOCK, "scoring"):
         assert main(["score", "--as-of", "2025-07-01", *arguments_for(root)]) == EXIT_BUSY
@@ -248,8 +99,8 @@ def test_a_second_scoring_run_while_one_holds_the_lock_exits_75_and_changes_noth
     assert snapshot(root / "work") == before
 
 
-def test_two_scoring_processes_for_one_date_leave_one_complete_folder(demo_run, tmp_path):
-    root = copied(demo_run, tmp_path, "world", "work")
+def test_two_scoring_processes_for_one_date_leave_one_complete_folder(demo_copy, tmp_path):
+    root = demo_copy[0]
     command = [sys.executable, "-m", "pipelines.cli", "score", "--as-of", "2025-08-01", *arguments_for(root)]
     runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     codes = sorted(run.wait(timeout=300) for run in runs)
@@ -260,10 +111,10 @@ def test_two_scoring_processes_for_one_date_leave_one_complete_folder(demo_run, 
     assert not [p for p in folder.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_disk_full_while_writing_exits_74_and_keeps_the_previous_predictions(demo_run, tmp_path, capsys, monkeypatch):
+def test_disk_full_while_writing_exits_74_and_keeps_the_previous_predictions(demo_copy, tmp_path, capsys, monkeypatch):
     import pipelines.flows as flows
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     before = snapshot(root / "work")
 
     real_to_parquet = pd.DataFrame.to_parquet
@@ -274,17 +125,17 @@ def test_disk_full_while_writing_exits_74_and_keeps_the_previous_predictions(dem
         return real_to_parquet(frame, path, *args, **kwargs)
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", full_disk)
-    monkeypatch.setattr(flows, "write_predictions_task", flows.write_predictions_task.with_options(retries=0))
+    monkeypatch.setattr(flows, "write_predictions_step", flows.write_predictions_step.with_options(retries=0))
     assert main(["score", "--as-of", "2025-05-01", *arguments_for(root)]) == EXIT_IO_ERROR
     error = " ".join(capsys.readouterr().err.split())
     assert "No space left on device" in error and "Earlier predictions, reports and models are unchanged." in error
     assert snapshot(root / "work") == before
 
 
-def test_a_failed_write_is_retried_by_prefect_and_then_succeeds(demo_run, tmp_path, monkeypatch):
+def test_a_failed_write_is_retried_by_prefect_and_then_succeeds(demo_copy, tmp_path, monkeypatch):
     import pipelines.writers as writers
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     real_swap, calls = writers.swap_into_place, []
 
     def flaky_swap(staging, final):
@@ -300,12 +151,12 @@ def test_a_failed_write_is_retried_by_prefect_and_then_succeeds(demo_run, tmp_pa
     assert not [p for p in (root / "work" / "predictions").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_locked_mlflow_store_exits_74_and_changes_nothing(demo_run, tmp_path, capsys, monkeypatch):
+def test_a_locked_mlflow_store_exits_74_and_changes_nothing(demo_copy, tmp_path, capsys, monkeypatch):
     import pipelines.flows as flows
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     before = snapshot(root / "work")
-    monkeypatch.setattr(flows, "load_churn_champion_task", flows.load_churn_champion_task.with_options(retries=0))
+    monkeypatch.setattr(flows, "load_churn_champion_step", flows.load_churn_champion_step.with_options(retries=0))
     holder = sqlite3.connect(root / "work" / "mlflow.db")
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -321,24 +172,24 @@ def test_a_locked_mlflow_store_exits_74_and_changes_nothing(demo_run, tmp_path, 
 def training_runs(work) -> list:
     import mlflow
 
-    from models.tracking import use_store
+    from models.tracking.store import use_store
 
     use_store(work)
     return mlflow.search_runs(
         experiment_names=["surveyless"],
-        filter_string="attributes.run_name = 'train'",
+        filter_string="tags.kind = 'training'",
         order_by=["attributes.start_time ASC"],
         output_format="list",
     )
 
 
 def test_interrupted_training_is_marked_failed_keeps_the_champion_and_a_rerun_completes(
-    demo_run, tmp_path, monkeypatch, capsys
+    demo_copy, tmp_path, monkeypatch, capsys
 ):
     import pipelines.flows as flows
-    from models.tracking import CHURN_MODEL, load_champion
+    from models.tracking.registry import CHURN_MODEL, load_champion
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     champion = load_champion(root / "work", CHURN_MODEL).version
     other = root / "other-seed.yaml"
     other.write_text(CONFIG.replace("model:\n", "model:\n  seed: 43\n"))
@@ -346,7 +197,7 @@ def test_interrupted_training_is_marked_failed_keeps_the_champion_and_a_rerun_co
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(flows, "reason_stability_task", interrupted)
+    monkeypatch.setattr(flows, "reason_stability_step", interrupted)
     assert main(["train", *arguments_for(root, other)]) == EXIT_INTERRUPTED
     assert training_runs(root / "work")[-1].info.status == "FAILED"
     assert load_champion(root / "work", CHURN_MODEL).version == champion
@@ -356,8 +207,8 @@ def test_interrupted_training_is_marked_failed_keeps_the_champion_and_a_rerun_co
     assert [r.info.status for r in runs[-2:]] == ["FAILED", "FINISHED"]
 
 
-def test_a_killed_training_is_marked_failed_by_the_next_one(demo_run, tmp_path):
-    root = copied(demo_run, tmp_path, "world", "work")
+def test_a_killed_training_is_marked_failed_by_the_next_one(demo_copy, tmp_path):
+    root = demo_copy[0]
     other = root / "other-seed.yaml"
     other.write_text(CONFIG.replace("model:\n", "model:\n  seed: 44\n"))
     before = len(training_runs(root / "work"))
@@ -379,11 +230,11 @@ def test_a_killed_training_is_marked_failed_by_the_next_one(demo_run, tmp_path):
     assert statuses[runs[-1].info.run_id] == "FAILED" and list(statuses.values())[-1] == "FINISHED"
 
 
-def test_sigterm_unwinds_like_ctrl_c(demo_run, tmp_path):
+def test_sigterm_unwinds_like_ctrl_c(demo_copy, tmp_path):
     """The signal arrives once the run holds the scoring lock, with loading, scoring and writing still ahead."""
     from pipelines.flows import SCORING_LOCK
 
-    root = copied(demo_run, tmp_path, "world", "work")
+    root = demo_copy[0]
     before = snapshot(root / "work")
     command = [sys.executable, "-m", "pipelines.cli", "score", "--as-of", "2025-02-01", *arguments_for(root)]
     scoring = subprocess.Popen(
@@ -409,10 +260,10 @@ def test_export_replaces_customer_ids_by_a_keyed_hash(demo_run, tmp_path, capsys
     monkeypatch.delenv("SURVEYLESS_EXPORT_KEY", raising=False)
     assert main(["export", "--to", str(tmp_path / "x.parquet"), *arguments]) == EXIT_BAD_INPUT
     assert "set the environment variable SURVEYLESS_EXPORT_KEY" in capsys.readouterr().err
-    monkeypatch.setenv("SURVEYLESS_EXPORT_KEY", "team-key-1")
+    monkeypatch.setenv("SURVEYLESS_EXPORT_KEY", "team-key-1-" + "a" * 32)
     assert main(["export", "--to", str(tmp_path / "a.parquet"), *arguments]) == 0
     assert main(["export", "--to", str(tmp_path / "b.csv"), *arguments]) == 0
-    monkeypatch.setenv("SURVEYLESS_EXPORT_KEY", "team-key-2")
+    monkeypatch.setenv("SURVEYLESS_EXPORT_KEY", "team-key-2-" + "b" * 32)
     assert main(["export", "--to", str(tmp_path / "c.parquet"), *arguments]) == 0
     latest = (root / "work" / "predictions" / "latest").read_text().strip()
     original = pd.read_parquet(root / "work" / "predictions" / latest / "predictions.parquet")

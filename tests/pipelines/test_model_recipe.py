@@ -38,7 +38,8 @@ def snapshot_folder(folder, with_churn_events: bool):
 def test_a_snapshot_trains_and_its_unlabelled_copy_is_scored_whole_under_the_models_definition(tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(
-        "churn: {lapse_segments: []}\nfeatures: {customer_attributes: [plan, seats]}\npromotion: {must_beat_baselines: false}\n"
+        "churn: {lapse_segments: []}\nfeatures: {customer_attributes: [plan, seats]}\npromotion: {must_beat_baselines: "
+        "false}\n"
     )
     work = tmp_path / "work"
     labelled, unlabelled = snapshot_folder(tmp_path / "labelled", True), snapshot_folder(tmp_path / "unlabelled", False)

@@ -52,7 +52,7 @@ def test_a_failed_write_leaves_the_previous_folder_and_no_debris(tmp_path):
 
 
 def test_world_is_written_as_contract_tables_and_truth(tmp_path):
-    counts = write_world(WorldSpec(customers=200, seed=1), tmp_path / "world")
+    counts = write_world(WorldSpec(customers=200, seed=1), tmp_path / "world", "nps")
     names = sorted(p.name for p in (tmp_path / "world").iterdir())
     assert names == [
         "activities.parquet",
