@@ -262,8 +262,15 @@ def load_sentiment_scorer(work: Path) -> LexiconScorer | TextModelScorer:
     pointer = Path(work) / "sentiment" / SENTIMENT_POINTER
     if not pointer.exists():
         return LexiconScorer.shipped()
-    current = json.loads(pointer.read_text(encoding="utf-8"))
-    model = (pointer.parent / current["path"]).resolve()
+    try:
+        current = json.loads(pointer.read_text(encoding="utf-8"))
+        model = (pointer.parent / current["path"]).resolve()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        damaged = (
+            f"{pointer} is damaged ({type(error).__name__}); train again with `surveyless sentiment train`, "
+            "or remove it to use the lexicon."
+        )
+        raise ContractError([Problem("sentiment", None, damaged)]) from error
     if not model.is_relative_to(pointer.parent.resolve()):
         raise ContractError(
             [

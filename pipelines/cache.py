@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from pipelines.config import Config
 from pipelines.writers import write_bytes_atomically
 
 RUN_ONLY_KEYS = ("data", "out", "world", "schedules", "output", "executor", "sql")
+
+LOG = logging.getLogger(__name__)
 
 
 def config_hash(config: Config) -> str:
@@ -32,10 +35,14 @@ def digest(*parts: object) -> str:
 
 
 def cached_frame(folder: Path, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """`compute()`, or the frame it returned before under `key` (Parquet keeps dtypes and float bits)."""
+    """`compute()`, or the frame it returned before under `key` (Parquet keeps dtypes and float bits). A cache file
+    that no longer reads is computed again and replaced."""
     path = folder / f"{key}.parquet"
     if path.exists():
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError):
+            LOG.warning("the cached features %s were damaged: built again.", path.name)
     frame = compute()
     buffer = io.BytesIO()
     frame.to_parquet(buffer)

@@ -70,6 +70,7 @@ def write_table_atomically(frame: pd.DataFrame, path: Path) -> None:
 def write_new_table(frame: pd.DataFrame, path: Path) -> None:
     """Writes a file that must not exist yet, atomically: the link is made only if the name is free, so a file
     someone else wrote (or a race with another writer) is never replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.parent / f".{uuid.uuid4().hex}.tmp.{path.name}"
     write_table_atomically(frame, staging)
     try:

@@ -1,0 +1,582 @@
+"""Feature builders: every catalogue feature for any number of (customer, as_of) requests, on DuckDB.
+
+One SQL query per source joins each request to its customer's events *strictly before* its own
+`as_of` (`KNOWN_BEFORE`, the only place time is cut) and aggregates windows with FILTER clauses,
+so a training set over many cutoffs, the survey answers on hundreds of days and one scoring date
+are the same single pass. Facts that arrive after the event they describe count from when they
+are known: a delivery from its delivery time, a ticket's resolution from `resolved_at`, an order's
+final status `status_final_after_days` after ordering. Pandas stays at the edges: registering the
+tables, the few ratios of aggregates, BG/NBD's expectations, and the frame the caller gets back,
+named as `features.registry` declares. Nothing here writes into its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pydantic import Field, field_validator
+
+from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
+from features.contract import ContractError, Problem
+from features.registry import TREND_DAYS, Feature, feature_catalogue
+from features.schema import CUSTOMERS, RETURN_STATUSES
+from features.sentiment import NEUTRAL_BAND
+from features.settings import Settings
+from features.tables import Tables
+
+TOUCH_TYPES = ("call", "email", "meeting", "demo")
+TICKET_TYPES = ("support_ticket", "complaint")
+ESCALATION_DAYS = 30
+MICROSECONDS_PER_DAY = 86_400_000_000.0
+KNOWN_BEFORE = "e.{time} < r.as_of"
+"""The point-in-time cut: a request sees an event only when the event's time is strictly before its as_of."""
+EXACT = "DECIMAL(38, 12)"
+"""Sums of measured values (amounts, days, sentiment) are taken in exact decimals: a floating-point sum depends on
+the order DuckDB's threads meet the rows, and reruns must give identical bytes."""
+
+
+def exact_sum(expression: str, condition: str | None = None) -> str:
+    filtered = f" FILTER (WHERE {condition})" if condition else ""
+    return f"sum(({expression})::{EXACT}){filtered}::DOUBLE"
+
+
+def exact_mean(expression: str, condition: str | None = None) -> str:
+    filtered = f" FILTER (WHERE {condition})" if condition else ""
+    return f"(sum(({expression})::{EXACT}){filtered} / count({expression}){filtered})::DOUBLE"
+
+
+class FeatureSettings(Settings):
+    windows_days: tuple[int, ...] = Field(
+        (30, 90, 365), min_length=1, description="Look-back windows for counts and sums."
+    )
+    status_final_after_days: int = Field(
+        30,
+        ge=0,
+        description="Days after ordering by which an order's status (returned, refunded) is final; statuses are "
+        "trusted only from then on.",
+    )
+    customer_attributes: tuple[str, ...] = Field(
+        (), description="Columns of customers to use as features: numbers as-is, text as categories."
+    )
+
+    @field_validator("windows_days")
+    @classmethod
+    def positive_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(window <= 0 for window in value) or len(set(value)) < len(value):
+            raise ValueError(f"windows must be distinct positive numbers of days, got {list(value)}")
+        return value
+
+    @property
+    def longest(self) -> int:
+        return max(self.windows_days)
+
+
+Rhythms = Mapping[pd.Timestamp, BgNbd | None]
+"""BG/NBD of the whole customer base per month (`features.btyd.rhythm_anchor`)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One source's SQL and the windows it was written for."""
+
+    sql: str
+    settings: FeatureSettings
+
+
+def sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def days_before_as_of(expression: str) -> str:
+    return f"date_diff('microsecond', {expression}, r.as_of) / {MICROSECONDS_PER_DAY}"
+
+
+def within(time: str, days: int, until_days: int = 0) -> str:
+    """`time` in [as_of - days, as_of - until_days): a window ending at as_of (the join already cuts there)."""
+    upper = f" AND {time} < r.as_of - INTERVAL ({until_days}) DAY" if until_days else ""
+    return f"{time} >= r.as_of - INTERVAL ({days}) DAY{upper}"
+
+
+def known(table: str, time: str) -> str:
+    return f"FROM requests r JOIN {table} e ON e.code = r.code AND {KNOWN_BEFORE.format(time=time)}"
+
+
+# Orders -------------------------------------------------------------------------------------------
+
+
+def order_query(columns: set[str], settings: FeatureSettings) -> str:
+    """Order counts, spend, rhythm, discounts and final statuses of each request's orders before its as_of."""
+    long = settings.longest
+    parts = [f'count(*) FILTER (WHERE {within("e.ordered_at", w)}) AS "orders_{w}d"' for w in settings.windows_days]
+    parts += [f'{exact_sum("e.amount", within("e.ordered_at", w))} AS "spend_{w}d"' for w in settings.windows_days]
+    parts += [
+        "max(e.ordered_at) AS last_order",
+        f"count(*) FILTER (WHERE {within('e.ordered_at', TREND_DAYS)}) AS orders_now",
+        f"count(*) FILTER (WHERE {within('e.ordered_at', 2 * TREND_DAYS, TREND_DAYS)}) AS orders_before",
+        f"coalesce({exact_sum('e.amount', within('e.ordered_at', TREND_DAYS))}, 0) AS spend_now",
+        f"coalesce({exact_sum('e.amount', within('e.ordered_at', 2 * TREND_DAYS, TREND_DAYS))}, 0) AS spend_before",
+        f'{exact_mean("e.amount", within("e.ordered_at", long))} AS "average_order_value_{long}d"',
+        "median(e.gap_days) AS typical_order_gap_days",
+        f"{exact_sum('e.gap_days')} AS gap_sum",
+        "count(e.gap_days) AS gaps",
+        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
+        "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
+        "count(DISTINCT e.order_day) AS order_days",
+        "min(e.order_day) AS first_day",
+        "max(e.order_day) AS last_day",
+        "min(e.ordered_at) AS first_order",
+        f"{exact_mean('e.amount')} AS lifetime_average_order_value",
+    ]
+    if "discount" in columns:
+        parts.append(
+            "avg(CASE WHEN coalesce(e.discount, 0) > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE "
+            f'{within("e.ordered_at", long)}) AS "discount_share_{long}d"'
+        )
+    if "status" in columns:
+        final = f"e.final_at < r.as_of AND {within('e.final_at', long)}"
+        parts += [
+            f"count(*) FILTER (WHERE e.final_at < r.as_of AND {within('e.final_at', w)} AND e.status IN "
+            f'({sql_list(RETURN_STATUSES)})) AS "returns_{w}d"'
+            for w in settings.windows_days
+        ]
+        parts += [
+            f"avg(CASE WHEN e.status = '{value}' THEN 1.0 ELSE 0.0 END) FILTER (WHERE {final}) AS "
+            f'"{kind}_rate_{long}d"'
+            for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
+        ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('orders', 'ordered_at')} GROUP BY r.rid"
+
+
+def delivery_query(settings: FeatureSettings) -> str:
+    """Late deliveries, counted when they arrive: an order still on its way is not yet known late."""
+    long = settings.longest
+    parts = [
+        f'count(*) FILTER (WHERE e.late AND {within("e.delivered_at", w)}) AS "late_deliveries_{w}d"'
+        for w in settings.windows_days
+    ]
+    parts += [
+        f"avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within('e.delivered_at', long)}) AS "
+        f'"late_delivery_rate_{long}d"',
+        f'{exact_mean("e.days_late", "e.late AND " + within("e.delivered_at", long))} AS "mean_days_late_{long}d"',
+        "max(e.delivered_at) FILTER (WHERE e.late) AS last_late_delivery",
+    ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('deliveries', 'delivered_at')} GROUP BY r.rid"
+
+
+def channel_query(settings: FeatureSettings) -> str:
+    long = settings.longest
+    return f"""
+        WITH per_channel AS (
+            SELECT r.rid, e.channel, count(*) AS orders {known("orders", "ordered_at")}
+                AND {within("e.ordered_at", long)} AND e.channel IS NOT NULL
+            GROUP BY r.rid, e.channel
+        )
+        SELECT rid, count(*)::DOUBLE AS "channels_used_{long}d",
+               max(orders) / sum(orders) AS "main_channel_share_{long}d"
+        FROM per_channel GROUP BY rid
+    """
+
+
+# Sales activity and service -----------------------------------------------------------------------
+
+
+def activity_query(columns: set[str], settings: FeatureSettings) -> str:
+    """Service load and quality, and the account team's attention: tickets, complaints, silence."""
+    long, windows = settings.longest, settings.windows_days
+    touch = f"e.type IN ({sql_list(TOUCH_TYPES)})"
+    outbound_touch = f"{touch} AND coalesce(e.direction, 'outbound') = 'outbound'"
+    parts = [
+        f"count(*) FILTER (WHERE e.type = 'support_ticket' AND {within('e.occurred_at', w)}) AS "
+        f'"support_tickets_{w}d"'
+        for w in windows
+    ]
+    parts += [
+        f"count(*) FILTER (WHERE e.type = 'complaint' AND {within('e.occurred_at', w)}) AS \"complaints_{w}d\""
+        for w in windows
+    ]
+    parts.append(f'count(*) FILTER (WHERE e.escalated AND {within("e.occurred_at", long)}) AS "escalations_{long}d"')
+    if "resolved_at" in columns:
+        ticket, still_open = (
+            f"e.type IN ({sql_list(TICKET_TYPES)})",
+            "(e.resolved_at IS NULL OR e.resolved_at >= r.as_of)",
+        )
+        parts += [
+            f"count(*) FILTER (WHERE {ticket} AND {still_open}) AS open_tickets",
+            f"avg(CASE WHEN {still_open} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {ticket} AND "
+            f'{within("e.occurred_at", long)}) AS "unresolved_ticket_share_{long}d"',
+            f"median(date_diff('microsecond', e.occurred_at, e.resolved_at) / {MICROSECONDS_PER_DAY}) "
+            f"FILTER (WHERE {ticket} AND {within('e.occurred_at', long)} AND NOT {still_open}) AS "
+            f'"median_resolution_days_{long}d"',
+        ]
+    parts += [
+        f"count(*) FILTER (WHERE {touch} AND e.direction = 'inbound' AND {within('e.occurred_at', w)}) AS "
+        f'"inbound_contacts_{w}d"'
+        for w in windows
+    ]
+    parts += [
+        f'count(*) FILTER (WHERE {outbound_touch} AND {within("e.occurred_at", w)}) AS "outbound_touches_{w}d"'
+        for w in windows
+    ]
+    parts += [
+        f"count(*) FILTER (WHERE e.type IN ('meeting', 'demo') AND {within('e.occurred_at', w)}) AS \"meetings_{w}d\""
+        for w in windows
+    ]
+    parts += [
+        f"max(e.occurred_at) FILTER (WHERE {outbound_touch}) AS last_touch",
+        f"count(*) FILTER (WHERE e.type = 'opportunity_won' AND {within('e.occurred_at', long)}) AS "
+        f'"opportunities_won_{long}d"',
+        f"count(*) FILTER (WHERE e.type = 'opportunity_lost' AND {within('e.occurred_at', long)}) AS "
+        f'"opportunities_lost_{long}d"',
+    ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('activities', 'occurred_at')} GROUP BY r.rid"
+
+
+# Social listening -----------------------------------------------------------------------------------
+
+
+def mention_query(columns: set[str], settings: FeatureSettings) -> str:
+    """What the customer says about the brand in public."""
+    long = settings.longest
+    parts = [f'count(*) FILTER (WHERE {within("e.posted_at", w)}) AS "mentions_{w}d"' for w in settings.windows_days]
+    if "sentiment" in columns:
+        negative = f"e.sentiment < -{NEUTRAL_BAND}"
+        parts += [
+            f'{exact_mean("e.sentiment", within("e.posted_at", w))} AS "mean_sentiment_{w}d"'
+            for w in settings.windows_days
+        ]
+        parts += [
+            f'min(e.sentiment) FILTER (WHERE {within("e.posted_at", long)}) AS "min_sentiment_{long}d"',
+            f"avg(CASE WHEN {negative} THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within('e.posted_at', long)}) AS "
+            f'"negative_mention_share_{long}d"',
+            f"max(e.posted_at) FILTER (WHERE {negative}) AS last_negative",
+            f"{exact_mean('e.sentiment', within('e.posted_at', TREND_DAYS))} AS sentiment_now",
+            f"{exact_mean('e.sentiment', within('e.posted_at', 2 * TREND_DAYS, TREND_DAYS))} AS sentiment_before",
+            f"{exact_mean('e.sentiment', within('e.posted_at', long))} AS sentiment_long",
+        ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('mentions', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
+
+
+def brand_query(settings: FeatureSettings) -> str:
+    """The brand's mood on each requested date: computed once per date, read by every customer."""
+    long = settings.longest
+    parts = [
+        f"avg(CASE WHEN e.sentiment < -{NEUTRAL_BAND} THEN 1.0 ELSE 0.0 END) FILTER (WHERE e.code IS NULL AND "
+        f'{within("e.posted_at", w)}) AS "brand_negative_share_{w}d"'
+        for w in settings.windows_days
+    ]
+    parts.append(f"{exact_mean('e.sentiment', within('e.posted_at', long))} AS everyone_sentiment")
+    known_before = KNOWN_BEFORE.format(time="posted_at")
+    return f"SELECT r.as_of, {', '.join(parts)} FROM dates r JOIN mentions e ON {known_before} GROUP BY r.as_of"
+
+
+# Registering the tables -----------------------------------------------------------------------------
+
+
+def code_column(customer_ids: pd.Series, codes: pd.Index) -> pd.Series:
+    """Each customer's row number in `customers` (missing for unlinked events), as the integer DuckDB joins on."""
+    return (
+        pd.Series(codes.get_indexer(customer_ids), index=customer_ids.index).where(customer_ids.notna()).astype("Int64")
+    )
+
+
+def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd.DataFrame]:
+    """The event tables as DuckDB reads them: integer customer codes, plain text for enumerations, and the facts
+    that do not depend on as_of worked out once (gaps between orders, late deliveries, escalated complaints)."""
+    ids = pd.Index(tables.customers["customer_id"])
+    frames = {}
+    if tables.orders is not None:
+        orders = tables.orders.assign(code=code_column(tables.orders["customer_id"], ids))
+        orders = orders.assign(order_day=orders["ordered_at"].dt.normalize())
+        if "status" in orders:
+            orders = orders.assign(
+                status=orders["status"].astype("string"),
+                final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days),
+            )
+        frames["orders"] = orders.drop(columns=["customer_id"])
+        if {"delivered_at", "promised_at"} <= set(orders.columns):
+            delivered = orders.dropna(subset=["delivered_at", "promised_at"])
+            days_late = ((delivered["delivered_at"] - delivered["promised_at"]) / pd.Timedelta(days=1)).clip(lower=0)
+            frames["deliveries"] = pd.DataFrame(
+                {
+                    "code": delivered["code"],
+                    "delivered_at": delivered["delivered_at"],
+                    "days_late": days_late,
+                    "late": days_late > 0,
+                }
+            )
+    if tables.activities is not None:
+        activities = tables.activities.assign(
+            code=code_column(tables.activities["customer_id"], ids), type=tables.activities["type"].astype("string")
+        )
+        direction = (
+            activities["direction"].astype("string")
+            if "direction" in activities
+            else pd.Series(pd.NA, index=activities.index, dtype="string")
+        )
+        frames["activities"] = activities.assign(direction=direction).drop(columns=["customer_id"])
+    if tables.mentions is not None:
+        frames["mentions"] = tables.mentions.assign(code=code_column(tables.mentions["customer_id"], ids)).drop(
+            columns=["customer_id"]
+        )
+    return frames
+
+
+def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that reads the frames in place, with the per-order and per-complaint facts added."""
+    connection = duckdb.connect()
+    for name, frame in frames.items():
+        connection.register(
+            f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False)
+        )  # Arrow copies only what it cannot share
+    connection.register("requests", requests)
+    connection.execute("CREATE TEMP TABLE dates AS SELECT DISTINCT as_of FROM requests")
+    if "orders" in frames:
+        connection.execute(
+            "CREATE TEMP VIEW orders AS SELECT *, date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code "
+            "ORDER BY ordered_at), ordered_at) "
+            f"/ {MICROSECONDS_PER_DAY} AS gap_days FROM orders_frame"
+        )
+    if "deliveries" in frames:
+        connection.execute("CREATE TEMP VIEW deliveries AS SELECT * FROM deliveries_frame")
+    if "activities" in frames:
+        connection.execute(f"""
+            CREATE TEMP VIEW activities AS SELECT a.*, a.type = 'complaint' AND EXISTS (
+                SELECT 1 FROM activities_frame t WHERE t.code = a.code AND t.type = 'support_ticket'
+                AND t.occurred_at <= a.occurred_at AND t.occurred_at >= a.occurred_at - INTERVAL ({ESCALATION_DAYS}) DAY
+            ) AS escalated FROM activities_frame a
+        """)
+    if "mentions" in frames:
+        connection.execute("CREATE TEMP VIEW mentions AS SELECT * FROM mentions_frame")
+    return connection
+
+
+# Assembling the features ----------------------------------------------------------------------------
+
+
+def days_since(latest: pd.Series, as_of: pd.Series) -> pd.Series:
+    return (as_of - latest) / pd.Timedelta(days=1)
+
+
+def purchase_columns(
+    found: pd.DataFrame, as_of: pd.Series, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
+) -> pd.DataFrame:
+    """Orders' aggregates turned into features: recency, trends, the customer's rhythm and BG/NBD's expectations."""
+    since_last = days_since(found["last_order"], as_of)
+    typical_gap = found["typical_order_gap_days"]
+    ordered = (found["orders_now"] + found["orders_before"]) > 0
+    t_x = days_since(found["first_day"], found["last_day"])
+    age = days_since(found["first_day"], as_of.dt.normalize())
+    gaps = found["gaps"]
+    gap_mean = found["gap_sum"] / gaps.where(gaps > 0)
+    gap_spread = np.sqrt(
+        found["gap_spread_numerator"] / (gaps * (gaps - 1)).where(gaps > 1)
+    )  # n Σg² - (Σg)², exact, over n(n-1)
+    columns = {
+        "days_since_last_order": since_last,
+        "order_gap_variation": gap_spread / gap_mean.where(gap_mean > 0),
+        f"order_trend_{TREND_DAYS}d": ((found["orders_now"] + 1) / (found["orders_before"] + 1)).where(ordered),
+        f"spend_trend_{TREND_DAYS}d": ((found["spend_now"] + 1) / (found["spend_before"] + 1)).where(ordered),
+        "order_overdue_ratio": since_last / typical_gap.clip(lower=1.0),
+        "days_since_first_order": days_since(found["first_order"], as_of),
+        "days_from_first_to_last_order": t_x,
+    }
+    x = found["order_days"] - 1.0
+    expectations = {
+        name: pd.Series(np.nan, index=found.index)
+        for name in ("probability_active", f"expected_orders_{horizon_days}d", f"probability_no_order_{horizon_days}d")
+    }
+    bought = found["order_days"].notna()
+    anchors = (
+        as_of[bought].to_numpy().astype("datetime64[M]").astype("datetime64[us]")
+    )  # rhythm_anchor, for many dates at once
+    for anchor, rows in found[bought].groupby(anchors).groups.items():
+        model = rhythms.get(anchor)
+        if model is None:
+            continue
+        arrays = (x[rows].to_numpy(float), t_x[rows].to_numpy(float), age[rows].to_numpy(float))
+        expectations["probability_active"][rows] = model.probability_alive(*arrays)
+        expectations[f"expected_orders_{horizon_days}d"][rows] = model.expected_purchases(horizon_days, *arrays)
+        expectations[f"probability_no_order_{horizon_days}d"][rows] = model.probability_no_purchase(
+            horizon_days, *arrays
+        )
+    return found.assign(**columns, **expectations)
+
+
+def activity_columns(found: pd.DataFrame, as_of: pd.Series, settings: FeatureSettings) -> pd.DataFrame:
+    long = settings.longest
+    won, lost = found[f"opportunities_won_{long}d"], found[f"opportunities_lost_{long}d"]
+    return found.assign(
+        **{
+            "days_since_last_touch": days_since(found["last_touch"], as_of),
+            f"win_rate_{long}d": (won / (won + lost)).where(won + lost > 0),
+        }
+    )
+
+
+def mention_columns(
+    found: pd.DataFrame, as_of: pd.Series, brand: pd.DataFrame | None, settings: FeatureSettings
+) -> pd.DataFrame:
+    if "last_negative" not in found:
+        return found
+    mood = brand.reindex(as_of.to_numpy()).set_axis(found.index)
+    return found.assign(
+        **{
+            "days_since_last_negative_mention": days_since(found["last_negative"], as_of),
+            f"sentiment_trend_{TREND_DAYS}d": found["sentiment_now"] - found["sentiment_before"],
+            f"sentiment_vs_brand_{settings.longest}d": found["sentiment_long"] - mood["everyone_sentiment"],
+        }
+    )
+
+
+def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, settings: FeatureSettings) -> pd.DataFrame:
+    """Who the customer is and for how long: the context every other signal is read against."""
+    customers = tables.customers
+    missing = [a for a in settings.customer_attributes if a not in customers.columns]
+    if missing:
+        raise ContractError(
+            [
+                Problem("customers", a, "is named in features.customer_attributes but is not a column of customers.")
+                for a in missing
+            ]
+        )
+    picked = customers.iloc[codes.to_numpy()].reset_index(drop=True).set_axis(codes.index)
+    columns = {
+        "tenure_days": days_since(picked["signup_date"], as_of),
+        "segment": picked["segment"] if "segment" in picked else pd.Series(np.nan, index=codes.index),
+    }
+    for attribute in settings.customer_attributes:
+        values = picked[attribute]
+        numeric = pd.to_numeric(values, errors="coerce")
+        columns[attribute] = numeric if numeric.notna().sum() == values.notna().sum() else values.astype("str")
+    return pd.DataFrame(columns)
+
+
+def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.Index) -> pd.DataFrame:
+    """The query's rows by request (requests without a matching event get an empty row)."""
+    return connection.execute(sql).df().set_index("rid").reindex(index)
+
+
+def request_features(
+    tables: Tables, requests: pd.DataFrame, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
+) -> pd.DataFrame:
+    """Every catalogue feature for each request (`customer_id`, `as_of`), in request order and catalogue order.
+
+    `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
+    """
+    catalogue = catalogue_for(tables, settings, horizon_days)
+    ids = pd.Index(tables.customers["customer_id"])
+    codes = pd.Series(ids.get_indexer(requests["customer_id"]), index=requests.index)
+    as_of = (
+        requests["as_of"]
+        .astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]")
+        .reset_index(drop=True)
+        .set_axis(requests.index)
+    )
+    index = pd.RangeIndex(len(requests))
+    keyed = pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()})
+    frames = registered_tables(tables, settings)
+    with connected(frames, keyed) as connection:
+        parts = [customer_columns(tables, codes, as_of, settings).set_axis(index)]
+        plain_as_of = pd.Series(as_of.to_numpy(), index=index)
+        if "orders" in frames:
+            columns = set(frames["orders"].columns)
+            parts.append(
+                purchase_columns(
+                    query_frame(connection, order_query(columns, settings), index),
+                    plain_as_of,
+                    settings,
+                    horizon_days,
+                    rhythms,
+                )
+            )
+            if "deliveries" in frames:
+                found = query_frame(connection, delivery_query(settings), index)
+                parts.append(
+                    found.assign(days_since_last_late_delivery=days_since(found["last_late_delivery"], plain_as_of))
+                )
+            if "channel" in columns:
+                parts.append(query_frame(connection, channel_query(settings), index))
+        if "activities" in frames:
+            parts.append(
+                activity_columns(
+                    query_frame(connection, activity_query(set(frames["activities"].columns), settings), index),
+                    plain_as_of,
+                    settings,
+                )
+            )
+        if "mentions" in frames:
+            columns = set(frames["mentions"].columns)
+            brand = (
+                connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
+            )
+            found = mention_columns(
+                query_frame(connection, mention_query(columns, settings), index), plain_as_of, brand, settings
+            )
+            parts.append(
+                found
+                if brand is None
+                else found.assign(
+                    **brand.reindex(plain_as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment")
+                )
+            )
+    built = pd.concat(parts, axis=1)
+    fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
+    features = built.reindex(columns=list(catalogue)).fillna(fills)
+    numeric = [name for name, spec in catalogue.items() if not spec.categorical]
+    return features.astype(dict.fromkeys(numeric, float)).set_axis(requests.index)
+
+
+def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
+    """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`): x, t_x and T of
+    every customer at each month's first day from one pass over the distinct order days, then one fit per month."""
+    anchors = sorted({rhythm_anchor(d) for d in dates})
+    if tables.orders is None or not anchors:
+        return dict.fromkeys(anchors)
+    days = pd.DataFrame(
+        {"customer_id": tables.orders["customer_id"], "day": tables.orders["ordered_at"].dt.normalize()}
+    ).drop_duplicates()
+    draw = (
+        pd.util.hash_array(days["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64
+    )  # one fixed draw per customer
+    order = np.lexsort((days["day"].to_numpy(), draw))
+    histories = purchase_histories(draw[order], days["day"].to_numpy()[order], anchors)
+    return {
+        anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
+        if (h := histories.get(anchor)) is not None
+        else None
+        for anchor in anchors
+    }
+
+
+def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
+    """The features these tables support under these settings and churn horizon."""
+    return feature_catalogue(settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes)
+
+
+def build_features(
+    tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None
+) -> pd.DataFrame:
+    """Every catalogue feature for every customer signed up before `as_of`, indexed by customer_id.
+
+    `horizon_days` is the churn horizon: buying-rhythm expectations look that far ahead. `rhythm` is
+    the base's BG/NBD fit, computed from `tables` when not given: give it when `tables` holds only
+    some of the customers, so their features match a build over everyone.
+    """
+    population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
+    requests = pd.DataFrame(
+        {"customer_id": population.to_numpy(), "as_of": as_of},
+        index=pd.Index(population.to_numpy(), name="customer_id"),
+    )
+    rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
+    return request_features(tables, requests, settings, horizon_days, rhythms)
+
+
+def unused_attributes(tables: Tables, settings: FeatureSettings) -> list[str]:
+    """Columns of customers beyond the contract's that the settings do not name as attributes."""
+    declared = {column.name for column in CUSTOMERS.columns} | set(settings.customer_attributes)
+    return [column for column in tables.customers.columns if column not in declared]

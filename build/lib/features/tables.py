@@ -1,0 +1,131 @@
+"""The validated input tables, and the one cut that keeps every feature point in time."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from features.schema import EVENT_SOURCES, TABLE_SPECS
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Input tables after validation: typed columns, known customers, naive UTC timestamps."""
+
+    customers: pd.DataFrame
+    orders: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
+    mentions: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    churn_events: pd.DataFrame | None = None
+
+    def present(self) -> dict[str, pd.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @property
+    def event_sources(self) -> tuple[str, ...]:
+        return tuple(name for name in EVENT_SOURCES if getattr(self, name) is not None)
+
+    @property
+    def data_end(self) -> pd.Timestamp:
+        """The first day after the last recorded event or signup: the latest date the data can be scored at
+        (for a snapshot of customers without events, the day after the newest signup)."""
+        times = [
+            frame[TABLE_SPECS[name].time_column].max()
+            for name, frame in self.present().items()
+            if TABLE_SPECS[name].time_column and len(frame)
+        ]
+        times.append(self.customers["signup_date"].max())
+        return instant(max(times).normalize() + pd.Timedelta(days=1))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of every table's content: the same data gives the same fingerprint (hashed once: it reads every row).
+
+        Hashes each table's Arrow stream, four times faster than hashing values through pandas.
+        """
+        digest = hashlib.sha256()
+        for name, frame in self.present().items():
+            digest.update(name.encode())
+            table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as stream:
+                stream.write_table(table)
+            digest.update(sink.getvalue())
+        return digest.hexdigest()[:16]
+
+    @cached_property
+    def coded(self) -> Tables:
+        """The same tables with `customer_id` as the customer's row number in `customers` (NaN for none).
+
+        Grouping tens of millions of events by number is about four times faster than by text, and
+        the codes are computed once however many cutoffs are built. `customer_ids` maps them back.
+        """
+        ids = pd.Index(self.customers["customer_id"])
+        return replace(
+            self,
+            **{
+                name: frame.assign(customer_id=codes_of(ids, frame["customer_id"]))
+                for name, frame in self.present().items()
+            },
+        )
+
+    def customer_ids(self, codes: pd.Index) -> pd.Index:
+        """The ids behind codes of `coded`."""
+        return pd.Index(self.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
+
+    def partitions(self, count: int) -> Iterator[Tables]:
+        """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
+        groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count
+        for group in range(count):
+            yield self.for_customers(pd.Index(self.customers["customer_id"][groups == group]))
+
+    def for_customers(self, customer_ids: pd.Index) -> Tables:
+        """The same tables limited to some customers, except mentions: all are kept, since brand-wide features
+        (the brand's mood, a customer's sentiment against everyone's) read them all."""
+        return replace(
+            self,
+            **{
+                name: frame[frame["customer_id"].isin(customer_ids)]
+                for name, frame in self.present().items()
+                if name != "mentions"
+            },
+        )
+
+
+def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
+    """Row numbers in `ids`; ids not there (another partition's customers) get numbers after them, missing ones NaN."""
+    codes = ids.get_indexer(customer_ids).astype(float)
+    elsewhere = (codes < 0) & customer_ids.notna().to_numpy()
+    codes[elsewhere] = len(ids) + pd.factorize(customer_ids[elsewhere])[0]
+    codes[customer_ids.isna().to_numpy()] = np.nan
+    return codes
+
+
+TIME_UNIT = "us"
+"""Every timestamp in validated tables, cutoffs and scoring dates has this resolution, so they compare and merge
+whatever resolution the source stored (seconds to nanoseconds, dates, Parquet date32)."""
+
+
+def instant(value: object) -> pd.Timestamp:
+    """A naive timestamp at TIME_UNIT: how dates from config, the command line and code enter the pipeline."""
+    return pd.Timestamp(value).as_unit(TIME_UNIT)
+
+
+def known_before(frame: pd.DataFrame | None, time_column: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """Rows whose `time_column` is strictly before `as_of`: the only view of the past a feature may use."""
+    if frame is None:
+        return None
+    return frame[frame[time_column] < as_of]
+
+
+def between(frame: pd.DataFrame, time_column: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Rows with start <= time < end."""
+    times = frame[time_column]
+    return frame[(times >= start) & (times < end)]
