@@ -52,7 +52,7 @@ lint: dev
 WHEEL_CHECK ?= /tmp/surveyless-wheel-check
 wheel-check:
 	rm -rf $(WHEEL_CHECK) && $(PYTHON) -m venv $(WHEEL_CHECK)/venv
-	$(WHEEL_CHECK)/venv/bin/python -m pip install --quiet --constraint constraints.txt .
+	rm -rf build && $(WHEEL_CHECK)/venv/bin/python -m pip install --quiet --constraint constraints.txt . && rm -rf build
 	mkdir -p $(WHEEL_CHECK)/elsewhere && cd $(WHEEL_CHECK)/elsewhere && $(WHEEL_CHECK)/venv/bin/surveyless demo
 	test -f $(WHEEL_CHECK)/elsewhere/work/predictions/latest
 
