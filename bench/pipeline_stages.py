@@ -28,7 +28,7 @@ from models.card import model_card
 from models.drift import drift_summary
 from models.scoring import score_customers
 from pipelines.config import load_config
-from pipelines.report import report_context, write_report
+from pipelines.report import priority_list, report_context, write_report
 from pipelines.writers import write_predictions, write_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -114,7 +114,18 @@ def main() -> None:
             "report",
             lambda p: len(scored.predictions),
             lambda: write_report(
-                report_context(config, tables, scored, model, None, drift, None, card, history),
+                report_context(
+                    config,
+                    tables,
+                    scored,
+                    priority_list(scored, tables.customers, None, None),
+                    model,
+                    None,
+                    drift,
+                    None,
+                    card,
+                    history,
+                ),
                 root / "out" / "report.html",
             ),
         )

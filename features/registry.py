@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from features.formats import SENTENCES
+
 DRIVERS = (
     "delivery",
     "product quality",
@@ -61,6 +63,10 @@ class Feature:
     reason_when_missing: str = ""
     raises_churn: bool = False
     fi: tuple[str, ...] = ()
+    description_fi: str = ""
+    action: str = ""
+    risky_when: Literal["high", "low", ""] = ""
+    grows_with_time: bool = False
 
     def resolved(self, window: int | None) -> Feature:
         fill = {"window": window}
@@ -68,6 +74,7 @@ class Feature:
             self,
             name=self.name.format(**fill),
             description=self.description.format(**fill),
+            description_fi=self.description_fi.format(**fill),
             reason=self.reason.replace("{window}", str(window)),
             reason_when_missing=(self.reason_when_missing or f"{self.description.lower()}: none yet").format(**fill),
             fi=tuple(text.replace("{window}", str(window)) for text in self.fi),
@@ -78,7 +85,7 @@ class Feature:
         reason, missing = self.templates(language)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return missing
-        return reason.format(value=value if self.categorical else float(value))
+        return SENTENCES[language].format(reason, value=value if self.categorical else float(value))
 
     def templates(self, language: str) -> tuple[str, str]:
         """(reason, reason when missing); a language without its own wording falls back to English."""
@@ -86,9 +93,150 @@ class Feature:
             return self.fi[0], self.fi[1] if len(self.fi) > 1 else "ei tietoa"
         return self.reason, self.reason_when_missing
 
+    def described(self, language: str) -> str:
+        return self.description_fi if language == "fi" else self.description
+
 
 def f(name, source, unit, description, reason, driver, **options) -> Feature:
-    return Feature(name, source, unit, description, reason, driver, **options)
+    action, risky_when = ACTIONS.get(name, ("", ""))
+    return Feature(
+        name,
+        source,
+        unit,
+        description,
+        reason,
+        driver,
+        description_fi=DESCRIPTIONS_FI[name],
+        action=action,
+        risky_when=risky_when,
+        grows_with_time=name in GROWS_WITH_TIME,
+        **options,
+    )
+
+
+PLAYBOOK: dict[str, dict[str, str]] = {
+    "reminder": {
+        "en": "Send a reminder or a replenishment offer before they buy elsewhere",
+        "fi": "Lähetä muistutus tai täydennystarjous ennen kuin asiakas ostaa muualta",
+    },
+    "apologise": {
+        "en": "Apologise for the late deliveries and offer compensation",
+        "fi": "Pahoittele myöhästyneitä toimituksia ja tarjoa hyvitys",
+    },
+    "quality_call": {
+        "en": "Call to ask what went wrong with the returned orders",
+        "fi": "Soita ja kysy, mikä palautetuissa tilauksissa meni vikaan",
+    },
+    "close_ticket": {
+        "en": "Close the open ticket or complaint, then call the customer",
+        "fi": "Sulje avoin tiketti tai reklamaatio ja soita sitten asiakkaalle",
+    },
+    "check_in": {
+        "en": "Book a check-in call: nobody has been in touch lately",
+        "fi": "Sovi kuulumispuhelu: kukaan ei ole ollut yhteydessä viime aikoina",
+    },
+    "account_review": {
+        "en": "Review the account with its owner: recent deals were lost",
+        "fi": "Käy asiakkuus läpi vastuuhenkilön kanssa: viimeaikaisia kauppoja menetettiin",
+    },
+    "answer_posts": {
+        "en": "Answer their negative posts and follow up privately",
+        "fi": "Vastaa kielteisiin julkaisuihin ja jatka keskustelua yksityisesti",
+    },
+}
+"""Next actions by driver, in every report language; a company replaces any text with `report.playbook`."""
+
+ACTIONS: dict[str, tuple[str, Literal["high", "low"]]] = {
+    "days_since_last_order": ("reminder", "high"),
+    "order_overdue_ratio": ("reminder", "high"),
+    "probability_no_order_{window}d": ("reminder", "high"),
+    "orders_{window}d": ("reminder", "low"),
+    "expected_orders_{window}d": ("reminder", "low"),
+    "probability_active": ("reminder", "low"),
+    f"order_trend_{TREND_DAYS}d": ("reminder", "low"),
+    "late_deliveries_{window}d": ("apologise", "high"),
+    "late_delivery_rate_{window}d": ("apologise", "high"),
+    "mean_days_late_{window}d": ("apologise", "high"),
+    "days_since_last_late_delivery": ("apologise", "low"),
+    "returns_{window}d": ("quality_call", "high"),
+    "return_rate_{window}d": ("quality_call", "high"),
+    "refund_rate_{window}d": ("quality_call", "high"),
+    "cancellation_rate_{window}d": ("quality_call", "high"),
+    "support_tickets_{window}d": ("close_ticket", "high"),
+    "complaints_{window}d": ("close_ticket", "high"),
+    "escalations_{window}d": ("close_ticket", "high"),
+    "open_tickets": ("close_ticket", "high"),
+    "unresolved_ticket_share_{window}d": ("close_ticket", "high"),
+    "median_resolution_days_{window}d": ("close_ticket", "high"),
+    "days_since_last_touch": ("check_in", "high"),
+    "outbound_touches_{window}d": ("check_in", "low"),
+    "meetings_{window}d": ("check_in", "low"),
+    "opportunities_lost_{window}d": ("account_review", "high"),
+    "win_rate_{window}d": ("account_review", "low"),
+    "mean_sentiment_{window}d": ("answer_posts", "low"),
+    "min_sentiment_{window}d": ("answer_posts", "low"),
+    "negative_mention_share_{window}d": ("answer_posts", "high"),
+    f"sentiment_trend_{TREND_DAYS}d": ("answer_posts", "low"),
+    "sentiment_vs_brand_{window}d": ("answer_posts", "low"),
+    "days_since_last_negative_mention": ("answer_posts", "low"),
+}
+"""Features a person can act on: the playbook action, and which side of the median means risk."""
+
+GROWS_WITH_TIME = frozenset({"tenure_days", "days_since_first_order", "days_from_first_to_last_order", "order_days"})
+"""Features every customer's value of grows day by day: drift would flag them on any later date, so it skips them."""
+
+DESCRIPTIONS_FI: dict[str, str] = {
+    "tenure_days": "Päiviä asiakkuuden alusta",
+    "segment": "Asiakassegmentti",
+    "orders_{window}d": "Tilaukset viimeisten {window} päivän aikana",
+    "spend_{window}d": "Tilausten arvo viimeisten {window} päivän aikana",
+    "days_since_last_order": "Päiviä viimeisestä tilauksesta",
+    f"order_trend_{TREND_DAYS}d": "Tilaukset 90 päivän aikana suhteessa edellisiin 90 päivään (1 = tasainen)",
+    f"spend_trend_{TREND_DAYS}d": "Ostot viimeisten 90 päivän aikana suhteessa edellisiin 90 päivään (1 = tasainen)",
+    "average_order_value_{window}d": "Keskimääräinen tilausarvo viimeisten {window} päivän aikana",
+    "typical_order_gap_days": "Asiakkaan tilausten välinen mediaaniväli päivinä",
+    "order_overdue_ratio": "Päivät viimeisestä tilauksesta jaettuna tavallisella välillä (yli 1 = myöhässä)",
+    "order_days": "Päivät, joina tilattiin vähintään kerran, koko historiassa",
+    "days_since_first_order": "Päiviä ensimmäisestä tilauksesta (ostosuhteen ikä)",
+    "days_from_first_to_last_order": "Päiviä ensimmäisen ja viimeisen tilauksen välillä",
+    "lifetime_average_order_value": "Keskimääräinen tilausarvo koko historiassa",
+    "order_gap_variation": "Tilausvälien vaihtelu (keskihajonta / keskiarvo; 0 = säännöllinen)",
+    "probability_active": "Todennäköisyys, että asiakas ostaa vielä ylipäätään, ostorytmistä (BG/NBD)",
+    "expected_orders_{window}d": "Odotetut tilaukset seuraavien {window} päivän aikana ostorytmistä (BG/NBD)",
+    "probability_no_order_{window}d": "Todennäköisyys, ettei tilausta tule seuraavien {window} päivän aikana (BG/NBD)",
+    "discount_share_{window}d": "Alennuksella tehtyjen tilausten osuus viimeisten {window} päivän aikana",
+    "returns_{window}d": "Palautetut tai hyvitetyt tilaukset, joiden tila vahvistui viimeisten {window} päivän aikana",
+    "return_rate_{window}d": "Palautettujen tilausten osuus viimeisten {window} päivän aikana vahvistuneista",
+    "refund_rate_{window}d": "Hyvitettyjen tilausten osuus viimeisten {window} päivän aikana vahvistuneista",
+    "cancellation_rate_{window}d": "Peruttujen tilausten osuus viimeisten {window} päivän aikana vahvistuneista",
+    "late_deliveries_{window}d": "Luvattua myöhemmin saapuneet toimitukset viimeisten {window} päivän aikana",
+    "late_delivery_rate_{window}d": "Myöhästyneiden toimitusten osuus viimeisten {window} päivän aikana",
+    "mean_days_late_{window}d": "Myöhästyneiden toimitusten keskimääräinen myöhästyminen (päivää), {window} päivää",
+    "days_since_last_late_delivery": "Päiviä viimeisestä myöhästyneestä toimituksesta",
+    "channels_used_{window}d": "Käytetyt myyntikanavat viimeisten {window} päivän aikana",
+    "main_channel_share_{window}d": "Pääkanavan osuus tilauksista viimeisten {window} päivän aikana",
+    "support_tickets_{window}d": "Avatut tukipyynnöt viimeisten {window} päivän aikana",
+    "complaints_{window}d": "Reklamaatiot viimeisten {window} päivän aikana",
+    "escalations_{window}d": "Reklamaatiot 30 päivän sisällä tukipyynnöstä, viimeisten {window} päivän aikana",
+    "open_tickets": "Ratkaisemattomat tukipyynnöt ja reklamaatiot",
+    "unresolved_ticket_share_{window}d": "Ratkaisemattomien osuus {window} päivän aikana avatuista pyynnöistä",
+    "median_resolution_days_{window}d": "Tukipyyntöjen ratkaisuajan mediaani (päivää), {window} päivää",
+    "inbound_contacts_{window}d": "Asiakkaan aloittamat puhelut ja sähköpostit viimeisten {window} päivän aikana",
+    "outbound_touches_{window}d": "Yrityksen puhelut, sähköpostit, tapaamiset ja esittelyt, {window} päivää",
+    "meetings_{window}d": "Tapaamiset ja esittelyt viimeisten {window} päivän aikana",
+    "days_since_last_touch": "Päiviä siitä, kun yritys viimeksi otti yhteyttä",
+    "opportunities_won_{window}d": "Voitetut myyntimahdollisuudet viimeisten {window} päivän aikana",
+    "opportunities_lost_{window}d": "Menetetyt myyntimahdollisuudet viimeisten {window} päivän aikana",
+    "win_rate_{window}d": "Voitettujen myyntimahdollisuuksien osuus viimeisten {window} päivän aikana",
+    "mentions_{window}d": "Asiakkaan some-julkaisut viimeisten {window} päivän aikana",
+    "mean_sentiment_{window}d": "Asiakkaan julkaisujen keskimääräinen sävy (-1..1) viimeisten {window} päivän aikana",
+    "min_sentiment_{window}d": "Asiakkaan kielteisin julkaisu (sävy) viimeisten {window} päivän aikana",
+    "negative_mention_share_{window}d": "Kielteisten julkaisujen osuus viimeisten {window} päivän aikana",
+    "days_since_last_negative_mention": "Päiviä asiakkaan viimeisimmästä kielteisestä julkaisusta",
+    f"sentiment_trend_{TREND_DAYS}d": "Sävyn keskiarvo viimeisten 90 päivän aikana miinus edelliset 90 päivää",
+    "sentiment_vs_brand_{window}d": "Asiakkaan sävyn keskiarvo miinus kaikkien, viimeisten {window} päivän aikana",
+    "brand_negative_share_{window}d": "Kielteisten osuus kaikista brändiä koskevista julkaisuista, {window} päivää",
+}
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -710,6 +858,7 @@ def attribute_feature(column: str) -> Feature:
         categorical=True,
         reason_when_missing=f"no {column}",
         fi=(f"{column} {{value}}", f"ei tietoa: {column}"),
+        description_fi=f"Asiakkaan tieto '{column}'",
     )
 
 

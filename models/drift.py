@@ -50,6 +50,21 @@ def population_profile(features: pd.DataFrame, probabilities: np.ndarray, seed: 
     }
 
 
+def profile_medians(profile: dict) -> dict[str, float]:
+    """Each numeric feature's training median, read off its decile bins (the upper edge of the bin where half the
+    customers with a value are reached)."""
+    medians = {}
+    for name, entry in profile["features"].items():
+        if entry["kind"] != "number" or not entry["edges"]:
+            continue
+        present = np.asarray(entry["shares"][:-1], dtype=float)
+        if present.sum() <= 0:
+            continue
+        reached = int(np.searchsorted(np.cumsum(present) / present.sum(), 0.5))
+        medians[name] = float(entry["edges"][min(reached, len(entry["edges"]) - 1)])
+    return medians
+
+
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     """Population stability index of two share vectors over the same bins."""
     expected, actual = np.maximum(expected, SMALLEST_SHARE), np.maximum(actual, SMALLEST_SHARE)
@@ -66,9 +81,21 @@ def shift(profile: dict, values: pd.Series) -> float:
     return psi(np.asarray(profile["shares"]), numeric_shares(values, np.asarray(profile["edges"])))
 
 
-def drift_summary(profile: dict, features: pd.DataFrame, probabilities: np.ndarray, threshold: float) -> dict:
-    """PSI per feature and of the churn probabilities; features at or past `threshold` are flagged, worst first."""
-    varying = [name for name in profile["features"] if name in features and features[name].nunique(dropna=False) > 1]
+def drift_summary(
+    profile: dict,
+    features: pd.DataFrame,
+    probabilities: np.ndarray,
+    threshold: float,
+    growing: tuple[str, ...] = (),
+) -> dict:
+    """PSI per feature and of the churn probabilities; features at or past `threshold` are flagged, worst first,
+    each with its reference and current distribution. Features in `growing` (every customer's tenure grows day by
+    day) differ from training on any later date by construction, so they are not compared."""
+    varying = [
+        name
+        for name in profile["features"]
+        if name in features and name not in growing and features[name].nunique(dropna=False) > 1
+    ]
     by_feature = {name: round(shift(profile["features"][name], features[name]), 4) for name in varying}
     flagged = sorted(
         (name for name, value in by_feature.items() if value >= threshold), key=by_feature.get, reverse=True
@@ -78,4 +105,29 @@ def drift_summary(profile: dict, features: pd.DataFrame, probabilities: np.ndarr
         "prediction_psi": round(shift(profile["churn_probability"], pd.Series(probabilities, dtype=float)), 4),
         "flagged_features": flagged,
         "feature_psi": by_feature,
+        "not_compared": sorted(name for name in growing if name in features),
+        "distributions": {name: side_by_side(profile["features"][name], features[name]) for name in flagged[:5]},
     }
+
+
+def side_by_side(profile: dict, values: pd.Series) -> list[dict]:
+    """The reference and current share of each bin (deciles of training, or categories), JSON-ready."""
+    if profile["kind"] == "category":
+        current = values.astype(object).fillna(MISSING).astype(str).value_counts(normalize=True)
+        bins = sorted(set(profile["shares"]) | set(current.index), key=lambda c: -profile["shares"].get(c, 0.0))
+        return [
+            {"category": name, "reference": profile["shares"].get(name, 0.0), "current": float(current.get(name, 0.0))}
+            for name in bins
+        ]
+    edges = [None, *profile["edges"], None]
+    bounds = [{"low": low, "high": high} for low, high in zip(edges[:-1], edges[1:], strict=True)]
+    rows = [
+        bin_range | {"reference": float(reference), "current": float(now)}
+        for bin_range, reference, now in zip(
+            [*bounds, {"category": MISSING}],
+            profile["shares"],
+            numeric_shares(values, np.asarray(profile["edges"])),
+            strict=True,
+        )
+    ]
+    return [row for row in rows if row["reference"] or row["current"]]

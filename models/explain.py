@@ -12,11 +12,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.formats import SENTENCES
 from features.registry import Feature
 from models.artifact import TrainedModel
 from models.training import model_matrix, prior_log_odds
 
 TOP_REASONS = 3
+SMALLEST_SHOWN = 0.001
+"""A reason must add at least 0.1 probability points to be shown: '+0.0 pts' explains nothing."""
 CHURN_POINTS = {"en": "pts churn risk", "fi": "%-yks. poistumariski"}
 
 
@@ -64,27 +67,65 @@ def sigmoid(x: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
 
 
 def top_reasons(
-    contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], language: str = "en"
+    contributions: pd.DataFrame,
+    matrix: pd.DataFrame,
+    catalogue: dict[str, Feature],
+    medians: dict[str, float],
+    playbook: dict[str, dict[str, str]],
+    language: str = "en",
 ) -> pd.DataFrame:
-    """The three largest churn contributions (probability) per customer as plain-language reasons and as JSON
-    records."""
+    """Per customer: up to three reasons a person can act on (what raises the churn risk most, among features with
+    a playbook action whose value sits on the risky side of the training median; '' when fewer), the next action
+    the first one calls for, and the three largest contributions of any feature, unfiltered, as JSON records."""
     values = contributions.to_numpy()
-    order = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
+    largest = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
+    records = reason_records(contributions, matrix, largest)
+    actionable = np.where(actionable_mask(contributions, matrix, catalogue, medians), values, -np.inf)
+    order = np.argsort(-actionable, axis=1, kind="stable")[:, :TOP_REASONS]
+    shown = np.take_along_axis(actionable, order, axis=1) > -np.inf
+    chosen = reason_records(contributions, matrix, order)
+    columns = {
+        f"reason_{k + 1}": [
+            reason_sentence(chosen[row][k], catalogue, language) if shown[row, k] else "" for row in range(len(order))
+        ]
+        for k in range(TOP_REASONS)
+    }
+    columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in records]
+    actions = [catalogue[chosen[row][0]["feature"]].action if shown[row, 0] else "" for row in range(len(order))]
+    columns["next_action"] = [playbook[action][language] if action else "" for action in actions]
+    return pd.DataFrame(columns, index=contributions.index)
+
+
+def actionable_mask(
+    contributions: pd.DataFrame, matrix: pd.DataFrame, catalogue: dict[str, Feature], medians: dict[str, float]
+) -> np.ndarray:
+    """True where a feature raises this customer's risk, has a playbook action, and the customer's value sits on its
+    risky side of the training median: "0 orders in the last 90 days" reads as a cause, never "last negative post
+    515 days ago". A missing value is risky where high is (no order ever is as overdue as it gets)."""
+    mask = np.zeros(contributions.shape, dtype=bool)
+    for position, name in enumerate(contributions.columns):
+        feature = catalogue.get(name)
+        if feature is None or not feature.action or name not in medians:
+            continue
+        value = matrix[name].to_numpy(dtype=float)
+        median = medians[name]
+        risky = value >= median if feature.risky_when == "high" else value <= median
+        missing_is_risky = feature.risky_when == "high"
+        mask[:, position] = np.where(np.isnan(value), missing_is_risky, risky)
+    return mask & (contributions.to_numpy() >= SMALLEST_SHOWN)
+
+
+def reason_records(contributions: pd.DataFrame, matrix: pd.DataFrame, order: np.ndarray) -> list[list[dict]]:
     names = np.array(contributions.columns)[order]
-    points = np.round(np.take_along_axis(values, order, axis=1), 6)
+    points = np.round(np.take_along_axis(contributions.to_numpy(), order, axis=1), 6)
     feature_values = picked_values(matrix, order)
-    rows = [
+    return [
         [
             {"feature": names[row, k], "value": feature_values[row, k], "contribution": float(points[row, k])}
-            for k in range(TOP_REASONS)
+            for k in range(order.shape[1])
         ]
         for row in range(len(order))
     ]
-    columns = {
-        f"reason_{i + 1}": [reason_sentence(r[i], catalogue, language) for r in rows] for i in range(TOP_REASONS)
-    }
-    columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in rows]
-    return pd.DataFrame(columns, index=contributions.index)
 
 
 def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
@@ -103,8 +144,7 @@ def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
 def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) -> str:
     """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'; Finnish writes the decimal comma."""
     text = catalogue[record["feature"]].reason_text(record["value"], language)
-    points = f"{100 * record['contribution']:+.1f}"
-    return f"{text} ({points.replace('.', ',') if language == 'fi' else points} {CHURN_POINTS[language]})"
+    return f"{text} ({SENTENCES[language].format('{0:+.1f}', 100 * record['contribution'])} {CHURN_POINTS[language]})"
 
 
 def pain_points(

@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.labels import STATUSES
 
-SCHEMA_VERSION = "3.0"
+SCHEMA_VERSION = "3.1"
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "predictions.schema.json"
 RISK_LEVELS = ("low", "medium", "high")
 NPS_CATEGORIES = ("detractor", "passive", "promoter")
@@ -88,15 +88,21 @@ PREDICTION_COLUMNS: tuple[OutputColumn, ...] = (
     OutputColumn(
         "reason_1",
         "string",
-        "Largest driver of the churn score, in plain language (the config's language) with its signed effect in "
-        "probability points.",
+        "What raises the churn risk most among the drivers a person can act on, in plain language (the config's "
+        "language) with its effect in probability points; empty when none raises it.",
     ),
-    OutputColumn("reason_2", "string", "Second largest driver of the churn score."),
-    OutputColumn("reason_3", "string", "Third largest driver of the churn score."),
+    OutputColumn("reason_2", "string", "Second actionable driver raising the churn risk; may be empty."),
+    OutputColumn("reason_3", "string", "Third actionable driver raising the churn risk; may be empty."),
+    OutputColumn(
+        "next_action",
+        "string",
+        "The playbook's next action for reason_1's driver (configurable, scoring.playbook); empty with reason_1.",
+    ),
     OutputColumn(
         "reasons_json",
         "string",
-        "The three drivers as a JSON list of {feature, value, contribution}; contribution in probability (-1..1).",
+        "The three largest contributions of any feature, unfiltered and signed, as a JSON list of "
+        "{feature, value, contribution}; contribution in probability (-1..1).",
     ),
     OutputColumn("churn_model_version", "string", "Registered version of the churn model that scored this row."),
     OutputColumn(

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from features.registry import Feature
+from features.registry import PLAYBOOK, Feature
 from features.schema import SURVEY_SCALES
 from features.settings import Settings
 from models.artifact import TrainedModel
+from models.drift import profile_medians
 from models.explain import churn_contributions, pain_points, probability_points, top_reasons
 from models.prediction_file import COLUMN_NAMES
 from models.training import churn_probability, model_matrix
@@ -52,6 +53,24 @@ class ScoringSettings(Settings):
     catch_up: Literal["latest", "all"] = Field(
         "latest", description="After downtime: score only the latest missed date, or every missed date."
     )
+    playbook: dict[str, dict[Literal["en", "fi"], str]] = Field(
+        {},
+        description="Next-action texts that replace the shipped ones, by action "
+        f"({', '.join(PLAYBOOK)}) and language, e.g. {{close_ticket: {{en: Call within a day}}}}.",
+    )
+
+    @field_validator("playbook")
+    @classmethod
+    def known_actions(cls, value: dict) -> dict:
+        unknown = sorted(set(value) - set(PLAYBOOK))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} is not an action of the playbook (known: {', '.join(PLAYBOOK)})")
+        return value
+
+    @property
+    def actions(self) -> dict[str, dict[str, str]]:
+        """The shipped playbook with the company's own texts in place."""
+        return {action: texts | self.playbook.get(action, {}) for action, texts in PLAYBOOK.items()}
 
     @field_validator("frequency")
     @classmethod
@@ -112,7 +131,8 @@ def score_customers(
     churn_probabilities = churn_probability(churn, rows)
     satisfaction = satisfaction_columns(rows, satisfaction_model)
     points = probability_points(churn_contributions(churn, rows))
-    reasons = top_reasons(points, model_matrix(rows, churn.feature_names), catalogue, language)
+    matrix = model_matrix(rows, churn.feature_names)
+    reasons = top_reasons(points, matrix, catalogue, profile_medians(churn.profile), settings.actions, language)
     customer_ids = pd.Series(rows.index.astype(str), index=rows.index)
     frame = (
         pd.DataFrame(

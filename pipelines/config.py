@@ -30,6 +30,25 @@ class OutputConfig(Strict):
     report_customers: int = Field(25, gt=0, description="At-risk customers listed in the HTML report.")
 
 
+class ReportSettings(Strict):
+    currency: str = Field("EUR", description="ISO 4217 code of the amounts in orders, shown in the report.")
+    owner_attribute: str | None = Field(
+        None, description="Column of customers naming each customer's owner (account manager), shown in the list."
+    )
+    priority_list_csv: bool = Field(
+        False, description="Also write the whole ranked priority list as priority_list.csv beside the report."
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def known_currency(cls, value: str) -> str:
+        from babel.numbers import get_currency_name
+
+        if len(value) != 3 or get_currency_name(value.upper(), locale="en") == value.upper():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (EUR, USD, SEK...)")
+        return value.upper()
+
+
 class MonitoringConfig(Strict):
     drift_threshold: float = Field(
         0.2,
@@ -86,6 +105,7 @@ class Config(Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     schedules: SchedulesConfig = SchedulesConfig()
     output: OutputConfig = OutputConfig()
+    report: ReportSettings = ReportSettings()
     sql: SqlSettings = SqlSettings()
     executor: ExecutorSettings = ExecutorSettings()
 

@@ -40,7 +40,7 @@ from pipelines.config import Config, load_config
 from pipelines.executors import Executor, executor
 from pipelines.logs import append_evaluation, append_promotions, evaluation_history
 from pipelines.progress import durations
-from pipelines.report import report_context
+from pipelines.report import priority_list, report_context
 from pipelines.steps import (
     baselines_step,
     figures_step,
@@ -290,13 +290,16 @@ def score_one_date(
         where, rows, scoring_date, churn, satisfaction, churn.recipe.catalogue, config.scoring, config.language
     )
     probabilities = scored.predictions["churn_probability"].to_numpy()
-    drift = drift_summary(churn.profile, rows[churn.feature_names], probabilities, config.monitoring.drift_threshold)
+    growing = tuple(name for name in churn.feature_names if churn.recipe.catalogue[name].grows_with_time)
+    drift = drift_summary(
+        churn.profile, rows[churn.feature_names], probabilities, config.monitoring.drift_threshold, growing
+    )
     previous = previous_predictions(out / "predictions", scoring_date)
     write_predictions_step(scored.predictions, out, scoring_date, config.output.csv, provenance | {"drift": drift})
     card, history = model_card_of(config.out, churn), evaluation_history(out)
-    write_report_step(
-        report_context(config, tables, scored, churn, satisfaction, drift, previous, card, history), report
-    )
+    ranked = priority_list(scored, tables.customers, config.report.owner_attribute, previous)
+    context = report_context(config, tables, scored, ranked, churn, satisfaction, drift, previous, card, history)
+    write_report_step(context, report, ranked if config.report.priority_list_csv else None)
     log_scoring_step(config.out, scoring_date, scoring_counts(scored.predictions), drift, provenance)
     return outcome | {"customers": len(scored.predictions), "skipped": False}
 

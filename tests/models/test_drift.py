@@ -45,3 +45,17 @@ def test_a_value_shared_by_every_customer_is_not_a_distribution_to_compare():
     profile = population_profile(training, rng.uniform(0, 0.3, 1000), seed=0)
     today = pd.DataFrame({"brand_mood": np.full(1000, 0.7), "orders_90d": rng.poisson(3, 1000).astype(float)})
     assert set(drift_summary(profile, today, rng.uniform(0, 0.3, 1000), threshold=0.2)["feature_psi"]) == {"orders_90d"}
+
+
+def test_a_feature_that_grows_with_time_is_not_compared_and_flagged_ones_show_both_distributions():
+    rng = np.random.default_rng(2)
+    tenure = rng.uniform(0, 700, 4000)
+    training = pd.DataFrame({"tenure_days": tenure, "orders_90d": rng.poisson(3, 4000).astype(float)})
+    profile = population_profile(training, rng.uniform(0, 0.3, 4000), seed=0)
+    four_months_on = pd.DataFrame({"tenure_days": tenure + 120, "orders_90d": rng.poisson(8, 4000).astype(float)})
+    drift = drift_summary(profile, four_months_on, rng.uniform(0, 0.3, 4000), 0.2, growing=("tenure_days",))
+    assert drift["flagged_features"] == ["orders_90d"] and drift["not_compared"] == ["tenure_days"]
+    bins = drift["distributions"]["orders_90d"]
+    assert sum(row["reference"] for row in bins) == pytest.approx(1) and sum(row["current"] for row in bins) == 1
+    assert bins[-1]["current"] > 0.5 > bins[-1]["reference"] and bins[-1]["high"] is None
+    assert "tenure_days" in drift_summary(profile, four_months_on, rng.uniform(0, 0.3, 4000), 0.2)["flagged_features"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import shap
 
-from features.registry import feature_catalogue
+from features.registry import PLAYBOOK, feature_catalogue
 from models.explain import probability_points, shap_values, sigmoid, top_reasons
 
 
@@ -45,40 +45,76 @@ def test_probability_points_add_up_to_the_probability_shift(churn_model):
     assert (np.sign(points.to_numpy()) == np.sign(log_odds.drop(columns="expected").to_numpy())).all()
 
 
-def test_top_reasons_are_the_largest_effects_in_plain_words():
+MEDIANS = {
+    "late_deliveries_90d": 0.0,
+    "orders_90d": 2.0,
+    "days_since_last_order": 40.0,
+    "days_since_last_negative_mention": 60.0,
+}
+
+
+def test_people_see_only_actionable_drivers_that_raise_the_risk_and_read_sensibly():
     contributions = pd.DataFrame(
-        {"late_deliveries_90d": [0.12, -0.01], "orders_90d": [-0.05, 0.002], "segment": [0.001, -0.03]},
-        index=["C1", "C2"],
+        {
+            "late_deliveries_90d": [0.12, -0.01, 0.0],
+            "orders_90d": [-0.05, 0.04, 0.03],
+            "segment": [0.3, -0.03, 0.2],
+            "days_since_last_negative_mention": [0.02, 0.0, 0.09],
+        },
+        index=["C1", "C2", "C3"],
     )
     matrix = pd.DataFrame(
-        {"late_deliveries_90d": [3.0, 0.0], "orders_90d": [1.0, 5.0], "segment": ["smb", "consumer"]},
-        index=["C1", "C2"],
+        {
+            "late_deliveries_90d": [3.0, 0.0, 0.0],
+            "orders_90d": [1.0, 0.0, 5.0],
+            "segment": ["smb", "consumer", "smb"],
+            "days_since_last_negative_mention": [515.0, np.nan, 515.0],
+        },
+        index=["C1", "C2", "C3"],
     )
-    catalogue = feature_catalogue((90,), 90, ("orders",))
-    reasons = top_reasons(contributions, matrix, catalogue)
+    catalogue = feature_catalogue((90,), 90, ("orders", "mentions"))
+    reasons = top_reasons(contributions, matrix, catalogue, MEDIANS, PLAYBOOK)
+    # C1: the segment is no action, fewer orders lowered its risk, a negative post 515 days ago reads as no cause
     assert reasons.loc["C1", "reason_1"] == "3 late deliveries in the last 90 days (+12.0 pts churn risk)"
-    assert reasons.loc["C1", "reason_2"] == "1 orders in the last 90 days (-5.0 pts churn risk)"
-    assert reasons.loc["C2", "reason_1"] == "segment consumer (-3.0 pts churn risk)"
+    assert reasons.loc["C1", ["reason_2", "reason_3"]].tolist() == ["", ""]
+    assert reasons.loc["C1", "next_action"] == PLAYBOOK["apologise"]["en"]
+    assert reasons.loc["C2", "reason_1"] == "0 orders in the last 90 days (+4.0 pts churn risk)"
+    assert reasons.loc["C2", "next_action"] == PLAYBOOK["reminder"]["en"]
+    # C3: 5 orders sit above the median, so "5 orders" is no cause of risk even where the model leans on it
+    assert reasons.loc["C3", ["reason_1", "next_action"]].tolist() == ["", ""]
+    assert [r["feature"] for r in json.loads(reasons.loc["C1", "reasons_json"])] == [
+        "segment",
+        "late_deliveries_90d",
+        "orders_90d",
+    ]
     assert json.loads(reasons.loc["C2", "reasons_json"])[0] == {
-        "feature": "segment",
-        "value": "consumer",
-        "contribution": -0.03,
+        "feature": "orders_90d",
+        "value": 0.0,
+        "contribution": 0.04,
     }
 
 
-def test_reasons_read_in_finnish_when_asked():
+def test_reasons_and_actions_read_in_finnish_when_asked():
     contributions = pd.DataFrame(
         {"late_deliveries_90d": [0.12], "days_since_last_order": [0.05], "segment": [-0.01]}, index=["C1"]
     )
     matrix = pd.DataFrame(
         {"late_deliveries_90d": [3.0], "days_since_last_order": [np.nan], "segment": ["smb"]}, index=["C1"]
     )
-    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), 90, ("orders",)), "fi")
+    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), 90, ("orders",)), MEDIANS, PLAYBOOK, "fi")
     assert (
         reasons.loc["C1", "reason_1"]
         == "3 myöhästynyttä toimitusta viimeisten 90 päivän aikana (+12,0 %-yks. poistumariski)"
     )
     assert reasons.loc["C1", "reason_2"] == "ei vielä tilauksia (+5,0 %-yks. poistumariski)"
+    assert reasons.loc["C1", "next_action"] == PLAYBOOK["apologise"]["fi"]
+
+
+def test_every_playbook_action_and_feature_description_has_both_languages():
+    catalogue = feature_catalogue((30, 90), 60, ("orders", "activities", "mentions"))
+    assert all(feature.description_fi for feature in catalogue.values())
+    assert {feature.action for feature in catalogue.values()} - {""} == set(PLAYBOOK)
+    assert all(set(texts) == {"en", "fi"} and all(texts.values()) for texts in PLAYBOOK.values())
 
 
 def test_every_feature_has_a_finnish_reason_with_the_same_placeholders():

@@ -3,6 +3,8 @@
 import json
 import re
 import shutil
+from html import unescape
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -108,35 +110,78 @@ def test_risk_bands_follow_the_thresholds_and_the_control_group_is_about_five_pe
     assert 0.02 < predictions["control_group"].mean() < 0.09
 
 
-def test_report_shows_the_headline_numbers(demo_run):
+def test_report_shows_the_headline_numbers_and_a_priority_list_by_value_at_risk(demo_run):
     (report,) = (demo_run[0] / "work" / "reports").glob("as_of=*/report.html")
     html = report.read_text()
     predictions = pd.read_parquet(prediction_folder(demo_run[0]) / "predictions.parquet")
-    assert "Customers most at risk" in html and "Surveyed NPS" in html and "data:image/png;base64," in html
+    assert "Who to call first" in html and "Surveyed NPS" in html and "data:image/png;base64," in html
     assert f"<b>{len(predictions):,}</b>customers scored" in html
     assert f"<b>{(predictions['churn_risk'] == 'high').sum():,}</b>high-risk customers" in html
-    assert re.search(
-        r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">[\d,]+ of the revenue at risk', html
-    )
+    assert re.search(r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">carrying [\d.]+%', html)
+    assert "Likelihood to recommend (0–10)" in html and "Satisfaction (NPS)" not in html
+    listed = re.findall(r'<td data-label="Value at risk" class="num">€([\d,]+)</td>', html)
+    amounts = [int(amount.replace(",", "")) for amount in listed]
+    assert len(amounts) == 25 and amounts == sorted(amounts, reverse=True)
     assert "<script" not in html and "http://" not in html.replace("http-equiv", "")
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+MEASURE = """<!doctype html><html><body style="margin:0">
+<iframe id="f" src="{page}" style="width:{width}px;height:900px;border:0"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {{
+  const page = document.getElementById('f').contentDocument;
+  const cells = [...page.querySelectorAll('td')].filter(cell => cell.textContent.trim());
+  const images = [...page.querySelectorAll('img')].map(image => image.getBoundingClientRect().right);
+  document.body.setAttribute('data-measured', JSON.stringify({{
+    scroll: page.documentElement.scrollWidth, client: page.documentElement.clientWidth,
+    narrowest: Math.min(...cells.map(cell => cell.getBoundingClientRect().width)), image: Math.max(...images)}}));
+}});
+</script></body></html>"""
+
+
+def chromium() -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (`make test-slow` installs Debian's chromium package)")
+    return browser
+
+
+def finnish_report(demo_copy) -> Path:
+    root, arguments = demo_copy
+    (root / "finnish.yaml").write_text(CONFIG + "language: fi\n")
+    assert main(["score", "--as-of", "2025-09-01", "--config", str(root / "finnish.yaml"), *arguments[2:]]) == 0
+    return root / "work" / "reports" / "as_of=2025-09-01" / "report.html"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("language", ["en", "fi"])
+def test_the_report_never_scrolls_sideways_and_every_column_is_readable(demo_run, demo_copy, tmp_path, language, width):
+    import subprocess
+
+    if language == "fi":
+        report = finnish_report(demo_copy)
+    else:
+        (report,) = (demo_run[0] / "work" / "reports").glob("as_of=*/report.html")
+    wrapper = tmp_path / "measure.html"
+    wrapper.write_text(MEASURE.format(page=report.resolve().as_uri(), width=width))
+    flags = [*CHROMIUM_FLAGS, "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom"]
+    dom = subprocess.run([chromium(), *flags, wrapper.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    measured = json.loads(re.search(r'data-measured="([^"]+)"', dom).group(1).replace("&quot;", '"'))
+    assert measured["scroll"] <= measured["client"], measured
+    assert measured["image"] <= measured["client"] and measured["narrowest"] >= (300 if width < 760 else 40), measured
 
 
 def test_report_renders_in_headless_chromium_without_console_errors(demo_run, tmp_path):
     import subprocess
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed (`make test` installs Debian's chromium package)")
     root = demo_run[0]
     latest = (root / "work" / "predictions" / "latest").read_text().strip()
     page = (root / "work" / "reports" / latest / "report.html").resolve().as_uri()
     shot = tmp_path / "report.png"
     rendered = subprocess.run(
         [
-            browser,
+            chromium(),
             *CHROMIUM_FLAGS,
             "--enable-logging=stderr",
             "--v=0",
@@ -151,7 +196,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(demo_run, tm
     assert rendered.returncode == 0 and shot.stat().st_size > 20_000
     assert [line for line in rendered.stderr.splitlines() if ":CONSOLE" in line] == []
     dom = subprocess.run(
-        [browser, *CHROMIUM_FLAGS, "--dump-dom", page], capture_output=True, text=True, timeout=120
+        [chromium(), *CHROMIUM_FLAGS, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
     predictions = pd.read_parquet(root / "work" / "predictions" / latest / "predictions.parquet")
     assert f'id="customers-scored"><b>{len(predictions):,}</b>' in dom
@@ -216,15 +261,29 @@ def test_evaluate_before_the_horizon_has_passed_is_refused(demo_run, capsys):
     assert "not yet known" in capsys.readouterr().err
 
 
-def test_the_report_and_reasons_read_in_finnish(demo_copy):
-    root, arguments = demo_copy
-    finnish = root / "finnish.yaml"
-    finnish.write_text(CONFIG + "language: fi\n")
-    assert main(["score", "--as-of", "2025-09-01", "--config", str(finnish), *arguments[2:]]) == 0
-    html = (root / "work" / "reports" / "as_of=2025-09-01" / "report.html").read_text()
-    assert '<html lang="fi">' in html and "Asiakasriskiraportti" in html and "Kipupisteet" in html
-    predictions = pd.read_parquet(root / "work" / "predictions" / "as_of=2025-09-01" / "predictions.parquet")
-    assert predictions["reason_1"].str.endswith("%-yks. poistumariski)").all()
+ENGLISH_WORDS = ("the", "last", "days", "orders", "customers", "churn", "risk", "since", "value", "and", "of")
+
+
+def visible_text(html: str) -> str:
+    body = re.sub(r"<style.*?</style>|<title>.*?</title>", "", html, flags=re.S)
+    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", body)))  # keeps no-break spaces
+
+
+def test_the_finnish_report_has_no_english_words_or_number_formats(demo_copy):
+    from pipelines.report import TEXT
+
+    html = finnish_report(demo_copy).read_text()
+    text = visible_text(html)
+    assert '<html lang="fi">' in html and "Kenelle soittaa ensin" in text and "Kipupisteet" in text
+    assert not [word for word in ENGLISH_WORDS if re.search(rf"\b{word}\b", text, re.IGNORECASE)]
+    english = {value for key, value in TEXT["en"].items() if isinstance(value, str) and value != TEXT["fi"][key]}
+    assert not [p for p in english if "{" not in p and len(p) > 3 and re.search(rf"\b{re.escape(p)}\b", text)]
+    assert not re.findall(r"\b[1-9]\d{0,2}(?:,\d{3})+\b", text), "English thousands separators"
+    assert not re.findall(r"\d\.\d", text), "English decimal points"
+    assert re.search(r"\d\u00a0\d{3}", text) and re.search(r"\d,\d %", text)
+    predictions = pd.read_parquet(demo_copy[0] / "work" / "predictions" / "as_of=2025-09-01" / "predictions.parquet")
+    reasons = predictions["reason_1"][predictions["reason_1"] != ""]
+    assert len(reasons) and reasons.str.endswith("%-yks. poistumariski)").all()
 
 
 def test_bad_input_exits_2_with_a_message_and_changes_no_output(demo_run, tmp_path, capsys):

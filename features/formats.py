@@ -1,0 +1,63 @@
+"""Numbers, shares, amounts and dates as a reader of each language writes them (Babel's CLDR data).
+
+Reasons, the report and the CLI summary format through here, so "13 435" and "0,5" in Finnish and "13,435" and
+"0.5" in English come from one place.
+"""
+
+from __future__ import annotations
+
+import string
+
+import pandas as pd
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALES = {"en": "en_GB", "fi": "fi_FI"}
+
+
+class Formats:
+    def __init__(self, language: str, currency: str = "EUR"):
+        self.locale = Locale.parse(LOCALES[language])
+        self.currency = currency
+
+    def number(self, value: float, digits: int = 0, grouped: bool = True) -> str:
+        pattern = ("#,##0" if grouped else "0") + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def signed(self, value: float, digits: int = 0) -> str:
+        return ("+" if value > 0 else "") + self.number(value, digits)
+
+    def percent(self, share: float, digits: int = 1) -> str:
+        pattern = self.locale.percent_formats[None].pattern.replace(
+            "0", "0" + ("." + "0" * digits if digits else ""), 1
+        )
+        return format_percent(share, format=pattern, locale=self.locale)
+
+    def money(self, amount: float) -> str:
+        """Whole units with the locale's symbol placement: '€2,494,726' in English, '2 494 726 €' in Finnish."""
+        pattern = self.locale.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
+        return format_currency(amount, self.currency, format=pattern, locale=self.locale, currency_digits=False)
+
+    def date(self, day: str | pd.Timestamp) -> str:
+        return format_date(pd.Timestamp(day).date(), format="long", locale=self.locale)
+
+
+class TemplateFormatter(string.Formatter):
+    """str.format for sentence templates, with `.Nf`, `,.Nf`, `+.Nf` and `.N%` fields written in the locale."""
+
+    def __init__(self, formats: Formats):
+        self.formats = formats
+
+    def format_field(self, value: object, spec: str) -> str:
+        if not isinstance(value, int | float) or not spec or spec[-1] not in "f%":
+            return super().format_field(value, spec)
+        digits = int(spec.rsplit(".", 1)[1][:-1]) if "." in spec else 0
+        if spec.endswith("%"):
+            return self.formats.percent(value, digits)
+        text = self.formats.number(value, digits, grouped="," in spec)
+        return "+" + text if spec.startswith("+") and value >= 0 else text
+
+
+SENTENCES = {language: TemplateFormatter(Formats(language)) for language in LOCALES}
+"""A template formatter per language, for reasons written many times per scoring."""
