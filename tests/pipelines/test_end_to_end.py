@@ -400,3 +400,15 @@ def test_mlflow_tells_what_each_run_did(demo_run):
     version = mlflow.MlflowClient().get_model_version(CHURN_MODEL, "1")
     assert version.tags["decision"] == "champion" and 0.5 < float(version.tags["roc_auc"]) <= 1
     assert "Churn model on " in version.description and "Gate: champion" in version.description
+
+
+def test_the_whole_priority_list_can_be_exported_for_the_cx_team(demo_copy):
+    root, arguments = demo_copy
+    (root / "export.yaml").write_text(CONFIG + "report: {priority_list_csv: true, currency: SEK}\n")
+    assert main(["score", "--as-of", "2025-10-01", "--config", str(root / "export.yaml"), *arguments[2:]]) == 0
+    folder = root / "work" / "reports" / "as_of=2025-10-01"
+    listed = pd.read_csv(folder / "priority_list.csv")
+    predictions = pd.read_parquet(root / "work" / "predictions" / "as_of=2025-10-01" / "predictions.parquet")
+    assert len(listed) == len(predictions) and listed["value_at_risk"].is_monotonic_decreasing
+    assert {"segment", "value", "value_at_risk", "next_action", "control_group"} <= set(listed.columns)
+    assert "SEK" in (folder / "report.html").read_text()
