@@ -23,11 +23,12 @@ from pydantic import Field, field_validator
 
 from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
 from features.contract import ContractError, Problem
-from features.registry import TREND_DAYS, Feature, feature_catalogue
-from features.schema import CUSTOMERS, RETURN_STATUSES
+from features.registry import TREND_DAYS, Feature, feature_catalogue, theme_feature_name
+from features.schema import CUSTOMERS, RETURN_STATUSES, TEXT_SOURCES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
 from features.tables import Tables
+from features.themes import customer_texts, discover_themes, documents, themed_texts
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
 TICKET_TYPES = ("support_ticket", "complaint")
@@ -63,6 +64,14 @@ class FeatureSettings(Settings):
     customer_attributes: tuple[str, ...] = Field(
         (), description="Columns of customers to use as features: numbers as-is, text as categories."
     )
+    themes: dict[str, tuple[str, ...]] = Field(
+        {},
+        description="Themes of what customers say, pinned by name with keywords in English or Finnish (any "
+        "inflection), e.g. {billing: [invoice, charge, lasku, veloitus]}; training adds the ones it finds.",
+    )
+    discovered_themes: int = Field(
+        8, ge=0, description="Themes training looks for in each language's texts, beside the pinned ones."
+    )
 
     @field_validator("windows_days")
     @classmethod
@@ -70,6 +79,15 @@ class FeatureSettings(Settings):
         if any(window <= 0 for window in value) or len(set(value)) < len(value):
             raise ValueError(f"windows must be distinct positive numbers of days, got {list(value)}")
         return value
+
+    def with_themes_found_in(self, tables: Tables, seed: int) -> FeatureSettings:
+        """These settings with the themes training finds in the texts added to the pinned ones: the model's
+        recipe keeps them, so scoring counts the same themes."""
+        texts = customer_texts(tables)
+        if not self.discovered_themes or texts.empty:
+            return self
+        found = discover_themes(documents(texts["text"], texts["lang"]), self.discovered_themes, seed, self.themes)
+        return self.model_copy(update={"themes": found})
 
     @property
     def longest(self) -> int:
@@ -323,7 +341,27 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
         frames["mentions"] = tables.mentions.assign(code=code_column(tables.mentions["customer_id"], ids)).drop(
             columns=["customer_id"]
         )
+    if settings.themes and any(has_text(tables, name) for name in TEXT_SOURCES):
+        themed = themed_texts(tables, settings.themes)
+        frames["themed"] = pd.DataFrame(
+            {
+                "code": code_column(themed["customer_id"], ids),
+                "posted_at": themed["at"].astype(tables.customers["signup_date"].dtype),
+                "theme": themed["theme"].astype("string"),
+            }
+        )
     return frames
+
+
+def theme_query(settings: FeatureSettings) -> str:
+    """How often each customer raised each theme in the longest window."""
+    long = settings.longest
+    parts = [
+        f"count(*) FILTER (WHERE e.theme = '{theme.replace(chr(39), chr(39) * 2)}' AND {within('e.posted_at', long)})"
+        f' AS "{theme_feature_name(theme, long)}"'
+        for theme in settings.themes
+    ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
 def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -350,8 +388,9 @@ def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb
                 AND t.occurred_at <= a.occurred_at AND t.occurred_at >= a.occurred_at - INTERVAL ({ESCALATION_DAYS}) DAY
             ) AS escalated FROM activities_frame a
         """)
-    if "mentions" in frames:
-        connection.execute("CREATE TEMP VIEW mentions AS SELECT * FROM mentions_frame")
+    for plain in ("mentions", "themed"):
+        if plain in frames:
+            connection.execute(f"CREATE TEMP VIEW {plain} AS SELECT * FROM {plain}_frame")
     return connection
 
 
@@ -524,6 +563,8 @@ def request_features(
                     **brand.reindex(plain_as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment")
                 )
             )
+        if "themed" in frames:
+            parts.append(query_frame(connection, theme_query(settings), index))
     built = pd.concat(parts, axis=1)
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
     features = built.reindex(columns=list(catalogue)).fillna(fills)
@@ -555,7 +596,15 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
     """The features these tables support under these settings and churn horizon."""
-    return feature_catalogue(settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes)
+    themes = tuple(settings.themes) if any(has_text(tables, name) for name in TEXT_SOURCES) else ()
+    return feature_catalogue(
+        settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes, themes
+    )
+
+
+def has_text(tables: Tables, name: str) -> bool:
+    frame = getattr(tables, name)
+    return frame is not None and TEXT_SOURCES[name] in frame
 
 
 def build_features(

@@ -7,6 +7,7 @@ report and the README read the descriptions, reason templates and drivers from h
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -20,6 +21,7 @@ DRIVERS = (
     "price",
     "social voice",
     "relationship",
+    "customer voice",
 )
 LANGUAGES = ("en", "fi")
 DRIVER_NAMES = {
@@ -32,6 +34,7 @@ DRIVER_NAMES = {
         "price": "hinta",
         "social voice": "some-näkyvyys",
         "relationship": "asiakassuhde",
+        "customer voice": "asiakkaan ääni",
     },
 }
 TREND_DAYS = 90
@@ -138,6 +141,10 @@ PLAYBOOK: dict[str, dict[str, str]] = {
     "account_review": {
         "en": "Review the account with its owner: recent deals were lost",
         "fi": "Käy asiakkuus läpi vastuuhenkilön kanssa: viimeaikaisia kauppoja menetettiin",
+    },
+    "follow_up": {
+        "en": "Call back about what they raised and tell them what was fixed",
+        "fi": "Soita takaisin asiakkaan esiin ottamasta asiasta ja kerro, mitä korjattiin",
     },
     "answer_posts": {
         "en": "Answer their negative posts and follow up privately",
@@ -862,13 +869,39 @@ def attribute_feature(column: str) -> Feature:
     )
 
 
+def theme_feature_name(theme: str, window: int) -> str:
+    return f"theme_{re.sub(r'[^0-9a-zåäö]+', '_', theme.lower()).strip('_')}_{window}d"
+
+
+def theme_feature(theme: str) -> Feature:
+    """How often a customer raised a theme (in a post, a ticket or call note, a review) in the longest window."""
+    return Feature(
+        theme_feature_name(theme, 0).removesuffix("_0d") + "_{window}d",
+        "themes",
+        "texts",
+        f"Texts about '{theme}' in the last {{window}} days",
+        f"raised '{theme}' {{value:.0f}} times in the last {{window}} days",
+        "customer voice",
+        windows="longest",
+        fi=(f"otti esiin aiheen '{theme}' {{value:.0f}} kertaa viimeisten {{window}} päivän aikana",),
+        description_fi=f"Tekstit aiheesta '{theme}' viimeisten {{window}} päivän aikana",
+        action="follow_up",
+        risky_when="high",
+    )
+
+
 def feature_catalogue(
-    windows: tuple[int, ...], horizon_days: int, sources: tuple[str, ...], attributes: tuple[str, ...] = ()
+    windows: tuple[int, ...],
+    horizon_days: int,
+    sources: tuple[str, ...],
+    attributes: tuple[str, ...] = (),
+    themes: tuple[str, ...] = (),
 ) -> dict[str, Feature]:
-    """The concrete features for these windows and churn horizon, the event sources a data set has and its named
-    attributes, in build order."""
+    """The concrete features for these windows and churn horizon, the event sources a data set has, its named
+    attributes and the themes of what its customers say, in build order."""
     catalogue = {}
-    for feature in FEATURES + tuple(attribute_feature(a) for a in attributes):
+    sources = (*sources, "themes") if themes else sources
+    for feature in FEATURES + tuple(attribute_feature(a) for a in attributes) + tuple(map(theme_feature, themes)):
         if feature.source != "customers" and feature.source not in sources:
             continue
         chosen = {"none": (None,), "each": windows, "longest": (max(windows),), "horizon": (horizon_days,)}[

@@ -144,6 +144,20 @@ ACTIVITIES = TableSpec(
         Column("direction", "category", "Who started it.", required=False, nullable=True, allowed=DIRECTIONS),
         Column("resolved_at", "timestamp", "When a ticket or complaint was resolved.", required=False, nullable=True),
         Column("value", "number", "Opportunity value, when the activity has one.", required=False, nullable=True),
+        Column(
+            "reason",
+            "text",
+            "Contact-reason code the CRM records (e.g. DELIVERY, BILLING), when there is one.",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "text",
+            "text",
+            "Ticket subject, or chat or call notes (English or Finnish); read for themes, never shown.",
+            required=False,
+            nullable=True,
+        ),
     ),
 )
 
@@ -192,7 +206,24 @@ CHURN_EVENTS = TableSpec(
     ),
 )
 
+REVIEWS = TableSpec(
+    name="reviews",
+    description="Reviews on review sites or the web shop, linked to a customer when known; read for themes.",
+    primary_key="review_id",
+    time_column="posted_at",
+    columns=(
+        Column("review_id", "id", "Unique review identifier."),
+        Column("customer_id", "id", "Reviewer's customer id; empty when not linked.", nullable=True),
+        Column("posted_at", "timestamp", "When the review was posted."),
+        Column("rating", "number", "Stars, 1..5.", bounds=(1.0, 5.0)),
+        Column("text", "text", "The review's text (English or Finnish); read for themes, never shown.", nullable=True),
+        Column("source", "text", "Where it was posted.", required=False, nullable=True),
+    ),
+)
+
 TABLE_SPECS: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CUSTOMERS, ORDERS, ACTIVITIES, MENTIONS, SURVEYS, CHURN_EVENTS)
+    spec.name: spec for spec in (CUSTOMERS, ORDERS, ACTIVITIES, MENTIONS, SURVEYS, CHURN_EVENTS, REVIEWS)
 }
+TEXT_SOURCES = {"mentions": "text", "activities": "text", "reviews": "text"}
+"""Where customers' own words are: read for themes of what they talk about."""
 EVENT_SOURCES = tuple(name for name, spec in TABLE_SPECS.items() if spec.is_event_source)

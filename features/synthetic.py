@@ -91,6 +91,85 @@ TEXTS = {
         "Hienoa, taas rikki. Mahtavaa laatua.",
     ],
 }
+PLANTED_THEMES = {
+    "late delivery": "DELIVERY",
+    "product fault": "PRODUCT",
+    "billing": "BILLING",
+    "rude service": "SERVICE",
+}
+"""What tickets, complaints and low reviews are about, and the contact-reason code a CRM records for each: tied
+to the world's causes (late deliveries, defective goods, slow or unresolved tickets; billing at random)."""
+THEME_TEXTS = {
+    ("en", "late delivery"): [
+        "parcel arrived late",
+        "delivery delayed again",
+        "where is my package, it is a week late",
+        "the courier missed the promised delivery date",
+        "late shipment, still waiting for the order",
+        "delivery took far too long",
+    ],
+    ("fi", "late delivery"): [
+        "paketti myöhästyi",
+        "toimitus myöhässä taas",
+        "missä tilaukseni, toimitus on viikon myöhässä",
+        "kuljetus ei tullut luvattuna päivänä",
+        "odotan yhä myöhästynyttä toimitusta",
+        "toimitus kesti aivan liian kauan",
+    ],
+    ("en", "product fault"): [
+        "the product broke after two days",
+        "item arrived broken",
+        "defective product, I want a replacement",
+        "the device stopped working",
+        "poor quality, the product is faulty",
+        "received a damaged item",
+    ],
+    ("fi", "product fault"): [
+        "tuote hajosi kahdessa päivässä",
+        "tuote saapui rikki",
+        "viallinen tuote, haluan uuden tilalle",
+        "laite lakkasi toimimasta",
+        "huono laatu, tuote on viallinen",
+        "sain rikkinäisen tuotteen",
+    ],
+    ("en", "billing"): [
+        "I was charged twice",
+        "wrong amount on my invoice",
+        "billing error on my last bill",
+        "refund still missing from my account",
+        "invoice does not match the order",
+        "unexpected charge on my card",
+    ],
+    ("fi", "billing"): [
+        "minua veloitettiin kahdesti",
+        "laskussa väärä summa",
+        "laskutusvirhe viimeisessä laskussa",
+        "hyvitys puuttuu yhä tililtä",
+        "lasku ei vastaa tilausta",
+        "odottamaton veloitus kortilla",
+    ],
+    ("en", "rude service"): [
+        "the agent was rude to me",
+        "nobody answers the support line",
+        "support closed my ticket without helping",
+        "unfriendly staff on the phone",
+        "I waited an hour in the support queue",
+        "customer service ignored my emails",
+    ],
+    ("fi", "rude service"): [
+        "asiakaspalvelija oli töykeä",
+        "asiakaspalvelu ei vastaa puhelimeen",
+        "tuki sulki tikettini auttamatta",
+        "epäystävällinen palvelu puhelimessa",
+        "jonotin tunnin asiakaspalveluun",
+        "asiakaspalvelu ei vastaa sähköposteihin",
+    ],
+}
+PRAISE = {
+    "en": ["great product, fast delivery", "very happy with the order", "works perfectly, recommended"],
+    "fi": ["loistava tuote, nopea toimitus", "todella tyytyväinen tilaukseen", "toimii täydellisesti, suosittelen"],
+}
+REVIEW_SHARE = 0.04
 SUFFIXES = {
     "negative": ["", " :(", " #fail", "!!"],
     "neutral": ["", "?", ""],
@@ -252,6 +331,7 @@ def simulate_chunk(
         impact += -0.12 * late_hits - 0.3 * defects + 0.015 * np.bincount(buyer, weights=delivered_ok, minlength=size)
         impact -= 0.05 * np.bincount(buyer, weights=cancelled, minlength=size)
         trouble = np.bincount(buyer, weights=late, minlength=size) + defects
+        late_count = np.bincount(buyer, weights=late, minlength=size)
 
         # Support tickets and how well they are handled.
         ticket_counts = rng.poisson((0.015 + 0.5 * trouble) * active)
@@ -268,6 +348,9 @@ def simulate_chunk(
             direction=np.full(t, "inbound"),
             resolved=np.where(unresolved, np.nan, opened + resolution),
             value=np.full(t, np.nan),
+            cause=np.where(
+                late_count[ticketer] > 0, "late delivery", np.where(defects[ticketer] > 0, "product fault", "billing")
+            ),
         )
         impact += np.bincount(ticketer, weights=np.where(unresolved, -0.35, np.where(slow, -0.2, 0.04)), minlength=size)
         bad_service = np.bincount(ticketer, weights=slow, minlength=size)
@@ -292,6 +375,7 @@ def simulate_chunk(
                 direction=np.full(who.size, direction),
                 resolved=np.where(kind == "complaint", when + rng.exponential(4, who.size), np.nan),
                 value=np.full(who.size, np.nan),
+                cause=np.where(kind == "complaint", complaint_cause(who, bad_service, late_count, defects), ""),
             )
         impact += 0.02 * outbound * (segment > 0)
         bidder = np.repeat(np.arange(size), opportunities)
@@ -303,6 +387,7 @@ def simulate_chunk(
             direction=np.full(bidder.size, "outbound"),
             resolved=np.full(bidder.size, np.nan),
             value=np.round(rng.lognormal(np.log(5 * ORDER_VALUE[segment[bidder]]), 0.6), 2),
+            cause=np.full(bidder.size, ""),
         )
         impact += 0.05 * np.bincount(bidder, weights=won, minlength=size)
 
@@ -335,6 +420,9 @@ def simulate_chunk(
         satisfaction = satisfaction + 0.08 * (baseline - satisfaction) + impact
 
     customer_ids = np.array([f"C{first + i:07d}" for i in range(size)])
+    # Texts draw from their own generator, so the world's numbers are the same with or without them.
+    voice = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    order_log = orders.frame()
     tables = {
         "customers": pd.DataFrame(
             {
@@ -345,11 +433,12 @@ def simulate_chunk(
                 "language": LANGUAGES[language],
             }
         ),
-        "orders": order_table(spec, orders.frame(), customer_ids, first),
-        "activities": activity_table(spec, activities.frame(), customer_ids, first),
+        "orders": order_table(spec, order_log, customer_ids, first),
+        "activities": activity_table(spec, activities.frame(), customer_ids, first, LANGUAGES[language], voice),
         "mentions": mention_table(spec, mentions.frame(), customer_ids, first, rng),
         "surveys": survey_table(spec, survey_scale, surveys.frame(), customer_ids, rng),
         "churn_events": churn_table(spec, churn_day, segment, customer_ids),
+        "reviews": review_table(spec, order_log, customer_ids, first, LANGUAGES[language], voice),
     }
     truth_frame = truth.frame()
     truth_tables = {
@@ -415,9 +504,38 @@ def order_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, fi
     )
 
 
-def activity_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray, first: int) -> pd.DataFrame:
+def complaint_cause(
+    who: np.ndarray, bad_service: np.ndarray, late_count: np.ndarray, defects: np.ndarray
+) -> np.ndarray:
+    """What a complaint is about: the service itself first, then the week's late deliveries or defects."""
+    return np.where(
+        bad_service[who] > 0,
+        "rude service",
+        np.where(late_count[who] > 0, "late delivery", np.where(defects[who] > 0, "product fault", "billing")),
+    )
+
+
+def theme_texts(causes: np.ndarray, languages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A short text about each cause in each customer's language ('' for none)."""
+    texts = np.full(causes.size, None, dtype=object)
+    for (language, cause), options in THEME_TEXTS.items():
+        picked = (causes == cause) & (languages == language)
+        texts[picked] = np.array(options, dtype=object)[rng.integers(0, len(options), int(picked.sum()))]
+    return texts
+
+
+def activity_table(
+    spec: WorldSpec,
+    raw: pd.DataFrame,
+    customer_ids: np.ndarray,
+    first: int,
+    languages: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Activities; tickets and complaints carry the CRM's contact-reason code and a subject line about their cause."""
     raw = in_world(spec, raw, "day")
     horizon = (spec.end - spec.start).days + 1
+    causes = raw["cause"].to_numpy().astype(str)
     return pd.DataFrame(
         {
             "activity_id": event_ids("A", first, len(raw)),
@@ -427,6 +545,49 @@ def activity_table(spec: WorldSpec, raw: pd.DataFrame, customer_ids: np.ndarray,
             "direction": raw["direction"],
             "resolved_at": to_time(spec, raw["resolved"].where(raw["resolved"] < horizon)),
             "value": raw["value"],
+            "reason": pd.Series(causes).map(PLANTED_THEMES).to_numpy(),
+            "text": theme_texts(causes, languages[raw["customer"].to_numpy()], rng),
+        }
+    )
+
+
+def review_table(
+    spec: WorldSpec,
+    orders: pd.DataFrame,
+    customer_ids: np.ndarray,
+    first: int,
+    languages: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Reviews of a few delivered orders, days after delivery: late and returned orders get low stars and a text
+    about why; a third are anonymous (no customer_id)."""
+    delivered = orders[orders["delivered"].notna() & (orders["status"] != "cancelled")]
+    reviewed = delivered[rng.random(len(delivered)) < REVIEW_SHARE]
+    reviewed = reviewed.assign(posted=reviewed["delivered"] + rng.uniform(1, 10, len(reviewed)))
+    reviewed = in_world(spec, reviewed, "posted")
+    late = (reviewed["delivered"] > reviewed["promised"]).to_numpy()
+    faulty = reviewed["status"].isin(["returned", "refunded"]).to_numpy()
+    causes = np.where(faulty, "product fault", np.where(late, "late delivery", "")).astype(object)
+    rating = np.where(
+        causes != "",
+        rng.choice([1, 2, 3], len(reviewed), p=[0.4, 0.4, 0.2]),
+        rng.choice([3, 4, 5], len(reviewed), p=[0.1, 0.35, 0.55]),
+    )
+    language = languages[reviewed["customer"].to_numpy()]
+    texts = theme_texts(causes.astype(str), language, rng)
+    praise = texts == None  # noqa: E711 - object array: elementwise comparison with None
+    texts[praise] = [
+        PRAISE[lang][i] for lang, i in zip(language[praise], rng.integers(0, 3, int(praise.sum())), strict=True)
+    ]
+    anonymous = rng.random(len(reviewed)) < 1 / 3
+    return pd.DataFrame(
+        {
+            "review_id": event_ids("R", first, len(reviewed)),
+            "customer_id": np.where(anonymous, None, customer_ids[reviewed["customer"].to_numpy()]),
+            "posted_at": to_time(spec, reviewed["posted"]),
+            "rating": rating.astype(float),
+            "text": texts,
+            "source": rng.choice(["trustpilot", "google", "store"], len(reviewed)),
         }
     )
 

@@ -24,6 +24,7 @@ class Tables:
     mentions: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     churn_events: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
 
     def present(self) -> dict[str, pd.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

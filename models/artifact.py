@@ -41,7 +41,11 @@ class Recipe(Settings):
     def catalogue(self) -> dict[str, Feature]:
         """The declarations of the features this model reads, for reasons and reports."""
         full = feature_catalogue(
-            self.features.windows_days, self.churn.horizon_days, self.sources, self.features.customer_attributes
+            self.features.windows_days,
+            self.churn.horizon_days,
+            self.sources,
+            self.features.customer_attributes,
+            tuple(self.features.themes),
         )
         return {name: full[name] for name in self.feature_names}
 

@@ -58,6 +58,7 @@ from pipelines.steps import (
     scored_step,
     scoring_rows_step,
     standings_step,
+    themes_step,
     training_rows_step,
     write_predictions_step,
     write_report_step,
@@ -95,8 +96,9 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, where: Ex
     definition = config.churn.resolved(tables)
     cutoffs = labelled_cutoffs(tables, config.cutoffs, definition)
     warn_unused_attributes(tables, config.features)
-    rows = training_rows_step(where, tables, cutoffs, definition, config.features)
-    recipe = recipe_for(config, tables, definition, tuple(feature_columns(rows.churn)))
+    features = themes_step(config.features, tables, config.model.seed)
+    rows = training_rows_step(where, tables, cutoffs, definition, features)
+    recipe = recipe_for(config, tables, definition, features, tuple(feature_columns(rows.churn)))
     directions = churn_directions(recipe.catalogue)
     churn, evaluation = fit_churn_step(rows.churn, recipe, config.model, directions)
     now = rows_at(config, tables, recipe, tables.data_end, where)
@@ -147,11 +149,17 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, where: Ex
     }
 
 
-def recipe_for(config: Config, tables: Tables, definition: ChurnDefinition, feature_names: tuple[str, ...]) -> Recipe:
+def recipe_for(
+    config: Config,
+    tables: Tables,
+    definition: ChurnDefinition,
+    features: FeatureSettings,
+    feature_names: tuple[str, ...],
+) -> Recipe:
     return Recipe(
         kind="churn",
         churn=definition,
-        features=config.features,
+        features=features,
         sources=tables.event_sources,
         feature_names=feature_names,
         survey_scale=config.satisfaction.scale,
@@ -197,7 +205,11 @@ def build_features_flow(
     scoring_date = within_data(instant(as_of), tables) if as_of else tables.data_end
     with executor(config.executor) as where:
         rows = rows_at(
-            config, tables, recipe_for(config, tables, config.churn.resolved(tables), ()), scoring_date, where
+            config,
+            tables,
+            recipe_for(config, tables, config.churn.resolved(tables), config.features, ()),
+            scoring_date,
+            where,
         )
     return {"as_of": str(scoring_date.date()), "customers": len(rows), "features": len(feature_columns(rows))}
 

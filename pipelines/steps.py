@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.settings import get_current_settings
 
+from features.builders import FeatureSettings
 from features.loaders import load_tables
 from features.sentiment import with_sentiment
 from models.baselines import churn_baselines
@@ -92,6 +93,7 @@ fit_churn_step = Step("Training churn model", fit_churn)
 fit_satisfaction_step = Step("Training satisfaction model, correcting survey response bias", fit_satisfaction_corrected)
 baselines_step = Step("Scoring churn baselines on the same rows", churn_baselines)
 standings_step = Step("Reading the champions (promotion gate)", champion_standing, **RETRIES)
+themes_step = Step("Finding themes in what customers say", FeatureSettings.with_themes_found_in)
 reason_stability_step = Step("Checking reason stability across seeds", churn_reason_stability)
 figures_step = Step("Drawing SHAP and reliability plots", training_figures)
 log_training_step = Step("Logging to MLflow and registering models", log_training, **RETRIES)

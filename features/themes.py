@@ -1,0 +1,145 @@
+"""What customers talk about: themes found in mentions, ticket and call notes and reviews, in Finnish and English.
+
+Texts are reduced to lemmas (simplemma: Finnish inflection and compounds to base forms, "laskutusvirheestä" to
+"laskutusvirhe"), stop words dropped. Themes are found by non-negative matrix factorisation of the TF-IDF matrix
+(scikit-learn), each named by its top terms; the company may pin its own themes by name and keywords in config.
+A text belongs to the theme whose keywords it shares most: a pure function of the text, so the per-customer
+counts built from it are point in time like every feature.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import simplemma
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from features.sentiment import LexiconScorer, tokens
+from features.tables import Tables
+
+KEYWORDS_PER_THEME = 6
+NAME_TERMS = 2
+MIN_TEXTS = 50
+FINNISH_STOP_WORDS = frozenset(
+    """ja on ei se että oli olla olen olet ovat mutta kun niin kuin jo nyt vain myös tai jos sen sitä siitä tämä
+    tämän tätä nämä ne he hän me te minä sinä mä sä mun mulle minun minua meille teille heille sinun oma omat koska
+    joka jotka mikä mitä missä miksi miten vielä aina taas enää ihan aika todella kaikki mitään yhä yksi kaksi
+    olla olisi olisin ole ollut olleet ovat olemme ette eivät en et emme vaan sekä sitten siis tosi kyllä""".split()
+)
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FINNISH_STOP_WORDS
+WORD = re.compile(r"[a-zåäöéü]{2,}")
+
+
+@cache
+def lemma(word: str, language: str) -> str:
+    return simplemma.lemmatize(word, lang=language).lower()
+
+
+def language_of(words: list[str], given: object) -> str:
+    return given if given in ("fi", "en") else LexiconScorer.shipped().language(words)
+
+
+def lemmas(text: str, language: str) -> list[str]:
+    """The text's content words as lemmas of `language`."""
+    words = [w for w in tokens(text) if WORD.fullmatch(w)]
+    return [term for term in (lemma(w, language) for w in words) if term not in STOP_WORDS and len(term) > 1]
+
+
+def documents(texts: pd.Series, languages: pd.Series | None = None) -> pd.DataFrame:
+    """Each text as a string of lemmas ('' for none) and its language (given, or guessed from its words),
+    lemmatising each distinct text once; indexed like `texts`."""
+    frame = pd.DataFrame({"text": texts.fillna("").astype(str).to_numpy()})
+    frame["given"] = languages.astype(object).to_numpy() if languages is not None else None
+    distinct = frame.drop_duplicates().reset_index(drop=True)
+    chosen = [language_of(tokens(t), g) for t, g in distinct.itertuples(index=False)]
+    distinct["language"] = chosen
+    distinct["document"] = [" ".join(lemmas(t, lang)) for t, lang in zip(distinct["text"], chosen, strict=True)]
+    merged = frame.merge(distinct, on=["text", "given"], how="left")
+    return merged[["document", "language"]].set_axis(texts.index)
+
+
+def discover_themes(
+    texts: pd.DataFrame, count: int, seed: int, pinned: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Up to `count` themes per language found in `texts` (`documents`), each named by its top terms, after the
+    `pinned` ones; texts a pinned theme already claims are left out of the search, so found themes are new.
+    Each language is searched on its own: a Finnish and an English text about billing share no words."""
+    pinned = {name: tuple(lemma_keywords(words)) for name, words in (pinned or {}).items()}
+    unclaimed = texts[assigned_themes(texts["document"], pinned).isna() & (texts["document"].str.len() > 0)]
+    themes = dict(pinned)
+    for _, written in unclaimed.groupby("language"):
+        if count and len(written) >= MIN_TEXTS:
+            themes |= {
+                name: words for name, words in found_themes(written["document"], count, seed) if name not in themes
+            }
+    return themes
+
+
+def found_themes(texts: pd.Series, count: int, seed: int) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, keywords) of `count` NMF components of the texts' TF-IDF, named by their top terms."""
+    vectoriser = TfidfVectorizer(min_df=max(3, len(texts) // 2000), max_df=0.3, token_pattern=r"\S+")
+    matrix = vectoriser.fit_transform(texts)
+    model = NMF(n_components=min(count, matrix.shape[1] - 1), init="nndsvda", random_state=seed, max_iter=1000)
+    model.fit(matrix)
+    terms = np.array(vectoriser.get_feature_names_out())
+    found = []
+    for weights in model.components_:
+        keywords = tuple(terms[np.argsort(-weights)[:KEYWORDS_PER_THEME]])
+        found.append((" · ".join(keywords[:NAME_TERMS]), keywords))
+    return found
+
+
+def lemma_keywords(words: tuple[str, ...]) -> list[str]:
+    """Pinned keywords as lemmas in either language, so 'laskut' and 'invoices' match their inflections."""
+    return sorted({lemma(w.lower(), language) for w in words for language in ("fi", "en")})
+
+
+def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.Series:
+    """The theme whose keywords each lemma document shares most (ties: the first declared), NaN for none."""
+    names = list(themes)
+    if not names:
+        return pd.Series(np.nan, index=texts.index, dtype=object)
+    hits = np.zeros((len(texts), len(names)))
+    words = [set(document.split()) for document in texts.fillna("")]
+    for column, name in enumerate(names):
+        keywords = set(themes[name])
+        hits[:, column] = [len(keywords & present) for present in words]
+    best = hits.argmax(axis=1)
+    chosen = np.array(names, dtype=object)[best]
+    return pd.Series(np.where(hits.max(axis=1) > 0, chosen, None), index=texts.index, dtype=object)
+
+
+def customer_texts(tables: Tables) -> pd.DataFrame:
+    """Every text a customer wrote or a contact recorded: (source, customer_id, at, text, lang), linked or not."""
+    sources = (("mentions", "posted_at"), ("activities", "occurred_at"), ("reviews", "posted_at"))
+    frames = []
+    for name, time in sources:
+        frame = getattr(tables, name)
+        if frame is None or "text" not in frame:
+            continue
+        written = frame[frame["text"].notna()]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source": name,
+                    "customer_id": written["customer_id"].to_numpy(),
+                    "at": written[time].to_numpy(),
+                    "text": written["text"].to_numpy(),
+                    "lang": written["lang"].to_numpy() if "lang" in written else None,
+                }
+            )
+        )
+    columns = ["source", "customer_id", "at", "text", "lang"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def themed_texts(tables: Tables, themes: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """`customer_texts` with each text's theme (rows without one dropped)."""
+    texts = customer_texts(tables)
+    keywords = {name: tuple(lemma_keywords(words)) for name, words in themes.items()}
+    themed = texts.assign(theme=assigned_themes(documents(texts["text"], texts["lang"])["document"], keywords))
+    return themed[themed["theme"].notna()].reset_index(drop=True)
