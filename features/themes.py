@@ -18,7 +18,7 @@ import simplemma
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from features.sentiment import LexiconScorer, tokens
+from features.sentiment import NEUTRAL_BAND, LexiconScorer, tokens
 from features.tables import Tables
 
 KEYWORDS_PER_THEME = 6
@@ -32,6 +32,8 @@ FINNISH_STOP_WORDS = frozenset(
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FINNISH_STOP_WORDS
 WORD = re.compile(r"[a-zåäöéü]{2,}")
+NOISE = re.compile(r"@\w+|#\w+|https?://\S+|&\w+;")
+"""Handles, hashtags, links and HTML entities in social posts: names of accounts, not what is said."""
 
 
 @cache
@@ -45,7 +47,7 @@ def language_of(words: list[str], given: object) -> str:
 
 def lemmas(text: str, language: str) -> list[str]:
     """The text's content words as lemmas of `language`."""
-    words = [w for w in tokens(text) if WORD.fullmatch(w)]
+    words = [w for w in tokens(NOISE.sub(" ", text)) if WORD.fullmatch(w)]
     return [term for term in (lemma(w, language) for w in words) if term not in STOP_WORDS and len(term) > 1]
 
 
@@ -99,15 +101,16 @@ def lemma_keywords(words: tuple[str, ...]) -> list[str]:
 
 
 def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.Series:
-    """The theme whose keywords each lemma document shares most (ties: the first declared), NaN for none."""
+    """The theme whose keywords each lemma document shares most, a theme's first keywords counting most (ties: the
+    first declared), NaN for none."""
     names = list(themes)
     if not names:
         return pd.Series(np.nan, index=texts.index, dtype=object)
     hits = np.zeros((len(texts), len(names)))
     words = [set(document.split()) for document in texts.fillna("")]
     for column, name in enumerate(names):
-        keywords = set(themes[name])
-        hits[:, column] = [len(keywords & present) for present in words]
+        weights = {word: 1 + 1 / (rank + 1) for rank, word in enumerate(themes[name])}
+        hits[:, column] = [sum(weights.get(word, 0) for word in present) for present in words]
     best = hits.argmax(axis=1)
     chosen = np.array(names, dtype=object)[best]
     return pd.Series(np.where(hits.max(axis=1) > 0, chosen, None), index=texts.index, dtype=object)
@@ -143,3 +146,59 @@ def themed_texts(tables: Tables, themes: dict[str, tuple[str, ...]]) -> pd.DataF
     keywords = {name: tuple(lemma_keywords(words)) for name, words in themes.items()}
     themed = texts.assign(theme=assigned_themes(documents(texts["text"], texts["lang"])["document"], keywords))
     return themed[themed["theme"].notna()].reset_index(drop=True)
+
+
+def voice_summary(
+    tables: Tables,
+    themes: dict[str, tuple[str, ...]],
+    as_of: pd.Timestamp,
+    value_at_risk: pd.Series,
+    scorer: LexiconScorer,
+    window_days: int = 90,
+) -> pd.DataFrame:
+    """Per theme, and per contact-reason code beside them: texts in the last `window_days` before `as_of` and in
+    the window before, the share of them that read negative, and the value at risk (`value_at_risk` by
+    customer_id) of the customers who raised it. Terms only: no text of a customer leaves this function."""
+    window = pd.Timedelta(days=window_days)
+    themed = themed_texts(tables, themes).assign(label=lambda frame: frame["theme"], kind="theme")
+    coded = reason_codes(tables)
+    rows = []
+    for (kind, label), said in pd.concat([themed, coded], ignore_index=True).groupby(["kind", "label"], sort=False):
+        now = said[(said["at"] >= as_of - window) & (said["at"] < as_of)]
+        before = said[(said["at"] >= as_of - 2 * window) & (said["at"] < as_of - window)]
+        if now.empty and before.empty:
+            continue
+        negative = scorer.scores(now["text"], now["lang"]) < -NEUTRAL_BAND if len(now) else np.array([])
+        raised_by = now["customer_id"].dropna().unique()
+        rows.append(
+            {
+                "kind": kind,
+                "label": label,
+                "terms": themes.get(label, ()) if kind == "theme" else (),
+                "texts": len(now),
+                "texts_before": len(before),
+                "negative_share": float(negative.mean()) if len(now) else float("nan"),
+                "customers": len(raised_by),
+                "value_at_risk": float(value_at_risk.reindex(raised_by).fillna(0).sum()),
+            }
+        )
+    columns = ["kind", "label", "terms", "texts", "texts_before", "negative_share", "customers", "value_at_risk"]
+    return pd.DataFrame(rows, columns=columns).sort_values("value_at_risk", ascending=False, kind="stable")
+
+
+def reason_codes(tables: Tables) -> pd.DataFrame:
+    """Activities with a contact-reason code, as the rows `voice_summary` counts."""
+    activities = tables.activities
+    if activities is None or "reason" not in activities:
+        return pd.DataFrame(columns=["customer_id", "at", "text", "lang", "label", "kind"])
+    coded = activities[activities["reason"].notna()]
+    return pd.DataFrame(
+        {
+            "customer_id": coded["customer_id"].to_numpy(),
+            "at": coded["occurred_at"].to_numpy(),
+            "text": coded["text"].to_numpy() if "text" in coded else "",
+            "lang": None,
+            "label": coded["reason"].astype(str).to_numpy(),
+            "kind": "reason",
+        }
+    )

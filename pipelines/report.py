@@ -18,7 +18,9 @@ import pandas as pd
 
 from features.formats import Formats
 from features.registry import DRIVER_NAMES
+from features.sentiment import LexiconScorer
 from features.tables import Tables
+from features.themes import voice_summary
 from models.artifact import TrainedModel
 from models.drift import MISSING
 from models.monitoring import nps_table
@@ -29,6 +31,7 @@ from pipelines.writers import write_table_atomically, write_text_atomically
 SURVEY_LOOKBACK = pd.Timedelta(days=90)
 CHANGES_SHOWN = 10
 PRIORITY_LIST = "priority_list.csv"
+VOICE_SHOWN = 15
 
 TEXT = {
     "en": {
@@ -91,6 +94,18 @@ TEXT = {
         "driver": "Driver",
         "at_stake": "Revenue at risk",
         "main_driver_for": "Customers for whom it is the main driver",
+        "voice_title": "What customers talk about",
+        "voice_note": "Themes found in posts, ticket and call notes and reviews of the last 90 days (named by their "
+        "most telling words; no customer's text is shown), and the CRM's contact reasons beside them. Trend: texts "
+        "against the 90 days before. Value at risk: of the customers who raised it.",
+        "theme": "theme",
+        "reason_code": "contact reason",
+        "topic": "Topic",
+        "terms": "Words",
+        "texts": "Texts",
+        "trend": "Trend",
+        "negative": "Negative",
+        "no_voice": "No texts or contact reasons in the last 90 days.",
         "changes_title": "What changed since the previous run",
         "no_previous": "This is the first scoring run: nothing to compare with yet.",
         "changes": "Since {previous}: mean churn probability {mean} points; high-risk customers {high} "
@@ -188,6 +203,19 @@ TEXT = {
         "driver": "Tekijä",
         "at_stake": "Liikevaihto riskissä",
         "main_driver_for": "Asiakkaita, joilla tämä on päätekijä",
+        "voice_title": "Mistä asiakkaat puhuvat",
+        "voice_note": "Aiheet viimeisten 90 päivän julkaisuista, tiketti- ja puhelumuistiinpanoista sekä arvioista "
+        "(nimetty kuvaavimmilla sanoillaan; asiakkaiden tekstejä ei näytetä) ja niiden rinnalla CRM:n "
+        "yhteydenottosyyt. Suunta: tekstit verrattuna edeltäviin 90 päivään. Arvo riskissä: aiheen esiin "
+        "ottaneiden asiakkaiden.",
+        "theme": "aihe",
+        "reason_code": "yhteydenottosyy",
+        "topic": "Aihe",
+        "terms": "Sanat",
+        "texts": "Tekstejä",
+        "trend": "Suunta",
+        "negative": "Kielteisiä",
+        "no_voice": "Ei tekstejä eikä yhteydenottosyitä viimeisten 90 päivän ajalta.",
         "changes_title": "Mikä muuttui edellisestä ajosta",
         "no_previous": "Tämä on ensimmäinen arviointiajo: vertailukohtaa ei vielä ole.",
         "changes": "{previous} jälkeen: keskimääräinen poistumatodennäköisyys {mean} %-yks.; korkean riskin "
@@ -306,6 +334,7 @@ def report_context(
             for row in scored.pain_points.to_dict("records")
         ],
         "changes": changes_context(ranked, previous, config, formats),
+        "voice": voice_context(tables, churn, as_of, ranked, language, formats),
         "drift": drift_context(drift, catalogue, language, formats),
         "evaluations": [
             row | {"roc_auc": formats.number(float(row["roc_auc"]), 3) if row["roc_auc"] != "" else "–"}
@@ -417,6 +446,29 @@ def changes_context(
         "newly": [priority_row(row, config, formats) for row in newly.to_dict("records")],
         "risers": [priority_row(row, config, formats) for row in risers.to_dict("records")],
     }
+
+
+def voice_context(
+    tables: Tables, churn: TrainedModel, as_of: pd.Timestamp, ranked: pd.DataFrame, language: str, formats: Formats
+) -> list[dict]:
+    """What customers talk about in the last 90 days: each theme's terms (never a customer's text), volume, trend,
+    negative share and the value at risk of those raising it; contact-reason codes beside."""
+    value_at_risk = ranked.set_index("customer_id")["value_at_risk"]
+    summary = voice_summary(tables, churn.recipe.features.themes, as_of, value_at_risk, LexiconScorer.shipped())
+    text = TEXT[language]
+    return [
+        {
+            "label": row["label"],
+            "kind": text["theme"] if row["kind"] == "theme" else text["reason_code"],
+            "terms": ", ".join(row["terms"]),
+            "texts": formats.number(row["texts"]),
+            "trend": formats.signed(row["texts"] - row["texts_before"]),
+            "negative": "–" if np.isnan(row["negative_share"]) else formats.percent(row["negative_share"], 0),
+            "customers": formats.number(row["customers"]),
+            "value_at_risk": formats.money(row["value_at_risk"]),
+        }
+        for row in summary.head(VOICE_SHOWN).to_dict("records")
+    ]
 
 
 def drift_context(drift: dict, catalogue: dict, language: str, formats: Formats) -> dict:

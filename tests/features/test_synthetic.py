@@ -19,7 +19,19 @@ def test_another_seed_gives_another_world(small_world):
 
 def test_world_meets_the_contract_and_has_every_table(small_world):
     tables = validated_tables(small_world.tables, "nps")
-    assert set(tables.present()) == {"customers", "orders", "activities", "mentions", "surveys", "churn_events"}
+    assert set(tables.present()) == {
+        "customers",
+        "orders",
+        "activities",
+        "mentions",
+        "surveys",
+        "churn_events",
+        "reviews",
+    }
+    tickets = tables.activities[tables.activities["type"].isin(["support_ticket", "complaint"])]
+    assert tickets["reason"].notna().all() and tickets["text"].notna().all()
+    assert tables.activities.loc[~tables.activities.index.isin(tickets.index), "reason"].isna().all()
+    assert tables.reviews["rating"].between(1, 5).all() and tables.reviews["customer_id"].isna().mean() > 0.2
     assert tables.mentions["customer_id"].isna().mean() > 0.2
     assert tables.surveys["score"].between(0, 10).all()
 
@@ -69,3 +81,10 @@ def test_scores_follow_latent_satisfaction(small_world):
     surveys = small_world.tables["surveys"]
     latent = mean_satisfaction(small_world).reindex(surveys["customer_id"]).to_numpy()
     assert np.corrcoef(latent, surveys["score"])[0, 1] > 0.5
+
+
+def test_tickets_carry_every_planted_reason_and_low_reviews_exist(small_world):
+    from features.synthetic import PLANTED_THEMES
+
+    assert set(small_world.tables["activities"]["reason"].dropna()) == set(PLANTED_THEMES.values())
+    assert (small_world.tables["reviews"]["rating"] <= 2).mean() > 0.05

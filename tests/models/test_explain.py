@@ -111,7 +111,8 @@ def test_reasons_and_actions_read_in_finnish_when_asked():
 
 
 def test_every_playbook_action_and_feature_description_has_both_languages():
-    catalogue = feature_catalogue((30, 90), 60, ("orders", "activities", "mentions"))
+    catalogue = feature_catalogue((30, 90), 60, ("orders", "activities", "mentions"), themes=("billing · lasku",))
+    assert catalogue["theme_billing_lasku_90d"].reason_text(2.0, "fi").startswith("otti esiin aiheen")
     assert all(feature.description_fi for feature in catalogue.values())
     assert {feature.action for feature in catalogue.values()} - {""} == set(PLAYBOOK)
     assert all(set(texts) == {"en", "fi"} and all(texts.values()) for texts in PLAYBOOK.values())
