@@ -20,6 +20,7 @@ from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+import simplemma
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -179,6 +180,13 @@ TOKEN = re.compile(r"<3|[:;]-?[()dp]|[a-zåäöéü]+(?:'[a-z]+)?|[\U0001F300-\U
 ENGLISH_SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
+@cache
+def finnish_lemma(word: str) -> str:
+    """The base form of an inflected Finnish word ("tyytyväisempiä" to "tyytyväinen"), from simplemma's
+    dictionary; the lexicon lists base forms only."""
+    return simplemma.lemmatize(word, lang="fi").lower()
+
+
 def tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
@@ -229,6 +237,9 @@ class LexiconScorer:
         if language == "fi":
             if word in self.finnish:
                 return self.finnish[word]
+            base = finnish_lemma(word)
+            if base in self.finnish:
+                return self.finnish[base]
             shortest = max(MIN_PREFIX, int(np.ceil(MIN_PREFIX_SHARE * len(word))))
             for end in range(len(word) - 1, shortest - 1, -1):
                 prefix = word[:end]
