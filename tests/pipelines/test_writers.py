@@ -60,6 +60,7 @@ def test_world_is_written_as_contract_tables_and_truth(tmp_path):
         "customers.parquet",
         "mentions.parquet",
         "orders.parquet",
+        "reviews.parquet",
         "surveys.parquet",
         "truth",
     ]
