@@ -295,59 +295,29 @@ def brand_query(settings: FeatureSettings) -> str:
 # Registering the tables -----------------------------------------------------------------------------
 
 
-def code_column(customer_ids: pd.Series, codes: pd.Index) -> pd.Series:
-    """Each customer's row number in `customers` (missing for unlinked events), as the integer DuckDB joins on."""
-    return (
-        pd.Series(codes.get_indexer(customer_ids), index=customer_ids.index).where(customer_ids.notna()).astype("Int64")
-    )
-
-
 def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd.DataFrame]:
-    """The event tables as DuckDB reads them: integer customer codes, plain text for enumerations, and the facts
-    that do not depend on as_of worked out once (gaps between orders, late deliveries, escalated complaints)."""
-    ids = pd.Index(tables.customers["customer_id"])
-    frames = {}
+    """The event tables as DuckDB reads them, in place (only the columns features read; `connected` gives each
+    event its customer's code and works out the facts that do not depend on as_of)."""
+    ids = tables.customers["customer_id"].to_numpy()
+    frames = {"customer_codes": pd.DataFrame({"customer_id": ids, "code": np.arange(len(ids))})}
     if tables.orders is not None:
-        orders = tables.orders.assign(code=code_column(tables.orders["customer_id"], ids))
-        orders = orders.assign(order_day=orders["ordered_at"].dt.normalize())
-        if "status" in orders:
-            orders = orders.assign(
-                status=orders["status"].astype("string"),
-                final_at=orders["ordered_at"] + pd.Timedelta(days=settings.status_final_after_days),
-            )
-        frames["orders"] = orders.drop(columns=["customer_id"])
-        if {"delivered_at", "promised_at"} <= set(orders.columns):
-            delivered = orders.dropna(subset=["delivered_at", "promised_at"])
-            days_late = ((delivered["delivered_at"] - delivered["promised_at"]) / pd.Timedelta(days=1)).clip(lower=0)
-            frames["deliveries"] = pd.DataFrame(
-                {
-                    "code": delivered["code"],
-                    "delivered_at": delivered["delivered_at"],
-                    "days_late": days_late,
-                    "late": days_late > 0,
-                }
-            )
+        frames["orders"] = tables.orders.drop(columns="order_id")
     if tables.activities is not None:
-        activities = tables.activities.assign(
-            code=code_column(tables.activities["customer_id"], ids), type=tables.activities["type"].astype("string")
+        unread = [c for c in ("activity_id", "text", "reason") if c in tables.activities]
+        activities = tables.activities.drop(columns=unread)
+        frames["activities"] = (
+            activities if "direction" in activities else activities.assign(direction=pd.Series(pd.NA, dtype="string"))
         )
-        direction = (
-            activities["direction"].astype("string")
-            if "direction" in activities
-            else pd.Series(pd.NA, index=activities.index, dtype="string")
-        )
-        frames["activities"] = activities.assign(direction=direction).drop(columns=["customer_id"])
     if tables.mentions is not None:
-        frames["mentions"] = tables.mentions.assign(code=code_column(tables.mentions["customer_id"], ids)).drop(
-            columns=["customer_id"]
-        )
+        unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
+        frames["mentions"] = tables.mentions.drop(columns=unread)
     if settings.themes and any(has_text(tables, name) for name in TEXT_SOURCES):
         themed = themed_texts(tables, settings.themes)
         frames["themed"] = pd.DataFrame(
             {
-                "code": code_column(themed["customer_id"], ids),
-                "posted_at": themed["at"].astype(tables.customers["signup_date"].dtype),
-                "theme": themed["theme"].astype("string"),
+                "customer_id": themed["customer_id"].to_numpy(),
+                "posted_at": themed["at"].astype(tables.customers["signup_date"].dtype).to_numpy(),
+                "theme": themed["theme"].astype("string").to_numpy(),
             }
         )
     return frames
@@ -364,23 +334,42 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
-def connected(frames: dict[str, pd.DataFrame], requests: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that reads the frames in place, with the per-order and per-complaint facts added."""
+def connected(
+    frames: dict[str, pd.DataFrame], requests: pd.DataFrame, settings: FeatureSettings
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that reads the frames in place: each event table coded by its customer's row number in
+    `customers` (NULL for unlinked events), with the per-order and per-complaint facts added."""
     connection = duckdb.connect()
     for name, frame in frames.items():
-        connection.register(
-            f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False)
-        )  # Arrow copies only what it cannot share
+        connection.register(f"{name}_raw", pa.Table.from_pandas(frame, preserve_index=False))
+    for name in frames.keys() - {"customer_codes"}:
+        connection.execute(
+            f"CREATE TEMP TABLE {name}_frame AS SELECT c.code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
+            "LEFT JOIN customer_codes_raw c USING (customer_id)"
+        )
     connection.register("requests", requests)
     connection.execute("CREATE TEMP TABLE dates AS SELECT DISTINCT as_of FROM requests")
     if "orders" in frames:
-        connection.execute(
-            "CREATE TEMP VIEW orders AS SELECT *, date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code "
-            "ORDER BY ordered_at), ordered_at) "
-            f"/ {MICROSECONDS_PER_DAY} AS gap_days FROM orders_frame"
+        columns = set(frames["orders"].columns)
+        final = (
+            f", ordered_at + INTERVAL ({settings.status_final_after_days}) DAY AS final_at"
+            if "status" in columns
+            else ""
         )
-    if "deliveries" in frames:
-        connection.execute("CREATE TEMP VIEW deliveries AS SELECT * FROM deliveries_frame")
+        connection.execute(
+            "CREATE TEMP VIEW orders AS SELECT *, date_trunc('day', ordered_at) AS order_day, "
+            "date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code ORDER BY ordered_at), ordered_at) "
+            f"/ {MICROSECONDS_PER_DAY} AS gap_days{final} FROM orders_frame"
+        )
+        if {"delivered_at", "promised_at"} <= columns:
+            connection.execute(f"""
+                CREATE TEMP VIEW deliveries AS SELECT code, delivered_at, days_late, days_late > 0 AS late FROM (
+                    SELECT code, delivered_at,
+                           greatest(date_diff('microsecond', promised_at, delivered_at) / {MICROSECONDS_PER_DAY}, 0)
+                               AS days_late
+                    FROM orders_frame WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
+                )
+            """)
     if "activities" in frames:
         connection.execute(f"""
             CREATE TEMP VIEW activities AS SELECT a.*, a.type = 'complaint' AND EXISTS (
@@ -519,7 +508,7 @@ def request_features(
     index = pd.RangeIndex(len(requests))
     keyed = pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()})
     frames = registered_tables(tables, settings)
-    with connected(frames, keyed) as connection:
+    with connected(frames, keyed, settings) as connection:
         parts = [customer_columns(tables, codes, as_of, settings).set_axis(index)]
         plain_as_of = pd.Series(as_of.to_numpy(), index=index)
         if "orders" in frames:
@@ -533,7 +522,7 @@ def request_features(
                     rhythms,
                 )
             )
-            if "deliveries" in frames:
+            if {"delivered_at", "promised_at"} <= columns:
                 found = query_frame(connection, delivery_query(settings), index)
                 parts.append(
                     found.assign(days_since_last_late_delivery=days_since(found["last_late_delivery"], plain_as_of))
