@@ -334,6 +334,11 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
+CODE = "CASE WHEN e.customer_id IS NULL THEN NULL ELSE coalesce(c.code, -1) END"
+"""An event's customer code: NULL when it has no customer (a brand-wide post), -1 for a customer outside these
+tables (another partition's), whose events no request matches but who is no brand-wide voice either."""
+
+
 def connected(
     frames: dict[str, pd.DataFrame], requests: pd.DataFrame, settings: FeatureSettings
 ) -> duckdb.DuckDBPyConnection:
@@ -344,7 +349,7 @@ def connected(
         connection.register(f"{name}_raw", pa.Table.from_pandas(frame, preserve_index=False))
     for name in frames.keys() - {"customer_codes"}:
         connection.execute(
-            f"CREATE TEMP TABLE {name}_frame AS SELECT c.code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
+            f"CREATE TEMP TABLE {name}_frame AS SELECT {CODE} AS code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
             "LEFT JOIN customer_codes_raw c USING (customer_id)"
         )
     connection.register("requests", requests)

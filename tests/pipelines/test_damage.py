@@ -86,11 +86,11 @@ def test_the_report_never_compares_with_a_damaged_earlier_run(demo_copy):
     assert main(["score", "--as-of", "2025-06-01", *arguments]) == 0
     assert main(["score", "--as-of", "2025-09-01", *arguments]) == 0
     report = root / "work" / "reports" / "as_of=2025-09-01" / "report.html"
-    assert "Since 2025-06-01" in report.read_text()
+    assert "Since 1 June 2025" in report.read_text()
     overwrite_predictions(root / "work" / "predictions" / "as_of=2025-06-01")
     report.unlink()
     assert main(["score", "--as-of", "2025-09-01", *arguments]) == 0
-    assert "Since 2025-06-01" not in report.read_text()
+    assert "Since 1 June 2025" not in report.read_text()
 
 
 def test_an_interrupted_generate_keeps_the_previous_world(demo_copy, monkeypatch):

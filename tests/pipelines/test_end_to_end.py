@@ -48,7 +48,9 @@ def test_prediction_file_has_the_contract_columns_and_one_row_per_customer_who_c
         predictions["satisfaction_score"] <= predictions["satisfaction_upper"]
     ).all()
     assert set(predictions["nps_category"]) <= {"promoter", "passive", "detractor"}
-    assert predictions["reason_1"].str.contains(r"pts churn risk\)$").all()
+    shown = predictions["reason_1"] != ""
+    assert shown.mean() > 0.5 and predictions.loc[shown, "reason_1"].str.contains(r"pts churn risk\)$").all()
+    assert (predictions.loc[shown, "next_action"] != "").all() and (predictions.loc[~shown, "next_action"] == "").all()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["rows"] == len(predictions) and folder.name == f"as_of={tables.data_end.date()}"
 
@@ -89,8 +91,11 @@ def test_real_output_validates_against_the_published_json_schema(demo_run):
         "sha256",
     } <= set(manifest)
     compared, features = set(manifest["drift"]["feature_psi"]), set(load_champion_features(demo_run[0]))
+    growing = set(manifest["drift"]["not_compared"])
+    assert growing == {"tenure_days", "days_since_first_order", "days_from_first_to_last_order", "order_days"}
     assert (
-        compared <= features and {f for f in features - compared if not f.startswith("brand_")} == set()
+        compared <= features - growing
+        and {f for f in features - compared - growing if not f.startswith("brand_")} == set()
     )  # brand-wide values are one per date
     assert (demo_run[0] / "work" / "predictions" / "latest").read_text().strip() == prediction_folder(demo_run[0]).name
 
@@ -119,7 +124,8 @@ def test_report_shows_the_headline_numbers_and_a_priority_list_by_value_at_risk(
     assert f"<b>{(predictions['churn_risk'] == 'high').sum():,}</b>high-risk customers" in html
     assert re.search(r'id="high-risk"><b>[\d,]+</b>high-risk customers<br><span class="muted">carrying [\d.]+%', html)
     assert "Likelihood to recommend (0–10)" in html and "Satisfaction (NPS)" not in html
-    listed = re.findall(r'<td data-label="Value at risk" class="num">€([\d,]+)</td>', html)
+    priority = html[html.index('id="priority-list"') : html.index("</table>", html.index('id="priority-list"'))]
+    listed = re.findall(r'<td data-label="Value at risk" class="num">€([\d,]+)</td>', priority)
     amounts = [int(amount.replace(",", "")) for amount in listed]
     assert len(amounts) == 25 and amounts == sorted(amounts, reverse=True)
     assert "<script" not in html and "http://" not in html.replace("http-equiv", "")

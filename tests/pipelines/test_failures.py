@@ -4,6 +4,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -38,7 +39,7 @@ def test_unknown_customers_can_be_dropped_with_a_counted_warning(demo_copy, tmp_
 def test_training_on_one_customer_says_what_is_missing(demo_copy, tmp_path, capsys):
     root = demo_copy[0]
     first = table(root, "orders")["customer_id"].value_counts().index[0]
-    for name in ("customers", "orders", "activities", "mentions", "surveys", "churn_events"):
+    for name in ("customers", "orders", "activities", "mentions", "surveys", "churn_events", "reviews"):
         if (root / "world" / f"{name}.parquet").exists():
             rewrite(root, name, table(root, name)[lambda frame: frame["customer_id"] == first])
     assert main(["train", *arguments_for(root)]) == EXIT_BAD_INPUT
@@ -47,16 +48,11 @@ def test_training_on_one_customer_says_what_is_missing(demo_copy, tmp_path, caps
 
 def test_hostile_text_never_reaches_the_report_or_the_files_unescaped(demo_copy, tmp_path):
     root = demo_copy[0]
-    latest = pd.read_parquet(
-        root
-        / "work"
-        / "predictions"
-        / (root / "work" / "predictions" / "latest").read_text().strip()
-        / "predictions.parquet"
-    )
-    riskiest, second = latest.nlargest(2, "churn_probability")["customer_id"]
+    latest = (root / "work" / "predictions" / "latest").read_text().strip()
+    listed = (root / "work" / "reports" / latest / "report.html").read_text()
+    riskiest, second = re.findall(r'<td data-label="Customer"><b>([^<]+)</b>', listed)[:2]
     renamed = {riskiest: "<script>alert('id')</script>", second: '=HYPERLINK("http://evil.example","x")'}
-    for name in ("customers", "orders", "activities", "mentions", "surveys", "churn_events"):
+    for name in ("customers", "orders", "activities", "mentions", "surveys", "churn_events", "reviews"):
         rewrite(root, name, table(root, name).assign(customer_id=lambda f: f["customer_id"].replace(renamed)))
     mentions = table(root, "mentions")
     marker = "MENTION-TEXT-MARKER"
