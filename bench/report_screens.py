@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 RESULTS = Path(__file__).parent / "results" / "report"
-WIDTHS = {390: 2400, 1280: 2000}
+WIDTHS = {390: 2400, 1280: 4400}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"]
 
 
