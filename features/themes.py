@@ -106,14 +106,15 @@ def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.
     names = list(themes)
     if not names:
         return pd.Series(np.nan, index=texts.index, dtype=object)
-    hits = np.zeros((len(texts), len(names)))
-    words = [set(document.split()) for document in texts.fillna("")]
+    distinct = pd.unique(texts.fillna("").to_numpy(dtype=object))
+    hits = np.zeros((len(distinct), len(names)))
+    words = [set(document.split()) for document in distinct]
     for column, name in enumerate(names):
         weights = {word: 1 + 1 / (rank + 1) for rank, word in enumerate(themes[name])}
         hits[:, column] = [sum(weights.get(word, 0) for word in present) for present in words]
-    best = hits.argmax(axis=1)
-    chosen = np.array(names, dtype=object)[best]
-    return pd.Series(np.where(hits.max(axis=1) > 0, chosen, None), index=texts.index, dtype=object)
+    chosen = np.where(hits.max(axis=1) > 0, np.array(names, dtype=object)[hits.argmax(axis=1)], None)
+    by_document = dict(zip(distinct, chosen, strict=True))
+    return pd.Series([by_document[document] for document in texts.fillna("")], index=texts.index, dtype=object)
 
 
 def customer_texts(tables: Tables) -> pd.DataFrame:
