@@ -198,8 +198,10 @@ def as_numbers(values: pd.Series) -> pd.Series:
         return pd.Series(float("nan"), index=values.index)
     if pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
+    if values.dtype != object:  # text read from CSV: "true" is no number, and no cell is a boolean
+        return pd.to_numeric(values, errors="coerce").astype(float)
     booleans = values.map(lambda value: isinstance(value, bool | np.bool_))
-    return pd.to_numeric(values.astype(object).where(~booleans), errors="coerce").astype(float)
+    return pd.to_numeric(values.where(~booleans), errors="coerce").astype(float)
 
 
 def plausible_numbers(values: pd.Series, numbers: pd.Series) -> pd.Series:

@@ -84,16 +84,18 @@ WORLD_FILES = frozenset({f"{name}.parquet" for name in TABLE_SPECS} | {"truth"})
 
 
 def check_world_folder(folder: Path) -> None:
-    """A world replaces only a world: a folder holding anything `write_world` did not write is someone's data."""
+    """A world replaces only a world it wrote: a folder of the same table files without `truth/` is someone's real
+    data, and a folder holding anything else is someone's too."""
     if folder.exists() and not folder.is_dir():
         raise WorldFolderTaken(f"{folder} is a file, not a folder: the synthetic world needs a folder of its own")
-    foreign = (
-        sorted(entry.name for entry in folder.iterdir() if entry.name not in WORLD_FILES) if folder.is_dir() else []
-    )
-    if foreign:
+    present = sorted(entry.name for entry in folder.iterdir()) if folder.is_dir() else []
+    foreign = [name for name in present if name not in WORLD_FILES]
+    if foreign or (present and "truth" not in present):
+        shown = foreign or present
         raise WorldFolderTaken(
-            f"{folder} holds files a synthetic world does not ({', '.join(foreign[:5])}"
-            f"{', ...' if len(foreign) > 5 else ''}): it is not replaced. Give another folder (--data or --world-out)."
+            f"{folder} holds files a synthetic world does not ({', '.join(shown[:5])}"
+            f"{', ...' if len(shown) > 5 else ''}{'' if foreign else ', without truth/: real data?'}): "
+            "it is not replaced. Give another folder (--data or --world-out)."
         )
 
 

@@ -3,6 +3,7 @@ column, file, option or key at fault, before any heavy work, and leaves every ea
 
 import os
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,12 @@ def mixed_zones(root):
 def damaged_duckdb(root):
     (root / "world.duckdb").write_bytes(b"not a database at all" * 100)
     return ["validate", "--data", str(root / "world.duckdb"), "--out", str(root / "work")]
+
+
+def real_tables(root):
+    """The demo's world without truth/: contract tables as a company's own export would hold them."""
+    shutil.rmtree(root / "world" / "truth")
+    return ["generate", "--data", str(root / "world"), "--customers", "50", "--out", str(root / "work")]
 
 
 def exported_onto_predictions(root):
@@ -500,6 +507,10 @@ CASES = {
     "demo over someone's folder": (
         foreign_files("theirs", "demo", "--data", "{root}/theirs", "--out", "{root}/work2"),
         r"theirs holds files a synthetic world does not",
+    ),
+    "generate over someone's tables": (
+        real_tables,
+        r"world holds files a synthetic world does not \(activities.parquet, .*without truth/: real data\?",
     ),
     "generate onto a file": (
         lambda root: ((root / "f").write_text("x"), ["generate", "--world-out", str(root / "f"), *arguments_for(root)])[
