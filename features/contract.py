@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.schema import (
     EARLIEST_TIME,
@@ -104,6 +106,9 @@ def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -
 def ids_equal_once_trimmed(table: str, key: str, frame: pd.DataFrame, trimmed: pd.Series) -> list[Problem]:
     """Ids are compared without surrounding spaces (exports pad them); two that differ only there are one id twice."""
     raw = frame[key].astype("str")
+    padded = (raw != trimmed) & trimmed.notna()
+    if not padded.any():
+        return []
     collide = trimmed.duplicated(keep=False) & ~raw.duplicated(keep=False)
     if not collide.any():
         return []
@@ -234,7 +239,7 @@ def without_unknown_customers(typed: dict[str, pd.DataFrame]) -> dict[str, pd.Da
     known = typed["customers"]["customer_id"]
     kept = dict(typed)
     for name, frame in typed.items():
-        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
+        unknown = frame["customer_id"].notna() & ~among(frame["customer_id"], known)
         if name != "customers" and unknown.any():
             LOG.warning(
                 "%s: dropped %d rows whose customer_id is not in customers (%s).",
@@ -286,7 +291,7 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
     for name, frame in typed.items():
         if name == "customers":
             continue
-        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(known)
+        unknown = frame["customer_id"].notna() & ~among(frame["customer_id"], known)
         if unknown.any():
             problems.append(
                 Problem(
@@ -408,6 +413,12 @@ def warn_of_events_before_signup(typed: dict[str, pd.DataFrame]) -> None:
                 int(early.sum()),
                 examples(frame, early, time),
             )
+
+
+def among(values: pd.Series, known: pd.Series) -> pd.Series:
+    """values.isin(known) for ids, hashed in Arrow: pandas' isin walks Arrow strings one by one in Python."""
+    found = pc.is_in(pa.array(values.astype("str")), value_set=pa.array(known.astype("str")))
+    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
 def signup_dates(frame: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
