@@ -117,7 +117,7 @@ def purchase_histories(
     """(x, t_x, T) at each anchor of every sampled customer with an order day before it, in one pass.
 
     `customer_draw[i]` is a uniform draw in [0, 1) fixed per customer (a hash of the id) for order day
-    `order_days[i]` (one row per customer and day, sorted by customer). At each anchor a customer is in
+    `order_days[i]` (one row per customer and day, in any order). At each anchor a customer is in
     the sample when their draw is below FIT_CUSTOMERS / (customers with orders before it): the sample
     depends only on who had bought by then, never on later customers or orders.
     """

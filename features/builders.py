@@ -116,8 +116,14 @@ def days_before_as_of(expression: str) -> str:
 
 def within(time: str, days: int, until_days: int = 0) -> str:
     """`time` in [as_of - days, as_of - until_days): a window ending at as_of (the join already cuts there)."""
-    upper = f" AND {time} < r.as_of - INTERVAL ({until_days}) DAY" if until_days else ""
-    return f"{time} >= r.as_of - INTERVAL ({days}) DAY{upper}"
+    upper = f" AND {time} < r.since_{until_days}d" if until_days else ""
+    return f"{time} >= r.since_{days}d{upper}"
+
+
+def window_starts(settings: FeatureSettings) -> str:
+    """Each request's window starts, worked out once per request rather than once per event and aggregate."""
+    days = sorted({*settings.windows_days, TREND_DAYS, 2 * TREND_DAYS})
+    return ", ".join(f"as_of - INTERVAL ({d}) DAY AS since_{d}d" for d in days)
 
 
 def known(table: str, time: str) -> str:
@@ -139,14 +145,8 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
         f"coalesce({exact_sum('e.amount', within('e.ordered_at', TREND_DAYS))}, 0) AS spend_now",
         f"coalesce({exact_sum('e.amount', within('e.ordered_at', 2 * TREND_DAYS, TREND_DAYS))}, 0) AS spend_before",
         f'{exact_mean("e.amount", within("e.ordered_at", long))} AS "average_order_value_{long}d"',
-        "median(e.gap_days) AS typical_order_gap_days",
-        f"{exact_sum('e.gap_days')} AS gap_sum",
-        "count(e.gap_days) AS gaps",
-        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
-        "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
-        "count(DISTINCT e.order_day) AS order_days",
-        "min(e.order_day) AS first_day",
-        "max(e.order_day) AS last_day",
+        "date_trunc('day', min(e.ordered_at)) AS first_day",
+        "date_trunc('day', max(e.ordered_at)) AS last_day",
         "min(e.ordered_at) AS first_order",
         f"{exact_mean('e.amount')} AS lifetime_average_order_value",
     ]
@@ -168,6 +168,20 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
             for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
         ]
     return f"SELECT r.rid, {', '.join(parts)} {known('orders', 'ordered_at')} GROUP BY r.rid"
+
+
+def order_gap_query() -> str:
+    """The customer's rhythm: the days between consecutive orders (each gap known once its later order is), and
+    the days with an order."""
+    parts = [
+        "count(*) FILTER (WHERE e.new_day) AS order_days",
+        "median(e.gap_days) AS typical_order_gap_days",
+        f"{exact_sum('e.gap_days')} AS gap_sum",
+        "count(e.gap_days) AS gaps",
+        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
+        "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
+    ]
+    return f"SELECT r.rid, {', '.join(parts)} {known('order_gaps', 'ordered_at')} GROUP BY r.rid"
 
 
 def delivery_query(settings: FeatureSettings) -> str:
@@ -217,7 +231,6 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
         f"count(*) FILTER (WHERE e.type = 'complaint' AND {within('e.occurred_at', w)}) AS \"complaints_{w}d\""
         for w in windows
     ]
-    parts.append(f'count(*) FILTER (WHERE e.escalated AND {within("e.occurred_at", long)}) AS "escalations_{long}d"')
     if "resolved_at" in columns:
         ticket, still_open = (
             f"e.type IN ({sql_list(TICKET_TYPES)})",
@@ -252,6 +265,14 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
         f'"opportunities_lost_{long}d"',
     ]
     return f"SELECT r.rid, {', '.join(parts)} {known('activities', 'occurred_at')} GROUP BY r.rid"
+
+
+def escalation_query(settings: FeatureSettings) -> str:
+    long = settings.longest
+    return (
+        f'SELECT r.rid, count(*) AS "escalations_{long}d" {known("escalations", "occurred_at")} AND '
+        f"{within('e.occurred_at', long)} GROUP BY r.rid"
+    )
 
 
 # Social listening -----------------------------------------------------------------------------------
@@ -349,11 +370,12 @@ def connected(
         connection.register(f"{name}_raw", pa.Table.from_pandas(frame, preserve_index=False))
     for name in frames.keys() - {"customer_codes"}:
         connection.execute(
-            f"CREATE TEMP TABLE {name}_frame AS SELECT {CODE} AS code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
+            f"CREATE TEMP VIEW {name}_frame AS SELECT {CODE} AS code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
             "LEFT JOIN customer_codes_raw c USING (customer_id)"
         )
-    connection.register("requests", requests)
-    connection.execute("CREATE TEMP TABLE dates AS SELECT DISTINCT as_of FROM requests")
+    connection.register("request_rows", requests)
+    connection.execute(f"CREATE TEMP TABLE requests AS SELECT *, {window_starts(settings)} FROM request_rows")
+    connection.execute(f"CREATE TEMP TABLE dates AS SELECT DISTINCT as_of, {window_starts(settings)} FROM request_rows")
     if "orders" in frames:
         columns = set(frames["orders"].columns)
         final = (
@@ -361,26 +383,34 @@ def connected(
             if "status" in columns
             else ""
         )
-        connection.execute(
-            "CREATE TEMP VIEW orders AS SELECT *, date_trunc('day', ordered_at) AS order_day, "
-            "date_diff('microsecond', lag(ordered_at) OVER (PARTITION BY code ORDER BY ordered_at), ordered_at) "
-            f"/ {MICROSECONDS_PER_DAY} AS gap_days{final} FROM orders_frame"
-        )
+        connection.execute(f"CREATE TEMP TABLE orders AS SELECT *{final} FROM orders_frame")
+        connection.execute(f"""
+            CREATE TEMP TABLE order_gaps AS SELECT code, ordered_at,
+                date_diff('microsecond', previous, ordered_at) / {MICROSECONDS_PER_DAY} AS gap_days,
+                previous IS NULL OR date_trunc('day', previous) < date_trunc('day', ordered_at) AS new_day
+            FROM (
+                SELECT code, ordered_at, lag(ordered_at) OVER (PARTITION BY code ORDER BY ordered_at) AS previous
+                FROM orders
+            )
+        """)
         if {"delivered_at", "promised_at"} <= columns:
             connection.execute(f"""
                 CREATE TEMP VIEW deliveries AS SELECT code, delivered_at, days_late, days_late > 0 AS late FROM (
                     SELECT code, delivered_at,
                            greatest(date_diff('microsecond', promised_at, delivered_at) / {MICROSECONDS_PER_DAY}, 0)
                                AS days_late
-                    FROM orders_frame WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
+                    FROM orders WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
                 )
             """)
     if "activities" in frames:
+        connection.execute("CREATE TEMP VIEW activities AS SELECT * FROM activities_frame")
         connection.execute(f"""
-            CREATE TEMP VIEW activities AS SELECT a.*, a.type = 'complaint' AND EXISTS (
-                SELECT 1 FROM activities_frame t WHERE t.code = a.code AND t.type = 'support_ticket'
-                AND t.occurred_at <= a.occurred_at AND t.occurred_at >= a.occurred_at - INTERVAL ({ESCALATION_DAYS}) DAY
-            ) AS escalated FROM activities_frame a
+            CREATE TEMP TABLE escalations AS
+            SELECT complaint.code, complaint.occurred_at
+            FROM (SELECT code, occurred_at FROM activities WHERE type = 'complaint') complaint
+            ASOF JOIN (SELECT code, occurred_at FROM activities WHERE type = 'support_ticket') ticket
+                ON complaint.code = ticket.code AND complaint.occurred_at >= ticket.occurred_at
+            WHERE ticket.occurred_at >= complaint.occurred_at - INTERVAL ({ESCALATION_DAYS}) DAY
         """)
     for plain in ("mentions", "themed"):
         if plain in frames:
@@ -494,6 +524,10 @@ def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.Index
     return connection.execute(sql).df().set_index("rid").reindex(index)
 
 
+def query_frames(connection: duckdb.DuckDBPyConnection, sqls: list[str], index: pd.Index) -> pd.DataFrame:
+    return pd.concat([query_frame(connection, sql, index) for sql in sqls], axis=1)
+
+
 def request_features(
     tables: Tables, requests: pd.DataFrame, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
 ) -> pd.DataFrame:
@@ -520,7 +554,7 @@ def request_features(
             columns = set(frames["orders"].columns)
             parts.append(
                 purchase_columns(
-                    query_frame(connection, order_query(columns, settings), index),
+                    query_frames(connection, [order_query(columns, settings), order_gap_query()], index),
                     plain_as_of,
                     settings,
                     horizon_days,
@@ -537,7 +571,11 @@ def request_features(
         if "activities" in frames:
             parts.append(
                 activity_columns(
-                    query_frame(connection, activity_query(set(frames["activities"].columns), settings), index),
+                    query_frames(
+                        connection,
+                        [activity_query(set(frames["activities"].columns), settings), escalation_query(settings)],
+                        index,
+                    ),
                     plain_as_of,
                     settings,
                 )
@@ -572,20 +610,28 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     anchors = sorted({rhythm_anchor(d) for d in dates})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    days = pd.DataFrame(
-        {"customer_id": tables.orders["customer_id"], "day": tables.orders["ordered_at"].dt.normalize()}
-    ).drop_duplicates()
-    draw = (
-        pd.util.hash_array(days["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64
-    )  # one fixed draw per customer
-    order = np.lexsort((days["day"].to_numpy(), draw))
-    histories = purchase_histories(draw[order], days["day"].to_numpy()[order], anchors)
+    ids, who, days = distinct_order_days(tables.orders)
+    draw = (pd.util.hash_array(ids.astype(str)) / 2.0**64)[who]  # one fixed draw per customer, from its id
+    histories = purchase_histories(draw, days, anchors)
     return {
         anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
         if (h := histories.get(anchor)) is not None
         else None
         for anchor in anchors
     }
+
+
+def distinct_order_days(orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ids of customers with orders, and one (position in those ids, day) pair per customer and order day."""
+    connection = duckdb.connect()
+    connection.register("orders", pa.Table.from_pandas(orders[["customer_id", "ordered_at"]], preserve_index=False))
+    ids = connection.execute("SELECT DISTINCT customer_id FROM orders").fetchnumpy()["customer_id"]
+    connection.register("ids", pa.table({"customer_id": ids, "who": np.arange(len(ids))}))
+    pairs = connection.execute(
+        "SELECT DISTINCT i.who, date_trunc('day', o.ordered_at)::TIMESTAMP AS day FROM orders o JOIN ids i USING "
+        "(customer_id)"
+    ).fetchnumpy()
+    return np.asarray(ids), pairs["who"], np.asarray(pairs["day"], dtype="datetime64[us]")
 
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
