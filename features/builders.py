@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
@@ -317,10 +318,9 @@ def brand_query(settings: FeatureSettings) -> str:
 
 
 def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd.DataFrame]:
-    """The event tables as DuckDB reads them, in place (only the columns features read; `connected` gives each
-    event its customer's code and works out the facts that do not depend on as_of)."""
-    ids = tables.customers["customer_id"].to_numpy()
-    frames = {"customer_codes": pd.DataFrame({"customer_id": ids, "code": np.arange(len(ids))})}
+    """The event tables as DuckDB reads them: only the columns features read, each event's customer as its `code`
+    (`customer_codes`); `connected` works out the facts that do not depend on as_of."""
+    frames = {}
     if tables.orders is not None:
         frames["orders"] = tables.orders.drop(columns="order_id")
     if tables.activities is not None:
@@ -341,7 +341,20 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
                 "theme": themed["theme"].astype("string").to_numpy(),
             }
         )
-    return frames
+    known = pa.array(tables.customers["customer_id"].astype("str"))
+    return {
+        name: frame.drop(columns="customer_id").assign(code=customer_codes(frame["customer_id"], known))
+        for name, frame in frames.items()
+    }
+
+
+def customer_codes(customer_ids: pd.Series, known: pa.Array) -> pd.Series:
+    """Each id's row number in `known` (hashed in Arrow): NULL for no customer (a brand-wide post), -1 for a
+    customer outside these tables (another partition's), whose events no request matches but who is no brand-wide
+    voice either."""
+    ids = pa.array(customer_ids.astype("str"))
+    codes = pc.if_else(pc.is_null(ids), pa.scalar(None, pa.int64()), pc.fill_null(pc.index_in(ids, known), -1))
+    return pd.Series(codes, index=customer_ids.index, dtype=pd.ArrowDtype(pa.int64()))
 
 
 def theme_query(settings: FeatureSettings) -> str:
@@ -355,24 +368,13 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
-CODE = "CASE WHEN e.customer_id IS NULL THEN NULL ELSE coalesce(c.code, -1) END"
-"""An event's customer code: NULL when it has no customer (a brand-wide post), -1 for a customer outside these
-tables (another partition's), whose events no request matches but who is no brand-wide voice either."""
-
-
 def connected(
     frames: dict[str, pd.DataFrame], requests: pd.DataFrame, settings: FeatureSettings
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that reads the frames in place: each event table coded by its customer's row number in
-    `customers` (NULL for unlinked events), with the per-order and per-complaint facts added."""
+    """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added."""
     connection = duckdb.connect()
     for name, frame in frames.items():
-        connection.register(f"{name}_raw", pa.Table.from_pandas(frame, preserve_index=False))
-    for name in frames.keys() - {"customer_codes"}:
-        connection.execute(
-            f"CREATE TEMP VIEW {name}_frame AS SELECT {CODE} AS code, e.* EXCLUDE (customer_id) FROM {name}_raw e "
-            "LEFT JOIN customer_codes_raw c USING (customer_id)"
-        )
+        connection.register(f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False))
     connection.register("request_rows", requests)
     connection.execute(f"CREATE TEMP TABLE requests AS SELECT *, {window_starts(settings)} FROM request_rows")
     connection.execute(f"CREATE TEMP TABLE dates AS SELECT DISTINCT as_of, {window_starts(settings)} FROM request_rows")
