@@ -111,20 +111,16 @@ def rhythm_anchor(as_of: pd.Timestamp) -> pd.Timestamp:
     return as_of.normalize().replace(day=1)
 
 
-def purchase_histories(
-    customer_draw: np.ndarray, order_days: np.ndarray, anchors: list[pd.Timestamp]
-) -> dict[pd.Timestamp, pd.DataFrame]:
+def purchase_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
     """(x, t_x, T) at each anchor of every sampled customer with an order day before it, in one pass.
 
-    `customer_draw[i]` is a uniform draw in [0, 1) fixed per customer (a hash of the id) for order day
-    `order_days[i]` (one row per customer and day, in any order). At each anchor a customer is in
-    the sample when their draw is below FIT_CUSTOMERS / (customers with orders before it): the sample
-    depends only on who had bought by then, never on later customers or orders.
+    `spans` has one row per customer and `bucket` (the number of anchors at or before the order days it
+    covers; days after the last anchor left out): `draw`, a uniform draw in [0, 1) fixed per customer (a hash
+    of the id), and `count`, `min` and `max` of the distinct order days in the bucket. At each anchor a
+    customer is in the sample when their draw is below FIT_CUSTOMERS / (customers with orders before it): the
+    sample depends only on who had bought by then, never on later customers or orders.
     """
-    days = pd.DataFrame({"draw": customer_draw, "day": order_days})
-    days["bucket"] = np.searchsorted(np.asarray(anchors, dtype="datetime64[us]"), days["day"].to_numpy(), side="right")
-    days = days[days["bucket"] < len(anchors)]
-    spans = days.groupby(["draw", "bucket"], sort=True)["day"].agg(["count", "min", "max"]).reset_index()
+    spans = spans.sort_values(["draw", "bucket"], kind="stable").reset_index(drop=True)
     per_customer = spans.groupby("draw", sort=False)
     spans = spans.assign(
         orders=per_customer["count"].cumsum(),

@@ -612,9 +612,9 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     anchors = sorted({rhythm_anchor(d) for d in dates})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    ids, who, days = distinct_order_days(tables.orders)
-    draw = (pd.util.hash_array(ids.astype(str)) / 2.0**64)[who]  # one fixed draw per customer, from its id
-    histories = purchase_histories(draw, days, anchors)
+    spans = order_day_spans(tables.orders, anchors)
+    draw = pd.util.hash_array(spans.pop("customer_id").to_numpy(dtype=str), categorize=True) / 2.0**64
+    histories = purchase_histories(spans.assign(draw=draw), anchors)  # one fixed draw per customer, from its id
     return {
         anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
         if (h := histories.get(anchor)) is not None
@@ -623,17 +623,18 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     }
 
 
-def distinct_order_days(orders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ids of customers with orders, and one (position in those ids, day) pair per customer and order day."""
+def order_day_spans(orders: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.DataFrame:
+    """Per customer and bucket of days between anchors (`purchase_histories`): the distinct order days' count,
+    first and last."""
+    bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
     connection = duckdb.connect()
     connection.register("orders", pa.Table.from_pandas(orders[["customer_id", "ordered_at"]], preserve_index=False))
-    ids = connection.execute("SELECT DISTINCT customer_id FROM orders").fetchnumpy()["customer_id"]
-    connection.register("ids", pa.table({"customer_id": ids, "who": np.arange(len(ids))}))
-    pairs = connection.execute(
-        "SELECT DISTINCT i.who, date_trunc('day', o.ordered_at)::TIMESTAMP AS day FROM orders o JOIN ids i USING "
-        "(customer_id)"
-    ).fetchnumpy()
-    return np.asarray(ids), pairs["who"], np.asarray(pairs["day"], dtype="datetime64[us]")
+    return connection.execute(f"""
+        SELECT customer_id, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
+            SELECT customer_id, day, {bucket} AS bucket
+            FROM (SELECT DISTINCT customer_id, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders)
+        ) WHERE bucket < {len(anchors)} GROUP BY customer_id, bucket
+    """).df()
 
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
