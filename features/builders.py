@@ -168,6 +168,8 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
             f'"{kind}_rate_{long}d"'
             for kind, value in (("return", "returned"), ("refund", "refunded"), ("cancellation", "cancelled"))
         ]
+    if {"delivered_at", "promised_at"} <= columns:
+        parts += delivery_parts(settings)
     return f"SELECT r.rid, {', '.join(parts)} {known('orders', 'ordered_at')} GROUP BY r.rid"
 
 
@@ -185,20 +187,22 @@ def order_gap_query() -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('order_gaps', 'ordered_at')} GROUP BY r.rid"
 
 
-def delivery_query(settings: FeatureSettings) -> str:
-    """Late deliveries, counted when they arrive: an order still on its way is not yet known late."""
+def delivery_parts(settings: FeatureSettings) -> list[str]:
+    """Late deliveries, counted when they arrive: an order still on its way is not yet known late (a delivery
+    is never before its order, the contract checks, so the orders' cut at as_of holds every delivery known)."""
     long = settings.longest
-    parts = [
-        f'count(*) FILTER (WHERE e.late AND {within("e.delivered_at", w)}) AS "late_deliveries_{w}d"'
-        for w in settings.windows_days
+    late = "e.late AND e.delivered_at < r.as_of"
+    known_delivery = "e.promised_at IS NOT NULL AND e.delivered_at < r.as_of"
+    return [
+        *(
+            f'count(*) FILTER (WHERE {late} AND {within("e.delivered_at", w)}) AS "late_deliveries_{w}d"'
+            for w in settings.windows_days
+        ),
+        f"avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {known_delivery} AND "
+        f'{within("e.delivered_at", long)}) AS "late_delivery_rate_{long}d"',
+        f'{exact_mean("e.days_late", late + " AND " + within("e.delivered_at", long))} AS "mean_days_late_{long}d"',
+        f"max(e.delivered_at) FILTER (WHERE {late}) AS last_late_delivery",
     ]
-    parts += [
-        f"avg(CASE WHEN e.late THEN 1.0 ELSE 0.0 END) FILTER (WHERE {within('e.delivered_at', long)}) AS "
-        f'"late_delivery_rate_{long}d"',
-        f'{exact_mean("e.days_late", "e.late AND " + within("e.delivered_at", long))} AS "mean_days_late_{long}d"',
-        "max(e.delivered_at) FILTER (WHERE e.late) AS last_late_delivery",
-    ]
-    return f"SELECT r.rid, {', '.join(parts)} {known('deliveries', 'delivered_at')} GROUP BY r.rid"
 
 
 def channel_query(settings: FeatureSettings) -> str:
@@ -380,12 +384,15 @@ def connected(
     connection.execute(f"CREATE TEMP TABLE dates AS SELECT DISTINCT as_of, {window_starts(settings)} FROM request_rows")
     if "orders" in frames:
         columns = set(frames["orders"].columns)
-        final = (
+        derived = (
             f", ordered_at + INTERVAL ({settings.status_final_after_days}) DAY AS final_at"
             if "status" in columns
             else ""
         )
-        connection.execute(f"CREATE TEMP TABLE orders AS SELECT *{final} FROM orders_frame")
+        if {"delivered_at", "promised_at"} <= columns:
+            days_late = f"greatest(date_diff('microsecond', promised_at, delivered_at) / {MICROSECONDS_PER_DAY}, 0)"
+            derived += f", {days_late} AS days_late, {days_late} > 0 AS late"
+        connection.execute(f"CREATE TEMP VIEW orders AS SELECT *{derived} FROM orders_frame")
         connection.execute(f"""
             CREATE TEMP TABLE order_gaps AS SELECT code, ordered_at,
                 date_diff('microsecond', previous, ordered_at) / {MICROSECONDS_PER_DAY} AS gap_days,
@@ -395,15 +402,6 @@ def connected(
                 FROM orders
             )
         """)
-        if {"delivered_at", "promised_at"} <= columns:
-            connection.execute(f"""
-                CREATE TEMP VIEW deliveries AS SELECT code, delivered_at, days_late, days_late > 0 AS late FROM (
-                    SELECT code, delivered_at,
-                           greatest(date_diff('microsecond', promised_at, delivered_at) / {MICROSECONDS_PER_DAY}, 0)
-                               AS days_late
-                    FROM orders WHERE delivered_at IS NOT NULL AND promised_at IS NOT NULL
-                )
-            """)
     if "activities" in frames:
         connection.execute("CREATE TEMP VIEW activities AS SELECT * FROM activities_frame")
         connection.execute(f"""
@@ -450,6 +448,8 @@ def purchase_columns(
         "days_since_first_order": days_since(found["first_order"], as_of),
         "days_from_first_to_last_order": t_x,
     }
+    if "last_late_delivery" in found:
+        columns["days_since_last_late_delivery"] = days_since(found["last_late_delivery"], as_of)
     x = found["order_days"] - 1.0
     expectations = {
         name: pd.Series(np.nan, index=found.index)
@@ -563,11 +563,6 @@ def request_features(
                     rhythms,
                 )
             )
-            if {"delivered_at", "promised_at"} <= columns:
-                found = query_frame(connection, delivery_query(settings), index)
-                parts.append(
-                    found.assign(days_since_last_late_delivery=days_since(found["last_late_delivery"], plain_as_of))
-                )
             if "channel" in columns:
                 parts.append(query_frame(connection, channel_query(settings), index))
         if "activities" in frames:
