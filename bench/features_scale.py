@@ -2,6 +2,7 @@
 
     python bench/features_scale.py --customers 100000        # quick
     python bench/features_scale.py --customers 1000000       # full
+    python bench/features_scale.py --customers 1000000 --cutoffs 12   # and a training set over 12 monthly cutoffs
 
 Writes bench/results/features_scale_<customers>.json and prints a Markdown row.
 """
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from common import training
 
 from features.builders import FeatureSettings, build_features
 from features.loaders import load_tables
@@ -42,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--as-of", default="2025-06-01")
+    parser.add_argument("--cutoffs", type=int, default=0, help="also build a training set over the latest N cutoffs")
     arguments = parser.parse_args()
     stages: dict = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -54,6 +57,11 @@ def main() -> None:
             "features",
             lambda: build_features(tables, pd.Timestamp(arguments.as_of).as_unit("us"), FeatureSettings(), 90),
         )
+        if arguments.cutoffs:
+            built = timed(
+                stages, f"training_set_{arguments.cutoffs}_cutoffs", lambda: training(tables, latest=arguments.cutoffs)
+            )
+            stages[f"training_set_{arguments.cutoffs}_cutoffs"]["rows"] = len(built.rows.churn)
     events = sum(len(frame) for name, frame in tables.present().items() if name in tables.event_sources)
     result = {
         "customers": arguments.customers,
