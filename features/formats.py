@@ -6,7 +6,10 @@ Reasons, the report and the CLI summary format through here, so "13 435" and "0,
 
 from __future__ import annotations
 
+import functools
+import math
 import string
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 from babel import Locale
@@ -20,10 +23,18 @@ class Formats:
     def __init__(self, language: str, currency: str = "EUR"):
         self.locale = Locale.parse(LOCALES[language])
         self.currency = currency
+        symbols = self.locale.number_symbols["latn"]
+        self.separators = str.maketrans({",": symbols["group"], ".": symbols["decimal"]})
 
     def number(self, value: float, digits: int = 0, grouped: bool = True) -> str:
-        pattern = ("#,##0" if grouped else "0") + ("." + "0" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        """What Babel's format_decimal writes (the value's shortest decimal form rounded half to even, the locale's
+        separators), in Python's decimal formatting: scoring writes a million reasons, and Babel's pattern engine
+        took 30 µs a number."""
+        if not math.isfinite(value):
+            pattern = ("#,##0" if grouped else "0") + ("." + "0" * digits if digits else "")
+            return format_decimal(value, format=pattern, locale=self.locale)
+        exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+        return f"{exact:{',' if grouped else ''}.{digits}f}".translate(self.separators)
 
     def signed(self, value: float, digits: int = 0) -> str:
         return ("+" if value > 0 else "") + self.number(value, digits)
@@ -57,6 +68,20 @@ class TemplateFormatter(string.Formatter):
             return self.formats.percent(value, digits)
         text = self.formats.number(value, digits, grouped="," in spec)
         return "+" + text if spec.startswith("+") and value >= 0 else text
+
+    def fill(self, template: str, **values: object) -> str:
+        """template.format(**values) with fields written in the locale, from the template parsed once."""
+        parts = []
+        for literal, field, spec, _ in parsed(template):
+            parts.append(literal)
+            if field is not None:
+                parts.append(self.format_field(values[field], spec))
+        return "".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def parsed(template: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    return tuple(string.Formatter().parse(template))
 
 
 SENTENCES = {language: TemplateFormatter(Formats(language)) for language in LOCALES}

@@ -6,6 +6,7 @@ report and the README read the descriptions, reason templates and drivers from h
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -83,12 +84,14 @@ class Feature:
             fi=tuple(text.replace("{window}", str(window)) for text in self.fi),
         )
 
+    @functools.lru_cache(maxsize=1 << 16)  # noqa: B019 (features live as long as the process; counts repeat)
     def reason_text(self, value: object, language: str = "en") -> str:
-        """The reason template, in `language`, filled with a customer's value; a missing value has its own wording."""
+        """The reason template, in `language`, filled with a customer's value; a missing value has its own wording.
+        Remembered per value: a million customers' reasons repeat the same few counts."""
         reason, missing = self.templates(language)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return missing
-        return SENTENCES[language].format(reason, value=value if self.categorical else float(value))
+        return SENTENCES[language].fill(reason, value=value if self.categorical else float(value))
 
     def templates(self, language: str) -> tuple[str, str]:
         """(reason, reason when missing); a language without its own wording falls back to English."""

@@ -144,7 +144,7 @@ def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
 def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) -> str:
     """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'; Finnish writes the decimal comma."""
     text = catalogue[record["feature"]].reason_text(record["value"], language)
-    return f"{text} ({SENTENCES[language].format('{0:+.1f}', 100 * record['contribution'])} {CHURN_POINTS[language]})"
+    return f"{text} ({SENTENCES[language].format_field(100 * record['contribution'], '+.1f')} {CHURN_POINTS[language]})"
 
 
 def pain_points(
