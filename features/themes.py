@@ -106,15 +106,15 @@ def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.
     names = list(themes)
     if not names:
         return pd.Series(np.nan, index=texts.index, dtype=object)
-    distinct = pd.unique(texts.fillna("").to_numpy(dtype=object))
+    written = texts.fillna("").to_numpy(dtype=object)
+    distinct = pd.unique(written)
     hits = np.zeros((len(distinct), len(names)))
     words = [set(document.split()) for document in distinct]
     for column, name in enumerate(names):
         weights = {word: 1 + 1 / (rank + 1) for rank, word in enumerate(themes[name])}
         hits[:, column] = [sum(weights.get(word, 0) for word in present) for present in words]
     chosen = np.where(hits.max(axis=1) > 0, np.array(names, dtype=object)[hits.argmax(axis=1)], None)
-    by_document = dict(zip(distinct, chosen, strict=True))
-    return pd.Series([by_document[document] for document in texts.fillna("")], index=texts.index, dtype=object)
+    return pd.Series(chosen[pd.Index(distinct).get_indexer(written)], index=texts.index, dtype=object)
 
 
 def customer_texts(tables: Tables) -> pd.DataFrame:
