@@ -273,6 +273,7 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
 
 
 def escalation_query(settings: FeatureSettings) -> str:
+    """Complaints within ESCALATION_DAYS after a support ticket (`connected` finds them once, for any as_of)."""
     long = settings.longest
     return (
         f'SELECT r.rid, count(*) AS "escalations_{long}d" {known("escalations", "occurred_at")} AND '
@@ -622,14 +623,14 @@ def order_day_spans(orders: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.Dat
     """Per customer and bucket of days between anchors (`purchase_histories`): the distinct order days' count,
     first and last."""
     bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
-    connection = duckdb.connect()
-    connection.register("orders", pa.Table.from_pandas(orders[["customer_id", "ordered_at"]], preserve_index=False))
-    return connection.execute(f"""
-        SELECT customer_id, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
-            SELECT customer_id, day, {bucket} AS bucket
-            FROM (SELECT DISTINCT customer_id, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders)
-        ) WHERE bucket < {len(anchors)} GROUP BY customer_id, bucket
-    """).df()
+    with duckdb.connect() as connection:
+        connection.register("orders", pa.Table.from_pandas(orders[["customer_id", "ordered_at"]], preserve_index=False))
+        return connection.execute(f"""
+            SELECT customer_id, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
+                SELECT customer_id, day, {bucket} AS bucket
+                FROM (SELECT DISTINCT customer_id, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders)
+            ) WHERE bucket < {len(anchors)} GROUP BY customer_id, bucket
+        """).df()
 
 
 def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) -> dict[str, Feature]:
