@@ -23,6 +23,7 @@ import pandas as pd
 from features.builders import (
     FeatureSettings,
     activity_query,
+    asking,
     build_features,
     connected,
     mention_query,
@@ -52,7 +53,8 @@ def with_surveyless_queries(tables, as_of: pd.Timestamp) -> pd.DataFrame:
     requests = pd.DataFrame({"rid": np.arange(customers), "code": np.arange(customers), "as_of": as_of})
     index = pd.RangeIndex(customers)
     frames = registered_tables(tables, settings)
-    with connected(frames, requests, settings) as connection:
+    with connected(frames, settings) as connection:
+        asking(connection, requests, settings)
         found = pd.concat(
             [
                 query_frame(connection, order_query(set(frames["orders"].columns), settings), index),

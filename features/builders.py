@@ -373,16 +373,12 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
-def connected(
-    frames: dict[str, pd.DataFrame], requests: pd.DataFrame, settings: FeatureSettings
-) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added."""
+def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added;
+    `asking` gives it the requests."""
     connection = duckdb.connect()
     for name, frame in frames.items():
         connection.register(f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False))
-    connection.register("request_rows", requests)
-    connection.execute(f"CREATE TEMP TABLE requests AS SELECT *, {window_starts(settings)} FROM request_rows")
-    connection.execute(f"CREATE TEMP TABLE dates AS SELECT DISTINCT as_of, {window_starts(settings)} FROM request_rows")
     if "orders" in frames:
         columns = set(frames["orders"].columns)
         derived = (
@@ -417,6 +413,14 @@ def connected(
         if plain in frames:
             connection.execute(f"CREATE TEMP VIEW {plain} AS SELECT * FROM {plain}_frame")
     return connection
+
+
+def asking(connection: duckdb.DuckDBPyConnection, requests: pd.DataFrame, settings: FeatureSettings) -> None:
+    """Makes `requests` (rid, code, as_of) the rows every query answers, replacing any earlier ones."""
+    connection.register("request_rows", requests)
+    starts = window_starts(settings)
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE requests AS SELECT *, {starts} FROM request_rows")
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE dates AS SELECT DISTINCT as_of, {starts} FROM request_rows")
 
 
 # Assembling the features ----------------------------------------------------------------------------
@@ -510,25 +514,48 @@ def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, setting
                 for a in missing
             ]
         )
-    picked = customers.iloc[codes.to_numpy()].reset_index(drop=True).set_axis(codes.index)
+    rows = codes.to_numpy()
+
+    def picked(values: pd.Series) -> pd.Series:
+        return values.iloc[rows].set_axis(codes.index)
+
     columns = {
-        "tenure_days": days_since(picked["signup_date"], as_of),
-        "segment": picked["segment"] if "segment" in picked else pd.Series(np.nan, index=codes.index),
+        "tenure_days": days_since(picked(customers["signup_date"]), as_of),
+        "segment": picked(customers["segment"]) if "segment" in customers else pd.Series(np.nan, index=codes.index),
     }
     for attribute in settings.customer_attributes:
-        values = picked[attribute]
+        values = customers[attribute]
         numeric = pd.to_numeric(values, errors="coerce")
-        columns[attribute] = numeric if numeric.notna().sum() == values.notna().sum() else values.astype("str")
+        columns[attribute] = picked(numeric if numeric.notna().sum() == values.notna().sum() else values.astype("str"))
     return pd.DataFrame(columns)
 
 
-def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.Index) -> pd.DataFrame:
-    """The query's rows by request (requests without a matching event get an empty row)."""
-    return connection.execute(sql).df().set_index("rid").reindex(index)
+def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.RangeIndex) -> pd.DataFrame:
+    """The query's rows by request (requests without a matching event get an empty row), placed by `rid` (the
+    request's position) rather than matched by an index lookup: at millions of rows the lookup cost more than the
+    query's transfer."""
+    found = connection.sql(sql).to_arrow_table().to_pandas()
+    rows = found.pop("rid").to_numpy()
+    return pd.DataFrame(
+        {name: placed(values.to_numpy(), rows, len(index)) for name, values in found.items()}, index=index
+    )
+
+
+def placed(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """`values` at positions `rows` of an array of `size`, missing elsewhere (counts become floats, as NaN needs)."""
+    times = values.dtype.kind == "M"
+    result = np.full(size, np.datetime64("NaT") if times else np.nan, dtype=values.dtype if times else float)
+    result[rows] = values
+    return result
 
 
 def query_frames(connection: duckdb.DuckDBPyConnection, sqls: list[str], index: pd.Index) -> pd.DataFrame:
     return pd.concat([query_frame(connection, sql, index) for sql in sqls], axis=1)
+
+
+REQUESTS_PER_PASS = 1_000_000
+"""Requests one DuckDB pass aggregates: its memory holds every aggregate's state for each of them at once, so a
+training set over many cutoffs of a large base goes in several passes over the same registered tables."""
 
 
 def request_features(
@@ -540,66 +567,87 @@ def request_features(
     """
     catalogue = catalogue_for(tables, settings, horizon_days)
     ids = pd.Index(tables.customers["customer_id"])
-    codes = pd.Series(ids.get_indexer(requests["customer_id"]), index=requests.index)
-    as_of = (
-        requests["as_of"]
-        .astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]")
-        .reset_index(drop=True)
-        .set_axis(requests.index)
-    )
-    index = pd.RangeIndex(len(requests))
-    keyed = pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()})
+    codes = ids.get_indexer(requests["customer_id"])
+    as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").to_numpy()
     frames = registered_tables(tables, settings)
-    with connected(frames, keyed, settings) as connection:
-        parts = [customer_columns(tables, codes, as_of, settings).set_axis(index)]
-        plain_as_of = pd.Series(as_of.to_numpy(), index=index)
-        if "orders" in frames:
-            columns = set(frames["orders"].columns)
-            parts.append(
-                purchase_columns(
-                    query_frames(connection, [order_query(columns, settings), order_gap_query()], index),
-                    plain_as_of,
-                    settings,
-                    horizon_days,
-                    rhythms,
-                )
+    with connected(frames, settings) as connection:
+        passes = [
+            features_of(
+                connection,
+                frames,
+                tables,
+                pd.Series(codes[first : first + REQUESTS_PER_PASS]),
+                pd.Series(as_of[first : first + REQUESTS_PER_PASS]),
+                (settings, horizon_days, rhythms, catalogue),
             )
-            if "channel" in columns:
-                parts.append(query_frame(connection, channel_query(settings), index))
-        if "activities" in frames:
-            parts.append(
-                activity_columns(
-                    query_frames(
-                        connection,
-                        [activity_query(set(frames["activities"].columns), settings), escalation_query(settings)],
-                        index,
-                    ),
-                    plain_as_of,
-                    settings,
-                )
+            for first in range(0, max(len(requests), 1), REQUESTS_PER_PASS)
+        ]
+    features = passes[0] if len(passes) == 1 else pd.concat(passes, ignore_index=True)
+    return features.set_axis(requests.index)
+
+
+def features_of(
+    connection: duckdb.DuckDBPyConnection,
+    frames: dict[str, pd.DataFrame],
+    tables: Tables,
+    codes: pd.Series,
+    as_of: pd.Series,
+    recipe: tuple[FeatureSettings, int, Rhythms, dict[str, Feature]],
+) -> pd.DataFrame:
+    """One pass: the features of the requests `codes` x `as_of` (positions 0..n-1), in catalogue order."""
+    settings, horizon_days, rhythms, catalogue = recipe
+    index = pd.RangeIndex(len(codes))
+    asking(connection, pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()}), settings)
+    parts = [customer_columns(tables, codes, as_of, settings)]
+    if "orders" in frames:
+        columns = set(frames["orders"].columns)
+        parts.append(
+            purchase_columns(
+                query_frames(connection, [order_query(columns, settings), order_gap_query()], index),
+                as_of,
+                settings,
+                horizon_days,
+                rhythms,
             )
-        if "mentions" in frames:
-            columns = set(frames["mentions"].columns)
-            brand = (
-                connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
+        )
+        if "channel" in columns:
+            parts.append(query_frame(connection, channel_query(settings), index))
+    if "activities" in frames:
+        parts.append(
+            activity_columns(
+                query_frames(
+                    connection,
+                    [activity_query(set(frames["activities"].columns), settings), escalation_query(settings)],
+                    index,
+                ),
+                as_of,
+                settings,
             )
-            found = mention_columns(
-                query_frame(connection, mention_query(columns, settings), index), plain_as_of, brand, settings
-            )
-            parts.append(
-                found
-                if brand is None
-                else found.assign(
-                    **brand.reindex(plain_as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment")
-                )
-            )
-        if "themed" in frames:
-            parts.append(query_frame(connection, theme_query(settings), index))
+        )
+    if "mentions" in frames:
+        parts.append(mention_features(connection, set(frames["mentions"].columns), as_of, settings, index))
+    if "themed" in frames:
+        parts.append(query_frame(connection, theme_query(settings), index))
     built = pd.concat(parts, axis=1)
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
     features = built.reindex(columns=list(catalogue)).fillna(fills)
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
-    return features.astype(dict.fromkeys(numeric, float)).set_axis(requests.index)
+    return features.astype(dict.fromkeys(numeric, float))
+
+
+def mention_features(
+    connection: duckdb.DuckDBPyConnection,
+    columns: set[str],
+    as_of: pd.Series,
+    settings: FeatureSettings,
+    index: pd.RangeIndex,
+) -> pd.DataFrame:
+    """The customer's mentions, read beside the brand's mood on the same date."""
+    brand = connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
+    found = mention_columns(query_frame(connection, mention_query(columns, settings), index), as_of, brand, settings)
+    if brand is None:
+        return found
+    return found.assign(**brand.reindex(as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment"))
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:

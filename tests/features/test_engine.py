@@ -5,11 +5,14 @@ shapes (every optional column, and none of them), at several dates, must give th
 given the same BG/NBD fit of the base (fitting it is `test_btyd.py`'s business).
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from features import builders
 from features.btyd import rhythm_anchor
 from features.builders import FeatureSettings, base_rhythms, build_features, request_features
 from features.contract import validated_tables
@@ -72,3 +75,21 @@ def test_reruns_give_identical_bits(worlds):
     tables, when = worlds["every optional column"], pd.Timestamp("2025-06-01").as_unit("us")
     first, second = (build_features(tables, when, FeatureSettings(), 90) for _ in range(2))
     assert first.equals(second) and np.isfinite(first["spend_365d"]).all()
+
+
+def test_requests_in_several_passes_equal_one_pass(worlds, monkeypatch):
+    """Passes split the requests by position; a customer attribute is typed by its whole column, not by the pass,
+    so a pass whose rows all look numeric still gets text."""
+    tables = worlds["every optional column"]
+    mixed = tables.customers["customer_id"].where(tables.customers.index == tables.customers.index[0], "7")
+    tables = replace(tables, customers=tables.customers.assign(code=mixed))
+    dates = [pd.Timestamp(d).as_unit("us") for d in ("2024-08-01", "2025-02-14")]
+    requests = pd.concat(
+        [pd.DataFrame({"customer_id": tables.customers["customer_id"], "as_of": d}) for d in dates], ignore_index=True
+    ).set_axis(pd.RangeIndex(10, 10 + 2 * len(tables.customers)))
+    settings, rhythms = FeatureSettings(customer_attributes=("code",)), base_rhythms(tables, dates)
+    whole = request_features(tables, requests, settings, 90, rhythms)
+    monkeypatch.setattr(builders, "REQUESTS_PER_PASS", 97)
+    passes = request_features(tables, requests, settings, 90, rhythms)
+    pdt.assert_frame_equal(passes, whole)
+    assert whole["code"].dtype == "str" and whole.index.equals(requests.index)
