@@ -7,6 +7,7 @@ LightGBM's `pred_contrib` computes exact TreeSHAP values (the same numbers as
 from __future__ import annotations
 
 import json
+import math
 
 import lightgbm as lgb
 import numpy as np
@@ -76,24 +77,51 @@ def top_reasons(
 ) -> pd.DataFrame:
     """Per customer: up to three reasons a person can act on (what raises the churn risk most, among features with
     a playbook action whose value sits on the risky side of the training median; '' when fewer), the next action
-    the first one calls for, and the three largest contributions of any feature, unfiltered, as JSON records."""
+    the first one calls for, and the three largest contributions of any feature, unfiltered, as JSON records.
+
+    Texts are written once per distinct feature value and contribution, then placed: a million customers' reasons
+    repeat far fewer distinct numbers than they have rows."""
     values = contributions.to_numpy()
-    largest = np.argsort(-np.abs(values), axis=1)[:, :TOP_REASONS]
-    records = reason_records(contributions, matrix, largest)
+    names = np.array(contributions.columns, dtype=object)
+    points = np.round(values, 6) + 0.0  # + 0.0: a rounded -0.0 reads 0.0
+    largest = leading(np.abs(values))
     actionable = np.where(actionable_mask(contributions, matrix, catalogue, medians), values, -np.inf)
-    order = np.argsort(-actionable, axis=1, kind="stable")[:, :TOP_REASONS]
+    order = leading(actionable)
     shown = np.take_along_axis(actionable, order, axis=1) > -np.inf
-    chosen = reason_records(contributions, matrix, order)
+    chosen_values = picked_values(matrix, order)
     columns = {
-        f"reason_{k + 1}": [
-            reason_sentence(chosen[row][k], catalogue, language) if shown[row, k] else "" for row in range(len(order))
-        ]
-        for k in range(TOP_REASONS)
+        f"reason_{k + 1}": reason_sentences(
+            names[order[:, k]],
+            chosen_values[:, k],
+            np.take_along_axis(points, order[:, k : k + 1], axis=1)[:, 0],
+            shown[:, k],
+            catalogue,
+            language,
+        )
+        for k in range(order.shape[1])
     }
-    columns["reasons_json"] = [json.dumps(r, ensure_ascii=False) for r in records]
-    actions = [catalogue[chosen[row][0]["feature"]].action if shown[row, 0] else "" for row in range(len(order))]
-    columns["next_action"] = [playbook[action][language] if action else "" for action in actions]
+    columns["reasons_json"] = reasons_json(names, picked_values(matrix, largest), points, largest)
+    action_texts = {
+        name: playbook[catalogue[name].action][language] if name in catalogue and catalogue[name].action else ""
+        for name in names
+    }
+    columns["next_action"] = np.where(shown[:, 0], [action_texts[name] for name in names[order[:, 0]]], "")
     return pd.DataFrame(columns, index=contributions.index)
+
+
+def leading(values: np.ndarray) -> np.ndarray:
+    """Each row's positions of its TOP_REASONS largest values, largest first, ties to the leftmost column: the few
+    are partitioned out, not every row sorted."""
+    count = min(TOP_REASONS, values.shape[1])
+    if values.shape[1] <= count:
+        return np.argsort(-values, axis=1, kind="stable")
+    threshold = -np.partition(-values, count - 1, axis=1)[:, count - 1 : count]
+    above, tied = values > threshold, values == threshold
+    needed = count - above.sum(axis=1, keepdims=True)
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= needed))
+    candidates = np.nonzero(chosen)[1].reshape(len(values), count)
+    ranked = np.argsort(-np.take_along_axis(values, candidates, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(candidates, ranked, axis=1)
 
 
 def actionable_mask(
@@ -115,36 +143,63 @@ def actionable_mask(
     return mask & (contributions.to_numpy() >= SMALLEST_SHOWN)
 
 
-def reason_records(contributions: pd.DataFrame, matrix: pd.DataFrame, order: np.ndarray) -> list[list[dict]]:
-    names = np.array(contributions.columns)[order]
-    points = np.round(np.take_along_axis(contributions.to_numpy(), order, axis=1), 6)
-    feature_values = picked_values(matrix, order)
-    return [
-        [
-            {"feature": names[row, k], "value": feature_values[row, k], "contribution": float(points[row, k])}
-            for k in range(order.shape[1])
-        ]
-        for row in range(len(order))
-    ]
-
-
 def picked_values(matrix: pd.DataFrame, order: np.ndarray) -> np.ndarray:
     """matrix[row, order[row, k]] for every row and k, as JSON-ready values (None for missing), gathered column by
     column."""
     picked = np.empty(order.shape, dtype=object)
     for position in np.unique(order):
         column = matrix.iloc[:, position]
-        typed = column.astype(float) if pd.api.types.is_numeric_dtype(column) else column
-        ready = typed.astype(object).where(column.notna(), None)
         rows, slots = np.nonzero(order == position)
-        picked[rows, slots] = ready.to_numpy()[rows]
+        chosen = column.to_numpy()[rows]
+        ready = (chosen.astype(float) if pd.api.types.is_numeric_dtype(column) else chosen).astype(object)
+        ready[pd.isna(chosen)] = None
+        picked[rows, slots] = ready
     return picked
 
 
-def reason_sentence(record: dict, catalogue: dict[str, Feature], language: str) -> str:
-    """'3 late deliveries in the last 90 days (+4.2 pts churn risk)'; Finnish writes the decimal comma."""
-    text = catalogue[record["feature"]].reason_text(record["value"], language)
-    return f"{text} ({SENTENCES[language].format_field(100 * record['contribution'], '+.1f')} {CHURN_POINTS[language]})"
+def reason_sentences(
+    features: np.ndarray,
+    values: np.ndarray,
+    contributions: np.ndarray,
+    shown: np.ndarray,
+    catalogue: dict[str, Feature],
+    language: str,
+) -> list[str]:
+    """'3 late deliveries in the last 90 days (+4.2 pts churn risk)' where shown, else ''; Finnish writes the
+    decimal comma."""
+    sentences = SENTENCES[language]
+    return [
+        f"{catalogue[feature].reason_text(value, language)} ({sentences.format_field(100 * point, '+.1f')} "
+        f"{CHURN_POINTS[language]})"
+        if show
+        else ""
+        for feature, value, point, show in zip(features, values, contributions.tolist(), shown, strict=True)
+    ]
+
+
+def reasons_json(names: np.ndarray, values: np.ndarray, points: np.ndarray, order: np.ndarray) -> list[str]:
+    """Each row's records {feature, value, contribution} in `order`, exactly as json.dumps writes them, built as
+    text: a million rows of dicts through json.dumps cost more than the model's SHAP values."""
+    named = np.array([json.dumps(name, ensure_ascii=False) for name in names], dtype=object)
+    slots = [
+        zip(
+            named[order[:, k]],
+            json_texts(values[:, k]),
+            map(repr, np.take_along_axis(points, order[:, k : k + 1], axis=1)[:, 0].tolist()),
+            strict=True,
+        )
+        for k in range(order.shape[1])
+    ]
+    records = [[f'{{"feature": {n}, "value": {v}, "contribution": {c}}}' for n, v, c in slot] for slot in slots]
+    return ["[" + ", ".join(row) + "]" for row in zip(*records, strict=True)]
+
+
+def json_texts(values: np.ndarray) -> list[str]:
+    """json.dumps of each value; finite floats by repr, which is what json.dumps writes for them."""
+    return [
+        repr(value) if type(value) is float and math.isfinite(value) else json.dumps(value, ensure_ascii=False)
+        for value in values
+    ]
 
 
 def pain_points(

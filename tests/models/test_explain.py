@@ -5,9 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shap
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
 
 from features.registry import PLAYBOOK, feature_catalogue
-from models.explain import probability_points, shap_values, sigmoid, top_reasons
+from models.explain import TOP_REASONS, leading, probability_points, reasons_json, shap_values, sigmoid, top_reasons
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +160,39 @@ def test_reason_stability_is_one_for_the_same_model_and_low_for_an_unrelated_one
     )
     assert reason_stability([signal.booster_, signal.booster_], matrix) == 1.0
     assert reason_stability([signal.booster_, other.booster_], matrix) < 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(
+        float,
+        array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=7),
+        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0]),
+    )
+)
+def test_leading_positions_are_a_stable_sorts_first_three(values):
+    """Partitioned out, not sorted: the same positions as a full stable sort, ties (there are many here) to the left."""
+    assert np.array_equal(leading(values), np.argsort(-values, axis=1, kind="stable")[:, :TOP_REASONS])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=False, width=64) | st.text(max_size=5) | st.none(),
+            st.floats(min_value=-1, max_value=1),
+        ),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_reasons_json_is_what_json_dumps_writes(record):
+    names = np.array(["late_deliveries_90d", "segment", "päivät"], dtype=object)
+    values = np.array([[value for value, _ in record]], dtype=object)
+    points = np.array([[point for _, point in record]])
+    order = np.array([[2, 0, 1]])
+    expected = [
+        {"feature": names[k], "value": values[0, slot], "contribution": float(points[0, k])}
+        for slot, k in enumerate(order[0])
+    ]
+    assert reasons_json(names, values, points, order) == [json.dumps(expected, ensure_ascii=False)]
