@@ -338,7 +338,7 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
         unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
         frames["mentions"] = tables.mentions.drop(columns=unread)
     if settings.themes and any(has_text(tables, name) for name in TEXT_SOURCES):
-        themed = themed_texts(tables, settings.themes)
+        themed = themed_texts(customer_texts(tables), settings.themes)
         frames["themed"] = pd.DataFrame(
             {
                 "customer_id": themed["customer_id"].to_numpy(),

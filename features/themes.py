@@ -141,9 +141,8 @@ def customer_texts(tables: Tables) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def themed_texts(tables: Tables, themes: dict[str, tuple[str, ...]]) -> pd.DataFrame:
-    """`customer_texts` with each text's theme (rows without one dropped)."""
-    texts = customer_texts(tables)
+def themed_texts(texts: pd.DataFrame, themes: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """`customer_texts` rows with each text's theme (rows without one dropped)."""
     keywords = {name: tuple(lemma_keywords(words)) for name, words in themes.items()}
     themed = texts.assign(theme=assigned_themes(documents(texts["text"], texts["lang"])["document"], keywords))
     return themed[themed["theme"].notna()].reset_index(drop=True)
@@ -161,7 +160,9 @@ def voice_summary(
     the window before, the share of them that read negative, and the value at risk (`value_at_risk` by
     customer_id) of the customers who raised it. Terms only: no text of a customer leaves this function."""
     window = pd.Timedelta(days=window_days)
-    themed = themed_texts(tables, themes).assign(label=lambda frame: frame["theme"], kind="theme")
+    texts = customer_texts(tables)
+    recent = texts[(texts["at"] >= as_of - 2 * window) & (texts["at"] < as_of)]  # lemmatised: only what is counted
+    themed = themed_texts(recent, themes).assign(label=lambda frame: frame["theme"], kind="theme")
     coded = reason_codes(tables)
     rows = []
     for (kind, label), said in pd.concat([themed, coded], ignore_index=True).groupby(["kind", "label"], sort=False):

@@ -6,7 +6,16 @@ from sklearn.metrics import adjusted_mutual_info_score
 
 from features.builders import FeatureSettings, build_features
 from features.contract import validated_tables
-from features.themes import assigned_themes, discover_themes, documents, lemmas, themed_texts
+from features.sentiment import LexiconScorer
+from features.themes import (
+    assigned_themes,
+    customer_texts,
+    discover_themes,
+    documents,
+    lemmas,
+    themed_texts,
+    voice_summary,
+)
 
 
 def test_finnish_inflections_and_english_plurals_meet_at_their_lemmas():
@@ -66,6 +75,21 @@ def test_theme_counts_are_point_in_time(small_tables):
 
 
 def test_every_themed_text_has_a_customer_time_and_theme(small_tables):
-    themed = themed_texts(small_tables, {"late": ("late", "myöhässä", "delay")})
+    themed = themed_texts(customer_texts(small_tables), {"late": ("late", "myöhässä", "delay")})
     assert set(themed["source"]) <= {"mentions", "activities", "reviews"} and (themed["theme"] == "late").all()
     assert themed["at"].notna().all()
+
+
+def test_the_voice_summary_counts_each_themes_texts_in_its_two_windows(small_tables):
+    themes = {"late": ("late", "myöhässä", "delay"), "billing": ("invoice", "lasku")}
+    as_of = small_tables.data_end - pd.Timedelta(days=30)
+    customers = small_tables.customers["customer_id"]
+    summary = voice_summary(
+        small_tables, themes, as_of, pd.Series(1.0, index=customers), LexiconScorer.shipped()
+    ).set_index("label")
+    everything = themed_texts(customer_texts(small_tables), themes)
+    for theme in themes:
+        at = everything.loc[everything["theme"] == theme, "at"]
+        now = ((at >= as_of - pd.Timedelta(days=90)) & (at < as_of)).sum()
+        before = ((at >= as_of - pd.Timedelta(days=180)) & (at < as_of - pd.Timedelta(days=90))).sum()
+        assert summary.loc[theme, ["texts", "texts_before"]].tolist() == [now, before] and now > 0
