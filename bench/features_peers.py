@@ -52,7 +52,7 @@ def with_surveyless_queries(tables, as_of: pd.Timestamp) -> pd.DataFrame:
     customers = len(tables.customers)
     requests = pd.DataFrame({"rid": np.arange(customers), "code": np.arange(customers), "as_of": as_of})
     index = pd.RangeIndex(customers)
-    frames = registered_tables(tables, settings)
+    frames = registered_tables(tables, settings, as_of)
     with connected(frames, settings) as connection:
         asking(connection, requests, settings)
         found = pd.concat(

@@ -322,9 +322,10 @@ def brand_query(settings: FeatureSettings) -> str:
 # Registering the tables -----------------------------------------------------------------------------
 
 
-def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd.DataFrame]:
+def registered_tables(tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """The event tables as DuckDB reads them: only the columns features read, each event's customer as its `code`
-    (`customer_codes`); `connected` works out the facts that do not depend on as_of."""
+    (`customer_codes`); `connected` works out the facts that do not depend on as_of. Texts are themed (lemmatised)
+    only from the longest window before the first request's as_of: theme counts read no further back."""
     frames = {}
     if tables.orders is not None:
         frames["orders"] = tables.orders.drop(columns="order_id")
@@ -338,7 +339,8 @@ def registered_tables(tables: Tables, settings: FeatureSettings) -> dict[str, pd
         unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
         frames["mentions"] = tables.mentions.drop(columns=unread)
     if settings.themes and any(has_text(tables, name) for name in TEXT_SOURCES):
-        themed = themed_texts(customer_texts(tables), settings.themes)
+        texts = customer_texts(tables)
+        themed = themed_texts(texts[texts["at"] >= first_as_of - pd.Timedelta(days=settings.longest)], settings.themes)
         frames["themed"] = pd.DataFrame(
             {
                 "customer_id": themed["customer_id"].to_numpy(),
@@ -573,7 +575,7 @@ def request_features(
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
     values = np.empty((len(numeric), len(requests)))  # every pass writes its rows here: the set is never copied whole
     categories = []
-    frames = registered_tables(tables, settings)
+    frames = registered_tables(tables, settings, pd.Series(as_of).min())
     with connected(frames, settings) as connection:
         for first in range(0, max(len(requests), 1), REQUESTS_PER_PASS):
             found = features_of(

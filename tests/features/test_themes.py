@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
-from features.builders import FeatureSettings, build_features
+from features.builders import FeatureSettings, base_rhythms, build_features, request_features
 from features.contract import validated_tables
 from features.sentiment import LexiconScorer
 from features.themes import (
@@ -93,3 +93,19 @@ def test_the_voice_summary_counts_each_themes_texts_in_its_two_windows(small_tab
         now = ((at >= as_of - pd.Timedelta(days=90)) & (at < as_of)).sum()
         before = ((at >= as_of - pd.Timedelta(days=180)) & (at < as_of - pd.Timedelta(days=90))).sum()
         assert summary.loc[theme, ["texts", "texts_before"]].tolist() == [now, before] and now > 0
+
+
+def test_theme_counts_at_a_date_are_the_same_alone_or_beside_an_earlier_date(small_tables):
+    """Texts are themed from the longest window before the earliest date asked: every later date still sees its own
+    window whole."""
+    settings = FeatureSettings(themes={"billing": ("lasku", "invoice", "charge", "veloitus")}, windows_days=(30, 90))
+    early, late = pd.Timestamp("2024-09-01").as_unit("us"), pd.Timestamp("2025-06-01").as_unit("us")
+    ids = small_tables.customers["customer_id"]
+    requests = pd.DataFrame(
+        {"customer_id": pd.concat([ids, ids], ignore_index=True), "as_of": [early] * len(ids) + [late] * len(ids)}
+    )
+    both = request_features(small_tables, requests, settings, 90, base_rhythms(small_tables, [early, late]))
+    for date, rows in ((early, slice(None, len(ids))), (late, slice(len(ids), None))):
+        alone = request_features(small_tables, requests[rows], settings, 90, base_rhythms(small_tables, [date]))
+        pd.testing.assert_series_equal(both["theme_billing_90d"][rows], alone["theme_billing_90d"])
+    assert both["theme_billing_90d"][: len(ids)].sum() > 0 and both["theme_billing_90d"][len(ids) :].sum() > 0
