@@ -219,3 +219,11 @@ def test_hostile_text_is_kept_as_text():
     )
     tables = validated_tables(raw(mentions=mentions), "nps")
     assert tables.mentions["text"].tolist() == texts
+
+
+def test_orders_before_signup_are_kept_and_counted_in_a_warning(caplog):
+    early = ORDERS.assign(ordered_at=["2023-12-01", "2024-01-15", "2024-03-05"])  # C1 on 1 Dec, C2 in January
+    with caplog.at_level("WARNING"):
+        tables = validated_tables(raw(orders=early), "nps")
+    assert len(tables.orders) == 3
+    assert "orders: 2 rows are before their customer's signup_date" in caplog.text
