@@ -12,7 +12,7 @@ named as `features.registry` declares. Nothing here writes into its inputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -97,6 +97,12 @@ class FeatureSettings(Settings):
 
 Rhythms = Mapping[pd.Timestamp, BgNbd | None]
 """BG/NBD of the whole customer base per month (`features.btyd.rhythm_anchor`)."""
+Needed = frozenset[str] | None
+"""The columns a build computes, by name (features and the aggregates they are worked out from); None for all."""
+
+
+def wants(needed: Needed, names) -> bool:
+    return needed is None or not needed.isdisjoint(names)
 
 
 @dataclass(frozen=True)
@@ -173,17 +179,20 @@ def order_query(columns: set[str], settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('orders', 'ordered_at')} GROUP BY r.rid"
 
 
+ORDER_GAP_AGGREGATES = {
+    "order_days": "count(*) FILTER (WHERE e.new_day)",
+    "typical_order_gap_days": "median(e.gap_days)",
+    "gap_sum": exact_sum("e.gap_days"),
+    "gaps": "count(e.gap_days)",
+    "gap_spread_numerator": "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
+    "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE",
+}
+"""The customer's rhythm: the days between consecutive orders (each gap known once its later order is), and the days
+with an order."""
+
+
 def order_gap_query() -> str:
-    """The customer's rhythm: the days between consecutive orders (each gap known once its later order is), and
-    the days with an order."""
-    parts = [
-        "count(*) FILTER (WHERE e.new_day) AS order_days",
-        "median(e.gap_days) AS typical_order_gap_days",
-        f"{exact_sum('e.gap_days')} AS gap_sum",
-        "count(e.gap_days) AS gaps",
-        "(count(e.gap_days) * sum(e.gap_days::DECIMAL(38, 10) * e.gap_days::DECIMAL(38, 10)) - "
-        "sum(e.gap_days::DECIMAL(38, 10)) * sum(e.gap_days::DECIMAL(38, 10)))::DOUBLE AS gap_spread_numerator",
-    ]
+    parts = [f"{expression} AS {name}" for name, expression in ORDER_GAP_AGGREGATES.items()]
     return f"SELECT r.rid, {', '.join(parts)} {known('order_gaps', 'ordered_at')} GROUP BY r.rid"
 
 
@@ -272,12 +281,15 @@ def activity_query(columns: set[str], settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('activities', 'occurred_at')} GROUP BY r.rid"
 
 
+def escalation_name(settings: FeatureSettings) -> str:
+    return f"escalations_{settings.longest}d"
+
+
 def escalation_query(settings: FeatureSettings) -> str:
     """Complaints within ESCALATION_DAYS after a support ticket (`connected` finds them once, for any as_of)."""
-    long = settings.longest
     return (
-        f'SELECT r.rid, count(*) AS "escalations_{long}d" {known("escalations", "occurred_at")} AND '
-        f"{within('e.occurred_at', long)} GROUP BY r.rid"
+        f'SELECT r.rid, count(*) AS "{escalation_name(settings)}" {known("escalations", "occurred_at")} AND '
+        f"{within('e.occurred_at', settings.longest)} GROUP BY r.rid"
     )
 
 
@@ -322,10 +334,13 @@ def brand_query(settings: FeatureSettings) -> str:
 # Registering the tables -----------------------------------------------------------------------------
 
 
-def registered_tables(tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+def registered_tables(
+    tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp, needed: Needed = None
+) -> dict[str, pd.DataFrame]:
     """The event tables as DuckDB reads them: only the columns features read, each event's customer as its `code`
     (`customer_codes`); `connected` works out the facts that do not depend on as_of. Texts are themed (lemmatised)
-    only from the longest window before the first request's as_of: theme counts read no further back."""
+    only when a theme count is `needed`, and only from the longest window before the first request's as_of: theme
+    counts read no further back."""
     frames = {}
     if tables.orders is not None:
         frames["orders"] = tables.orders.drop(columns="order_id")
@@ -338,7 +353,8 @@ def registered_tables(tables: Tables, settings: FeatureSettings, first_as_of: pd
     if tables.mentions is not None:
         unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
         frames["mentions"] = tables.mentions.drop(columns=unread)
-    if settings.themes and any(has_text(tables, name) for name in TEXT_SOURCES):
+    themes = [theme_feature_name(theme, settings.longest) for theme in settings.themes]
+    if wants(needed, themes) and any(has_text(tables, name) for name in TEXT_SOURCES):
         texts = customer_texts(tables)
         themed = themed_texts(texts[texts["at"] >= first_as_of - pd.Timedelta(days=settings.longest)], settings.themes)
         frames["themed"] = pd.DataFrame(
@@ -375,9 +391,12 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
-def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added;
-    `asking` gives it the requests."""
+def connected(
+    frames: dict[str, pd.DataFrame], settings: FeatureSettings, needed: Needed = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added:
+    worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs. `asking` gives it
+    the requests."""
     connection = duckdb.connect()
     for name, frame in frames.items():
         connection.register(f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False))
@@ -393,7 +412,7 @@ def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings) -> duc
             derived += f", {days_late} AS days_late, {days_late} > 0 AS late"
         connection.execute(f"CREATE TEMP VIEW orders AS SELECT *{derived} FROM orders_frame")
         connection.execute(f"""
-            CREATE TEMP TABLE order_gaps AS SELECT code, ordered_at,
+            CREATE TEMP {kept(needed, ORDER_GAP_AGGREGATES)} order_gaps AS SELECT code, ordered_at,
                 date_diff('microsecond', previous, ordered_at) / {MICROSECONDS_PER_DAY} AS gap_days,
                 previous IS NULL OR date_trunc('day', previous) < date_trunc('day', ordered_at) AS new_day
             FROM (
@@ -404,7 +423,7 @@ def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings) -> duc
     if "activities" in frames:
         connection.execute("CREATE TEMP VIEW activities AS SELECT * FROM activities_frame")
         connection.execute(f"""
-            CREATE TEMP TABLE escalations AS
+            CREATE TEMP {kept(needed, [escalation_name(settings)])} escalations AS
             SELECT complaint.code, complaint.occurred_at
             FROM (SELECT code, occurred_at FROM activities WHERE type = 'complaint') complaint
             ASOF JOIN (SELECT code, occurred_at FROM activities WHERE type = 'support_ticket') ticket
@@ -417,6 +436,10 @@ def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings) -> duc
     return connection
 
 
+def kept(needed: Needed, names) -> str:
+    return "TABLE" if wants(needed, names) else "VIEW"
+
+
 def asking(connection: duckdb.DuckDBPyConnection, requests: pd.DataFrame, settings: FeatureSettings) -> None:
     """Makes `requests` (rid, code, as_of) the rows every query answers, replacing any earlier ones."""
     connection.register("request_rows", requests)
@@ -426,6 +449,37 @@ def asking(connection: duckdb.DuckDBPyConnection, requests: pd.DataFrame, settin
 
 
 # Assembling the features ----------------------------------------------------------------------------
+
+
+def derived_inputs(settings: FeatureSettings, horizon_days: int) -> dict[str, tuple[str, ...]]:
+    """The aggregates each feature worked out in pandas below is made from: a build of named features computes only
+    these and the features themselves (a test builds every feature alone and compares it with the whole build)."""
+    long, rhythm = settings.longest, ("order_days", "first_day", "last_day")
+    return dict.fromkeys(rhythm_features(horizon_days), rhythm) | {
+        "days_since_last_order": ("last_order",),
+        "order_gap_variation": ("gap_spread_numerator", "gaps", "gap_sum"),
+        f"order_trend_{TREND_DAYS}d": ("orders_now", "orders_before"),
+        f"spend_trend_{TREND_DAYS}d": ("spend_now", "spend_before", "orders_now", "orders_before"),
+        "order_overdue_ratio": ("last_order", "typical_order_gap_days"),
+        "days_since_first_order": ("first_order",),
+        "days_from_first_to_last_order": ("first_day", "last_day"),
+        "days_since_last_late_delivery": ("last_late_delivery",),
+        "days_since_last_touch": ("last_touch",),
+        f"win_rate_{long}d": (f"opportunities_won_{long}d", f"opportunities_lost_{long}d"),
+        "days_since_last_negative_mention": ("last_negative",),
+        f"sentiment_trend_{TREND_DAYS}d": ("sentiment_now", "sentiment_before"),
+        f"sentiment_vs_brand_{long}d": ("sentiment_long", "everyone_sentiment"),
+    }
+
+
+def rhythm_features(horizon_days: int) -> tuple[str, ...]:
+    """The features BG/NBD's fit to the whole base gives."""
+    return ("probability_active", f"expected_orders_{horizon_days}d", f"probability_no_order_{horizon_days}d")
+
+
+def needed_for(names, settings: FeatureSettings, horizon_days: int) -> frozenset[str]:
+    inputs = derived_inputs(settings, horizon_days)
+    return frozenset(names).union(*(inputs.get(name, ()) for name in names))
 
 
 def days_since(latest: pd.Series, as_of: pd.Series) -> pd.Series:
@@ -458,10 +512,7 @@ def purchase_columns(
     if "last_late_delivery" in found:
         columns["days_since_last_late_delivery"] = days_since(found["last_late_delivery"], as_of)
     x = found["order_days"] - 1.0
-    expectations = {
-        name: pd.Series(np.nan, index=found.index)
-        for name in ("probability_active", f"expected_orders_{horizon_days}d", f"probability_no_order_{horizon_days}d")
-    }
+    expectations = {name: pd.Series(np.nan, index=found.index) for name in rhythm_features(horizon_days)}
     bought = found["order_days"].notna()
     anchors = (
         as_of[bought].to_numpy().astype("datetime64[M]").astype("datetime64[us]")
@@ -532,15 +583,42 @@ def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, setting
     return pd.DataFrame(columns)
 
 
-def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.RangeIndex) -> pd.DataFrame:
+def query_frame(
+    connection: duckdb.DuckDBPyConnection, sql: str, index: pd.RangeIndex, needed: Needed = None
+) -> pd.DataFrame:
     """The query's rows by request (requests without a matching event get an empty row), placed by `rid` (the
     request's position) rather than matched by an index lookup: at millions of rows the lookup cost more than the
-    query's transfer."""
-    found = connection.sql(sql).to_arrow_table().to_pandas()
-    rows = found.pop("rid").to_numpy()
+    query's transfer. Only the `needed` columns are computed (DuckDB drops the aggregates nobody selects); the
+    others come back missing."""
+    columns, found, rows = computed(connection, sql, "rid", needed)
+    nothing = np.array([], dtype=int)
     return pd.DataFrame(
-        {name: placed(values.to_numpy(), rows, len(index)) for name, values in found.items()}, index=index
+        {
+            name: placed(found[name].to_numpy(), rows, len(index))
+            if name in found
+            else placed(np.array([], kind), nothing, len(index))
+            for name, kind in columns.items()
+        },
+        index=index,
     )
+
+
+def computed(
+    connection: duckdb.DuckDBPyConnection, sql: str, key: str, needed: Needed
+) -> tuple[dict[str, np.dtype], pd.DataFrame, np.ndarray]:
+    """The query's columns and their types, its `needed` columns by row, and each row's `key`."""
+    relation = connection.sql(sql)
+    columns = {
+        name: np.dtype("datetime64[us]") if str(kind).startswith("TIMESTAMP") else np.dtype(float)
+        for name, kind in zip(relation.columns, relation.types, strict=True)
+        if name != key
+    }
+    chosen = [name for name in columns if needed is None or name in needed]
+    if not chosen:
+        return columns, pd.DataFrame(), np.array([], dtype=int)
+    selected = ", ".join(f'"{name}"' for name in chosen)
+    found = connection.sql(f"SELECT {key}, {selected} FROM ({sql})").to_arrow_table().to_pandas()
+    return columns, found, found.pop(key).to_numpy()
 
 
 def placed(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
@@ -551,8 +629,10 @@ def placed(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     return result
 
 
-def query_frames(connection: duckdb.DuckDBPyConnection, sqls: list[str], index: pd.Index) -> pd.DataFrame:
-    return pd.concat([query_frame(connection, sql, index) for sql in sqls], axis=1)
+def query_frames(
+    connection: duckdb.DuckDBPyConnection, sqls: list[str], index: pd.Index, needed: Needed
+) -> pd.DataFrame:
+    return pd.concat([query_frame(connection, sql, index, needed) for sql in sqls], axis=1)
 
 
 REQUESTS_PER_PASS = 250_000
@@ -561,22 +641,41 @@ its requests at once; 2 M training rows at 200,000 customers peaked 3.1 GB above
 in passes of 300,000 and 1.1 GB in passes of 150,000, in no more time."""
 
 
+@dataclass(frozen=True)
+class Build:
+    """What a build computes: its features (`catalogue`, in order), the columns they are made from (`needed`, None
+    for every column), and what they are computed with."""
+
+    settings: FeatureSettings
+    horizon_days: int
+    rhythms: Rhythms
+    catalogue: dict[str, Feature]
+    needed: Needed
+
+
 def request_features(
-    tables: Tables, requests: pd.DataFrame, settings: FeatureSettings, horizon_days: int, rhythms: Rhythms
+    tables: Tables,
+    requests: pd.DataFrame,
+    settings: FeatureSettings,
+    horizon_days: int,
+    rhythms: Rhythms,
+    only: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """Every catalogue feature for each request (`customer_id`, `as_of`), in request order and catalogue order.
+    """Every catalogue feature for each request (`customer_id`, `as_of`), in request order and catalogue order;
+    `only` these features when named (only their aggregates are computed).
 
     `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
     """
-    catalogue = catalogue_for(tables, settings, horizon_days)
+    build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
+    catalogue = build.catalogue
     ids = pd.Index(tables.customers["customer_id"])
     codes = ids.get_indexer(requests["customer_id"])
     as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").to_numpy()
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
     values = np.empty((len(numeric), len(requests)))  # every pass writes its rows here: the set is never copied whole
     categories = []
-    frames = registered_tables(tables, settings, pd.Series(as_of).min())
-    with connected(frames, settings) as connection:
+    frames = registered_tables(tables, settings, pd.Series(as_of).min(), build.needed)
+    with connected(frames, settings, build.needed) as connection:
         for first in range(0, max(len(requests), 1), REQUESTS_PER_PASS):
             found = features_of(
                 connection,
@@ -584,7 +683,7 @@ def request_features(
                 tables,
                 pd.Series(codes[first : first + REQUESTS_PER_PASS]),
                 pd.Series(as_of[first : first + REQUESTS_PER_PASS]),
-                (settings, horizon_days, rhythms, catalogue),
+                build,
             )
             values[:, first : first + len(found)] = found[numeric].to_numpy().T
             categories.append(found.drop(columns=numeric))
@@ -595,51 +694,55 @@ def request_features(
     return features
 
 
+def build_of(
+    catalogue: dict[str, Feature],
+    settings: FeatureSettings,
+    horizon_days: int,
+    rhythms: Rhythms,
+    only: Collection[str] | None,
+) -> Build:
+    if only is None:
+        return Build(settings, horizon_days, rhythms, catalogue, None)
+    unknown = sorted(set(only) - set(catalogue))
+    if unknown:
+        raise ValueError(f"no such features for these tables and settings: {', '.join(unknown)}")
+    chosen = {name: spec for name, spec in catalogue.items() if name in set(only)}
+    return Build(settings, horizon_days, rhythms, chosen, needed_for(chosen, settings, horizon_days))
+
+
 def features_of(
     connection: duckdb.DuckDBPyConnection,
     frames: dict[str, pd.DataFrame],
     tables: Tables,
     codes: pd.Series,
     as_of: pd.Series,
-    recipe: tuple[FeatureSettings, int, Rhythms, dict[str, Feature]],
+    build: Build,
 ) -> pd.DataFrame:
     """One pass: the features of the requests `codes` x `as_of` (positions 0..n-1), by catalogue name."""
-    settings, horizon_days, rhythms, catalogue = recipe
+    settings, needed = build.settings, build.needed
     index = pd.RangeIndex(len(codes))
     asking(connection, pd.DataFrame({"rid": index, "code": codes.to_numpy(), "as_of": as_of.to_numpy()}), settings)
     parts = [customer_columns(tables, codes, as_of, settings)]
     if "orders" in frames:
         columns = set(frames["orders"].columns)
+        queries = [order_query(columns, settings), order_gap_query()]
         parts.append(
             purchase_columns(
-                query_frames(connection, [order_query(columns, settings), order_gap_query()], index),
-                as_of,
-                settings,
-                horizon_days,
-                rhythms,
+                query_frames(connection, queries, index, needed), as_of, settings, build.horizon_days, build.rhythms
             )
         )
         if "channel" in columns:
-            parts.append(query_frame(connection, channel_query(settings), index))
+            parts.append(query_frame(connection, channel_query(settings), index, needed))
     if "activities" in frames:
-        parts.append(
-            activity_columns(
-                query_frames(
-                    connection,
-                    [activity_query(set(frames["activities"].columns), settings), escalation_query(settings)],
-                    index,
-                ),
-                as_of,
-                settings,
-            )
-        )
+        queries = [activity_query(set(frames["activities"].columns), settings), escalation_query(settings)]
+        parts.append(activity_columns(query_frames(connection, queries, index, needed), as_of, settings))
     if "mentions" in frames:
-        parts.append(mention_features(connection, set(frames["mentions"].columns), as_of, settings, index))
+        parts.append(mention_features(connection, set(frames["mentions"].columns), as_of, settings, index, needed))
     if "themed" in frames:
-        parts.append(query_frame(connection, theme_query(settings), index))
+        parts.append(query_frame(connection, theme_query(settings), index, needed))
     built = pd.concat(parts, axis=1)
-    fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
-    return built.reindex(columns=list(catalogue)).fillna(fills)
+    fills = {name: spec.when_missing for name, spec in build.catalogue.items() if not np.isnan(spec.when_missing)}
+    return built.reindex(columns=list(build.catalogue)).fillna(fills)
 
 
 def mention_features(
@@ -648,13 +751,22 @@ def mention_features(
     as_of: pd.Series,
     settings: FeatureSettings,
     index: pd.RangeIndex,
+    needed: Needed,
 ) -> pd.DataFrame:
     """The customer's mentions, read beside the brand's mood on the same date."""
-    brand = connection.execute(brand_query(settings)).df().set_index("as_of") if "sentiment" in columns else None
-    found = mention_columns(query_frame(connection, mention_query(columns, settings), index), as_of, brand, settings)
+    brand = brand_mood(connection, settings, needed) if "sentiment" in columns else None
+    found = mention_columns(
+        query_frame(connection, mention_query(columns, settings), index, needed), as_of, brand, settings
+    )
     if brand is None:
         return found
     return found.assign(**brand.reindex(as_of.to_numpy()).set_axis(index).drop(columns="everyone_sentiment"))
+
+
+def brand_mood(connection: duckdb.DuckDBPyConnection, settings: FeatureSettings, needed: Needed) -> pd.DataFrame:
+    """`brand_query`'s columns by requested date: the `needed` ones computed, the others missing."""
+    columns, found, dates = computed(connection, brand_query(settings), "as_of", needed)
+    return found.set_axis(dates).reindex(columns=list(columns)).astype(columns)
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
@@ -702,9 +814,15 @@ def has_text(tables: Tables, name: str) -> bool:
 
 
 def build_features(
-    tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None
+    tables: Tables,
+    as_of: pd.Timestamp,
+    settings: FeatureSettings,
+    horizon_days: int,
+    rhythm: BgNbd | None = None,
+    only: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """Every catalogue feature for every customer signed up before `as_of`, indexed by customer_id.
+    """Every catalogue feature for every customer signed up before `as_of`, indexed by customer_id; `only` these
+    features when named, computing only what they are made from.
 
     `horizon_days` is the churn horizon: buying-rhythm expectations look that far ahead. `rhythm` is
     the base's BG/NBD fit, computed from `tables` when not given: give it when `tables` holds only
@@ -715,8 +833,9 @@ def build_features(
         {"customer_id": population.to_numpy(), "as_of": as_of},
         index=pd.Index(population.to_numpy(), name="customer_id"),
     )
-    rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
-    return request_features(tables, requests, settings, horizon_days, rhythms)
+    unfitted = rhythm is None and only is not None and set(only).isdisjoint(rhythm_features(horizon_days))
+    rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None or unfitted else base_rhythms(tables, [as_of])
+    return request_features(tables, requests, settings, horizon_days, rhythms, only)
 
 
 def unused_attributes(tables: Tables, settings: FeatureSettings) -> list[str]:

@@ -93,3 +93,27 @@ def test_requests_in_several_passes_equal_one_pass(worlds, monkeypatch):
     passes = request_features(tables, requests, settings, 90, rhythms)
     pdt.assert_frame_equal(passes, whole)
     assert whole["code"].dtype == "str" and whole.index.equals(requests.index)
+
+
+def test_each_feature_built_alone_equals_the_whole_build(worlds):
+    """A build of named features computes only the aggregates they are made from; a dependency left out would
+    leave its feature missing or wrong here."""
+    tables, when = worlds["every optional column"], pd.Timestamp("2025-06-17").as_unit("us")
+    settings = FeatureSettings(themes={"billing": ("invoice", "charge", "lasku")}, customer_attributes=("region",))
+    whole = build_features(tables, when, settings, 90)
+    assert whole.notna().mean().gt(0.01).all(), "every feature should have values to compare"
+    for name in whole.columns:
+        alone = build_features(tables, when, settings, 90, only=[name])
+        assert list(alone.columns) == [name]
+        pdt.assert_series_equal(alone[name], whole[name], obj=name)
+
+
+def test_a_build_of_unknown_features_names_them(worlds):
+    with pytest.raises(ValueError, match="no_such_feature"):
+        build_features(
+            worlds["every optional column"],
+            pd.Timestamp("2025-06-17"),
+            FeatureSettings(),
+            90,
+            only=["orders_30d", "no_such_feature"],
+        )
