@@ -600,6 +600,7 @@ def query_frame(
             for name, kind in columns.items()
         },
         index=index,
+        copy=False,
     )
 
 
