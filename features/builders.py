@@ -354,7 +354,7 @@ def registered_tables(
         unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
         frames["mentions"] = tables.mentions.drop(columns=unread)
     themes = [theme_feature_name(theme, settings.longest) for theme in settings.themes]
-    if wants(needed, themes) and any(has_text(tables, name) for name in TEXT_SOURCES):
+    if themes and wants(needed, themes) and any(has_text(tables, name) for name in TEXT_SOURCES):
         texts = customer_texts(tables)
         themed = themed_texts(texts[texts["at"] >= first_as_of - pd.Timedelta(days=settings.longest)], settings.themes)
         frames["themed"] = pd.DataFrame(
