@@ -117,3 +117,12 @@ def test_a_build_of_unknown_features_names_them(worlds):
             90,
             only=["orders_30d", "no_such_feature"],
         )
+
+
+def test_texts_are_themed_only_for_theme_counts(worlds, monkeypatch):
+    """Lemmatising texts is the slowest step of a build: none without themes, nor for a build of other features."""
+    monkeypatch.setattr(builders, "themed_texts", lambda *args: pytest.fail("texts were themed"))
+    tables, when = worlds["every optional column"], pd.Timestamp("2025-06-17")
+    build_features(tables, when, FeatureSettings(), 90)
+    built = build_features(tables, when, FeatureSettings(themes={"billing": ("invoice",)}), 90, only=["orders_30d"])
+    assert built["orders_30d"].sum() > 0
