@@ -28,7 +28,7 @@ from features.registry import TREND_DAYS, Feature, feature_catalogue, theme_feat
 from features.schema import CUSTOMERS, RETURN_STATUSES, TEXT_SOURCES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
-from features.tables import Tables
+from features.tables import Tables, row_numbers
 from features.themes import customer_texts, discover_themes, documents, themed_texts
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
@@ -669,8 +669,7 @@ def request_features(
     """
     build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
     catalogue = build.catalogue
-    ids = pd.Index(tables.customers["customer_id"])
-    codes = ids.get_indexer(requests["customer_id"])
+    codes = row_numbers(requests["customer_id"], tables.customers["customer_id"])
     as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").to_numpy()
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
     values = np.empty((len(numeric), len(requests)))  # every pass writes its rows here: the set is never copied whole
@@ -686,7 +685,8 @@ def request_features(
                 pd.Series(as_of[first : first + REQUESTS_PER_PASS]),
                 build,
             )
-            values[:, first : first + len(found)] = found[numeric].to_numpy().T
+            for row, name in enumerate(numeric):  # column by column: no 2-D copy of the pass, no strided writes
+                values[row, first : first + len(found)] = found[name].to_numpy(dtype=float)
             categories.append(found.drop(columns=numeric))
     features = pd.DataFrame(values.T, index=requests.index, columns=numeric, copy=False)
     categorical = pd.concat(categories, ignore_index=True).set_axis(requests.index)
@@ -773,7 +773,7 @@ def brand_mood(connection: duckdb.DuckDBPyConnection, settings: FeatureSettings,
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`): x, t_x and T of
     every customer at each month's first day from one pass over the distinct order days, then one fit per month."""
-    anchors = sorted({rhythm_anchor(d) for d in dates})
+    anchors = sorted({rhythm_anchor(d) for d in set(dates)})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
     spans = order_day_spans(tables.orders, anchors)

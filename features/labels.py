@@ -22,7 +22,7 @@ from pydantic import Field
 from features.contract import ContractError, Problem
 from features.schema import TABLE_SPECS
 from features.settings import Settings
-from features.tables import TIME_UNIT, Tables, between
+from features.tables import TIME_UNIT, Tables, between, row_numbers
 
 STATUSES = ("new", "active", "lapsed")
 Status = Literal["new", "active", "lapsed"]
@@ -152,7 +152,7 @@ def coded_events(frame: pd.DataFrame | None, time: str, ids: pd.Index) -> pd.Dat
     """(code, at) of dated events by known customers: integer codes make merging millions of them cheap."""
     if frame is None:
         return pd.DataFrame({"code": pd.Series(dtype="int64"), "at": pd.Series(dtype="datetime64[us]")})
-    codes = ids.get_indexer(frame["customer_id"])
+    codes = row_numbers(frame["customer_id"], ids)
     known = codes >= 0
     return pd.DataFrame({"code": codes[known], "at": frame[time].to_numpy()[known]})
 
@@ -214,7 +214,7 @@ def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefi
     """
     ids = pd.Index(tables.customers["customer_id"])
     keyed = pd.DataFrame(
-        {"code": ids.get_indexer(requests["customer_id"]), "as_of": requests["as_of"].to_numpy()}, index=requests.index
+        {"code": row_numbers(requests["customer_id"], ids), "as_of": requests["as_of"].to_numpy()}, index=requests.index
     )
     end = keyed["as_of"] + definition.horizon
     next_purchase = nearest_event(
