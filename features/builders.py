@@ -335,7 +335,7 @@ def brand_query(settings: FeatureSettings) -> str:
 
 
 def registered_tables(
-    tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp, needed: Needed = None
+    tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp, needed: Needed
 ) -> dict[str, pd.DataFrame]:
     """The event tables as DuckDB reads them: only the columns features read, each event's customer as its `code`
     (`customer_codes`); `connected` works out the facts that do not depend on as_of. Texts are themed (lemmatised)
@@ -391,9 +391,7 @@ def theme_query(settings: FeatureSettings) -> str:
     return f"SELECT r.rid, {', '.join(parts)} {known('themed', 'posted_at')} AND e.code IS NOT NULL GROUP BY r.rid"
 
 
-def connected(
-    frames: dict[str, pd.DataFrame], settings: FeatureSettings, needed: Needed = None
-) -> duckdb.DuckDBPyConnection:
+def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings, needed: Needed) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added:
     worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs. `asking` gives it
     the requests."""
@@ -583,9 +581,7 @@ def customer_columns(tables: Tables, codes: pd.Series, as_of: pd.Series, setting
     return pd.DataFrame(columns)
 
 
-def query_frame(
-    connection: duckdb.DuckDBPyConnection, sql: str, index: pd.RangeIndex, needed: Needed = None
-) -> pd.DataFrame:
+def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, index: pd.RangeIndex, needed: Needed) -> pd.DataFrame:
     """The query's rows by request (requests without a matching event get an empty row), placed by `rid` (the
     request's position) rather than matched by an index lookup: at millions of rows the lookup cost more than the
     query's transfer. Only the `needed` columns are computed (DuckDB drops the aggregates nobody selects); the
