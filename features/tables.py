@@ -62,26 +62,6 @@ class Tables:
             digest.update(sink.getvalue())
         return digest.hexdigest()[:16]
 
-    @cached_property
-    def coded(self) -> Tables:
-        """The same tables with `customer_id` as the customer's row number in `customers` (NaN for none).
-
-        Grouping tens of millions of events by number is about four times faster than by text, and
-        the codes are computed once however many cutoffs are built. `customer_ids` maps them back.
-        """
-        ids = pd.Index(self.customers["customer_id"])
-        return replace(
-            self,
-            **{
-                name: frame.assign(customer_id=codes_of(ids, frame["customer_id"]))
-                for name, frame in self.present().items()
-            },
-        )
-
-    def customer_ids(self, codes: pd.Index) -> pd.Index:
-        """The ids behind codes of `coded`."""
-        return pd.Index(self.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
-
     def partitions(self, count: int) -> Iterator[Tables]:
         """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
         groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count
@@ -106,15 +86,6 @@ def row_numbers(values: pd.Series | pd.Index, known: pd.Series | pd.Index) -> np
     pandas' get_indexer on 4 M order ids."""
     found = pc.index_in(pa.array(values.astype("str")), pa.array(known.astype("str")))
     return found.fill_null(-1).to_numpy().astype(np.int64)
-
-
-def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
-    """Row numbers in `ids`; ids not there (another partition's customers) get numbers after them, missing ones NaN."""
-    codes = row_numbers(customer_ids, ids).astype(float)
-    elsewhere = (codes < 0) & customer_ids.notna().to_numpy()
-    codes[elsewhere] = len(ids) + pd.factorize(customer_ids[elsewhere])[0]
-    codes[customer_ids.isna().to_numpy()] = np.nan
-    return codes
 
 
 TIME_UNIT = "us"

@@ -11,7 +11,7 @@ Everything is vectorised groupby work: no loop over customers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from features.contract import ContractError, Problem
 from features.registry import TREND_DAYS, Feature, feature_catalogue
 from features.schema import CUSTOMERS
 from features.sentiment import NEUTRAL_BAND
-from features.tables import Tables, between, known_before
+from features.tables import Tables, between, known_before, row_numbers
 
 DAY = pd.Timedelta(days=1)
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
@@ -469,6 +469,33 @@ def catalogue_for(tables: Tables, settings: FeatureSettings, horizon_days: int) 
     return feature_catalogue(settings.windows_days, horizon_days, tables.event_sources, settings.customer_attributes)
 
 
+def coded_tables(tables: Tables) -> Tables:
+    """The same tables with `customer_id` as the customer's row number in `customers` (NaN for none): these builders
+    group by number, four times faster than by text. `customer_ids` maps them back."""
+    ids = pd.Index(tables.customers["customer_id"])
+    return replace(
+        tables,
+        **{
+            name: frame.assign(customer_id=codes_of(ids, frame["customer_id"]))
+            for name, frame in tables.present().items()
+        },
+    )
+
+
+def customer_ids(tables: Tables, codes: pd.Index) -> pd.Index:
+    """The ids behind codes of `coded_tables`."""
+    return pd.Index(tables.customers["customer_id"].to_numpy()[codes.to_numpy(dtype=int)], name="customer_id")
+
+
+def codes_of(ids: pd.Index, customer_ids: pd.Series) -> np.ndarray:
+    """Row numbers in `ids`; ids not there (another partition's customers) get numbers after them, missing ones NaN."""
+    codes = row_numbers(customer_ids, ids).astype(float)
+    elsewhere = (codes < 0) & customer_ids.notna().to_numpy()
+    codes[elsewhere] = len(ids) + pd.factorize(customer_ids[elsewhere])[0]
+    codes[customer_ids.isna().to_numpy()] = np.nan
+    return codes
+
+
 def build_features(
     tables: Tables, as_of: pd.Timestamp, settings: FeatureSettings, horizon_days: int, rhythm: BgNbd | None = None
 ) -> pd.DataFrame:
@@ -479,15 +506,14 @@ def build_features(
     some of the customers, so their features match a build over everyone.
     """
     catalogue = catalogue_for(tables, settings, horizon_days)
-    coded = tables.coded
+    coded = coded_tables(tables)
     outlook = Outlook(horizon_days, rhythm if rhythm is not None else rhythm_model(coded.orders, as_of))
     sources = ("customers", *tables.event_sources)
     built = pd.concat([BUILDERS[source](coded, as_of, settings, outlook) for source in sources], axis=1)
     population = pd.Index(known_before(coded.customers, "signup_date", as_of)["customer_id"])
     fills = {name: spec.when_missing for name, spec in catalogue.items() if not np.isnan(spec.when_missing)}
-    return (
-        built.reindex(index=population, columns=list(catalogue)).fillna(fills).set_axis(tables.customer_ids(population))
-    )
+    built = built.reindex(index=population, columns=list(catalogue)).fillna(fills)
+    return built.set_axis(customer_ids(tables, population))
 
 
 def unused_attributes(tables: Tables, settings: FeatureSettings) -> list[str]:
