@@ -6,7 +6,8 @@ The same windowed aggregates (orders and spend; support tickets, complaints and 
 and their mean sentiment; per window, plus days since the last order) computed three ways on one
 synthetic world: by the pipeline's own `build_features` asked for only these features (tables registered,
 point-in-time cut, only the aggregates they are made from), as one DuckDB SQL query and as one Polars lazy query;
-and the whole catalogue by `build_features` beside them. The results are checked equal before any time counts. Medians of 3 runs; 2 cores. Writes bench/results/features_peers.json and .md.
+and the whole catalogue by `build_features` beside them. The results are checked equal before any time counts.
+Medians of 3 runs; 2 cores. Writes bench/results/features_peers.json and .md.
 """
 
 from __future__ import annotations
