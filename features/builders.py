@@ -19,7 +19,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
@@ -364,20 +363,20 @@ def registered_tables(
                 "theme": themed["theme"].astype("string").to_numpy(),
             }
         )
-    known = pa.array(tables.customers["customer_id"].astype("str"))
     return {
-        name: frame.drop(columns="customer_id").assign(code=customer_codes(frame["customer_id"], known))
+        name: frame.drop(columns="customer_id").assign(
+            code=customer_codes(frame["customer_id"], tables.customers["customer_id"])
+        )
         for name, frame in frames.items()
     }
 
 
-def customer_codes(customer_ids: pd.Series, known: pa.Array) -> pd.Series:
-    """Each id's row number in `known` (hashed in Arrow): NULL for no customer (a brand-wide post), -1 for a
-    customer outside these tables (another partition's), whose events no request matches but who is no brand-wide
-    voice either."""
-    ids = pa.array(customer_ids.astype("str"))
-    codes = pc.if_else(pc.is_null(ids), pa.scalar(None, pa.int64()), pc.fill_null(pc.index_in(ids, known), -1))
-    return pd.Series(codes, index=customer_ids.index, dtype=pd.ArrowDtype(pa.int64()))
+def customer_codes(customer_ids: pd.Series, known: pd.Series) -> pd.Series:
+    """Each id's row number in `known` (`row_numbers`): NULL for no customer (a brand-wide post), -1 for a customer
+    outside these tables (another partition's), whose events no request matches but who is no brand-wide voice
+    either."""
+    codes = pd.Series(row_numbers(customer_ids, known), index=customer_ids.index, dtype=pd.ArrowDtype(pa.int64()))
+    return codes.where(customer_ids.notna())
 
 
 def theme_query(settings: FeatureSettings) -> str:

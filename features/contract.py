@@ -25,7 +25,7 @@ from features.schema import (
     Problem,
     TableSpec,
 )
-from features.tables import TIME_UNIT, Tables
+from features.tables import TIME_UNIT, Tables, row_numbers
 
 MAX_EXAMPLES = 5
 LOG = logging.getLogger(__name__)
@@ -422,18 +422,16 @@ def among(values: pd.Series, known: pd.Series) -> pd.Series:
 
 
 def distinct_count(values: pd.Series) -> int:
-    """values.nunique(), from Arrow's unique values: its count_distinct took four to six times as long on 4 M
-    order ids (0.9 s against 4.9 s)."""
+    """values.nunique(), from Arrow's unique values: its count_distinct took 1.0 s against 0.7 s on 4.2 M order
+    ids."""
     array = pa.array(values)
     return len(pc.unique(array)) - (array.null_count > 0)
 
 
 def signup_dates(frame: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
-    """Each row's customer's signup_date, aligned with `frame` (NaT for a customer not listed); ids hashed in Arrow,
-    as in `among`."""
+    """Each row's customer's signup_date, aligned with `frame` (NaT for a customer not listed; `row_numbers`)."""
     listed = customers.drop_duplicates("customer_id")
-    positions = pc.index_in(pa.array(frame["customer_id"].astype("str")), pa.array(listed["customer_id"].astype("str")))
-    codes = positions.fill_null(-1).to_numpy(zero_copy_only=False)
+    codes = row_numbers(frame["customer_id"], listed["customer_id"])
     signup = listed["signup_date"].to_numpy()
     with_missing = np.append(signup, np.array(["NaT"], dtype=signup.dtype))  # code -1: the NaT at the end
     return pd.Series(with_missing[codes], index=frame.index, dtype=signup.dtype)
