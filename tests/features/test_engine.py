@@ -71,6 +71,29 @@ def test_many_dates_in_one_pass_equal_one_date_at_a_time(worlds):
         pdt.assert_frame_equal(picked, alone)
 
 
+def test_requests_joined_on_many_dates_equal_each_date_aggregated_alone(worlds):
+    """Few requests on each of many days (survey answers) are joined to their customers' events; a date asked for
+    the whole base is aggregated over every customer at once (`Pass`). Both must give the same features."""
+    tables = worlds["every optional column"]
+    settings = FeatureSettings(themes={"billing": ("invoice", "charge", "lasku")}, customer_attributes=("region",))
+    dates = [pd.Timestamp("2024-09-03 14:00").as_unit("us") + pd.Timedelta(days=37 * k) for k in range(12)]
+    generator = np.random.default_rng(5)
+    requests = pd.concat(
+        [
+            pd.DataFrame({"customer_id": generator.choice(ids, size=9), "as_of": date})
+            for date in dates
+            if len(ids := tables.customers["customer_id"][tables.customers["signup_date"] < date].to_numpy())
+        ],
+        ignore_index=True,
+    )
+    rhythms = base_rhythms(tables, dates)
+    joined = request_features(tables, requests, settings, 90, rhythms)
+    for date in dates:
+        asked = (requests["as_of"] == date).to_numpy()
+        alone = build_features(tables, date, settings, 90, rhythms[rhythm_anchor(date)])
+        pdt.assert_frame_equal(joined[asked], alone.loc[requests["customer_id"][asked]].set_axis(joined.index[asked]))
+
+
 def test_reruns_give_identical_bits(worlds):
     tables, when = worlds["every optional column"], pd.Timestamp("2025-06-01").as_unit("us")
     first, second = (build_features(tables, when, FeatureSettings(), 90) for _ in range(2))

@@ -2,9 +2,11 @@
 
 import pandas as pd
 import pandas.testing as pdt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from features import builders
 from features.builders import FeatureSettings, build_features
 from features.contract import validated_tables
 from features.schema import ACTIVITY_TYPES, DIRECTIONS, ORDER_STATUSES
@@ -104,7 +106,17 @@ def rewrite_future_fields(orders, activities, as_of_day: float, data) -> tuple[l
     return rewritten_orders, rewritten_activities
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(params=["one date over every customer", "requests joined to their events"])
+def pass_form(request, monkeypatch):
+    """Both ways a pass meets its requests (`builders.Pass`): a share above 1 makes no date get a pass alone."""
+    if request.param == "requests joined to their events":
+        monkeypatch.setattr(builders, "DATE_PASS_SHARE", 2.0)
+    return request.param
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(
     orders=st.lists(order, max_size=12),
     activities=st.lists(activity, max_size=12),
@@ -112,7 +124,7 @@ def rewrite_future_fields(orders, activities, as_of_day: float, data) -> tuple[l
     as_of_day=st.floats(min_value=1, max_value=120, allow_nan=False),
     data=st.data(),
 )
-def test_nothing_at_or_after_as_of_changes_any_feature(orders, activities, mentions, as_of_day, data):
+def test_nothing_at_or_after_as_of_changes_any_feature(pass_form, orders, activities, mentions, as_of_day, data):
     as_of = at(as_of_day)
     past = (
         happened_before(orders, as_of_day),
