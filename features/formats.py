@@ -11,6 +11,7 @@ import math
 import string
 from decimal import ROUND_HALF_EVEN, Decimal
 
+import numpy as np
 import pandas as pd
 from babel import Locale
 from babel.dates import format_date
@@ -35,6 +36,19 @@ class Formats:
             return format_decimal(value, format=pattern, locale=self.locale)
         exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
         return f"{exact:{',' if grouped else ''}.{digits}f}".translate(self.separators)
+
+    def numbers(self, values: np.ndarray, digits: int = 0, grouped: bool = True) -> list[str]:
+        """`number` of each value. Values clear of a rounding tie are rounded by numpy and written by Python's
+        formatting, the same digits at a tenth of the cost; the few within a hair of a tie (where the shortest
+        decimal form and the binary value may round apart), and the huge and the infinite, go through `number`."""
+        scaled = np.abs(values) * 10.0**digits
+        with np.errstate(invalid="ignore"):
+            exact = ~(scaled < 1e15) | (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
+        spec = f"{',' if grouped else ''}.{digits}f"
+        texts = [format(value, spec).translate(self.separators) for value in np.round(values, digits).tolist()]
+        for position in np.flatnonzero(exact):
+            texts[position] = self.number(float(values[position]), digits, grouped)
+        return texts
 
     def signed(self, value: float, digits: int = 0) -> str:
         return ("+" if value > 0 else "") + self.number(value, digits)
@@ -68,6 +82,25 @@ class TemplateFormatter(string.Formatter):
             return self.formats.percent(value, digits)
         text = self.formats.number(value, digits, grouped="," in spec)
         return "+" + text if spec.startswith("+") and value >= 0 else text
+
+    def fill_each(self, template: str, field: str, values: np.ndarray) -> list[str]:
+        """`fill(template, field=value)` for each of many numbers: `.Nf` fields are written all at once by
+        `Formats.numbers`, any other field value by value."""
+        pieces = []
+        for literal, name, spec, _ in parsed(template):
+            pieces.append([literal] * len(values))
+            if name is None:
+                continue
+            if name != field:
+                raise KeyError(name)
+            if spec and spec[-1] == "f":
+                texts = self.formats.numbers(values, int(spec.rsplit(".", 1)[1][:-1]), grouped="," in spec)
+                if spec.startswith("+"):
+                    texts = ["+" + text if value >= 0 else text for text, value in zip(texts, values, strict=True)]
+                pieces.append(texts)
+            else:
+                pieces.append([self.format_field(value, spec) for value in values.tolist()])
+        return ["".join(row) for row in zip(*pieces, strict=True)]
 
     def fill(self, template: str, **values: object) -> str:
         """template.format(**values) with fields written in the locale, from the template parsed once."""

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numpy as np
+
 from features.formats import SENTENCES
 
 DRIVERS = (
@@ -92,6 +94,16 @@ class Feature:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return missing
         return SENTENCES[language].fill(reason, value=value if self.categorical else float(value))
+
+    def reason_texts(self, values: np.ndarray, language: str = "en") -> list[str]:
+        """`reason_text` of each value (None or NaN when missing), written all at once: scoring writes three reasons
+        for each of a million customers, and most values (days, shares, amounts) do not repeat."""
+        if self.categorical:
+            return [self.reason_text(value, language) for value in values]
+        reason, missing = self.templates(language)
+        numbers = np.asarray(values, dtype=float)
+        texts = SENTENCES[language].fill_each(reason, "value", numbers)
+        return [missing if absent else text for text, absent in zip(texts, np.isnan(numbers), strict=True)]
 
     def templates(self, language: str) -> tuple[str, str]:
         """(reason, reason when missing); a language without its own wording falls back to English."""

@@ -167,14 +167,18 @@ def reason_sentences(
 ) -> list[str]:
     """'3 late deliveries in the last 90 days (+4.2 pts churn risk)' where shown, else ''; Finnish writes the
     decimal comma."""
-    sentences = SENTENCES[language]
-    return [
-        f"{catalogue[feature].reason_text(value, language)} ({sentences.format_field(100 * point, '+.1f')} "
-        f"{CHURN_POINTS[language]})"
-        if show
-        else ""
-        for feature, value, point, show in zip(features, values, contributions.tolist(), shown, strict=True)
-    ]
+    sentences = np.full(len(features), "", dtype=object)
+    rows = np.flatnonzero(shown)
+    points = SENTENCES[language].fill_each(
+        " ({value:+.1f} " + CHURN_POINTS[language] + ")", "value", 100 * contributions[rows]
+    )
+    for feature in np.unique(features[rows]):
+        of_feature = features[rows] == feature
+        reasons = catalogue[feature].reason_texts(values[rows[of_feature]], language)
+        sentences[rows[of_feature]] = [
+            reason + point for reason, point in zip(reasons, np.array(points, dtype=object)[of_feature], strict=True)
+        ]
+    return sentences.tolist()
 
 
 def reasons_json(names: np.ndarray, values: np.ndarray, points: np.ndarray, order: np.ndarray) -> list[str]:
