@@ -50,6 +50,18 @@ class Formats:
             texts[position] = self.number(float(values[position]), digits, grouped)
         return texts
 
+    def percents(self, shares: np.ndarray, digits: int = 1) -> list[str]:
+        """`percent` of each share: the percentage written by `numbers` between the locale's positive prefix and
+        suffix; negative shares and the few a hair from a rounding tie go through `percent`."""
+        pattern = self.locale.percent_formats[None]
+        scaled = shares * 100.0
+        with np.errstate(invalid="ignore"):
+            exact = ~(scaled >= 0) | (np.abs(scaled * 10.0**digits % 1 - 0.5) < 1e-6)
+        texts = [pattern.prefix[0] + text + pattern.suffix[0] for text in self.numbers(scaled, digits)]
+        for position in np.flatnonzero(exact):
+            texts[position] = self.percent(float(shares[position]), digits)
+        return texts
+
     def signed(self, value: float, digits: int = 0) -> str:
         return ("+" if value > 0 else "") + self.number(value, digits)
 
@@ -84,8 +96,8 @@ class TemplateFormatter(string.Formatter):
         return "+" + text if spec.startswith("+") and value >= 0 else text
 
     def fill_each(self, template: str, field: str, values: np.ndarray) -> list[str]:
-        """`fill(template, field=value)` for each of many numbers: `.Nf` fields are written all at once by
-        `Formats.numbers`, any other field value by value."""
+        """`fill(template, field=value)` for each of many numbers: `.Nf` and `.N%` fields are written all at once
+        (`Formats.numbers`, `Formats.percents`), any other field value by value."""
         pieces = []
         for literal, name, spec, _ in parsed(template):
             pieces.append([literal] * len(values))
@@ -93,7 +105,9 @@ class TemplateFormatter(string.Formatter):
                 continue
             if name != field:
                 raise KeyError(name)
-            if spec and spec[-1] == "f":
+            if spec and spec[-1] == "%":
+                pieces.append(self.formats.percents(values, int(spec.rsplit(".", 1)[1][:-1]) if "." in spec else 0))
+            elif spec and spec[-1] == "f":
                 texts = self.formats.numbers(values, int(spec.rsplit(".", 1)[1][:-1]), grouped="," in spec)
                 if spec.startswith("+"):
                     texts = ["+" + text if value >= 0 else text for text, value in zip(texts, values, strict=True)]

@@ -93,7 +93,7 @@ class Feature:
         reason, missing = self.templates(language)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return missing
-        return SENTENCES[language].fill(reason, value=value if self.categorical else float(value))
+        return SENTENCES[language].fill(reason, value=value if self.categorical else float(value) + 0.0)
 
     def reason_texts(self, values: np.ndarray, language: str = "en") -> list[str]:
         """`reason_text` of each value (None or NaN when missing), written all at once: scoring writes three reasons
@@ -101,7 +101,7 @@ class Feature:
         if self.categorical:
             return [self.reason_text(value, language) for value in values]
         reason, missing = self.templates(language)
-        numbers = np.asarray(values, dtype=float)
+        numbers = np.asarray(values, dtype=float) + 0.0  # + 0.0: -0.0 reads 0, as in reason_text
         texts = SENTENCES[language].fill_each(reason, "value", numbers)
         return [missing if absent else text for text, absent in zip(texts, np.isnan(numbers), strict=True)]
 

@@ -61,3 +61,19 @@ def test_every_reason_template_fills_many_values_as_one_at_a_time(values, langua
     for feature in catalogue.values():
         if not feature.categorical:
             assert feature.reason_texts(column, language) == [feature.reason_text(v, language) for v in values]
+
+
+@given(
+    shares=st.lists(
+        st.one_of(
+            st.floats(min_value=-2, max_value=2),
+            st.sampled_from([0.295, 0.285, 0.125, 0.005, 0.0, -0.0, 1.0, -0.5, float("nan")]),
+        ),
+        max_size=30,
+    ),
+    digits=st.integers(min_value=0, max_value=2),
+    language=st.sampled_from(sorted(LOCALES)),
+)
+def test_many_percents_at_once_read_as_each_alone(shares, digits, language):
+    formats = FORMATS[language]
+    assert formats.percents(np.array(shares, dtype=float), digits) == [formats.percent(s, digits) for s in shares]
