@@ -34,8 +34,11 @@ class Formats:
         if not math.isfinite(value):
             pattern = ("#,##0" if grouped else "0") + ("." + "0" * digits if digits else "")
             return format_decimal(value, format=pattern, locale=self.locale)
-        exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
-        return f"{exact:{',' if grouped else ''}.{digits}f}".translate(self.separators)
+        return self.decimal(Decimal(str(value)), digits, grouped)
+
+    def decimal(self, exact: Decimal, digits: int, grouped: bool) -> str:
+        rounded = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+        return f"{rounded:{',' if grouped else ''}.{digits}f}".translate(self.separators)
 
     def numbers(self, values: np.ndarray, digits: int = 0, grouped: bool = True) -> list[str]:
         """`number` of each value. Values clear of a rounding tie are rounded by numpy and written by Python's
@@ -51,14 +54,18 @@ class Formats:
         return texts
 
     def percents(self, shares: np.ndarray, digits: int = 1) -> list[str]:
-        """`percent` of each share: the percentage written by `numbers` between the locale's positive prefix and
-        suffix; negative shares and the few a hair from a rounding tie go through `percent`."""
+        """`percent` of each share: the percentage between the locale's positive prefix and suffix, written by
+        `numbers`, or for the many a hair from a rounding tie (an eighth is 12.5 %) from the share's shortest decimal
+        form times 100, as Babel does; negative and missing shares go through `percent`."""
         pattern = self.locale.percent_formats[None]
         scaled = shares * 100.0
         with np.errstate(invalid="ignore"):
-            exact = ~(scaled >= 0) | (np.abs(scaled * 10.0**digits % 1 - 0.5) < 1e-6)
-        texts = [pattern.prefix[0] + text + pattern.suffix[0] for text in self.numbers(scaled, digits)]
-        for position in np.flatnonzero(exact):
+            near_tie = np.abs(scaled * 10.0**digits % 1 - 0.5) < 1e-6
+        texts = self.numbers(scaled, digits)
+        for position in np.flatnonzero(near_tie):
+            texts[position] = self.decimal(Decimal(str(float(shares[position]))).scaleb(2), digits, grouped=True)
+        texts = [pattern.prefix[0] + text + pattern.suffix[0] for text in texts]
+        for position in np.flatnonzero(~(scaled >= 0)):
             texts[position] = self.percent(float(shares[position]), digits)
         return texts
 
