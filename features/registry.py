@@ -102,8 +102,10 @@ class Feature:
             return [self.reason_text(value, language) for value in values]
         reason, missing = self.templates(language)
         numbers = np.asarray(values, dtype=float) + 0.0  # + 0.0: -0.0 reads 0, as in reason_text
-        texts = SENTENCES[language].fill_each(reason, "value", numbers)
-        return [missing if absent else text for text, absent in zip(texts, np.isnan(numbers), strict=True)]
+        present = ~np.isnan(numbers)
+        texts = np.full(len(numbers), missing, dtype=object)
+        texts[present] = SENTENCES[language].fill_each(reason, "value", numbers[present])
+        return texts.tolist()
 
     def templates(self, language: str) -> tuple[str, str]:
         """(reason, reason when missing); a language without its own wording falls back to English."""
