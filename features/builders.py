@@ -392,8 +392,9 @@ def registered_tables(
         frames["mentions"] = tables.mentions.drop(columns=unread)
     themes = [theme_feature_name(theme, settings.longest) for theme in settings.themes]
     if themes and wants(needed, themes) and any(has_text(tables, name) for name in TEXT_SOURCES):
-        texts = customer_texts(tables)
-        themed = themed_texts(texts[texts["at"] >= first_as_of - pd.Timedelta(days=settings.longest)], settings.themes)
+        themed = themed_texts(
+            customer_texts(tables, since=first_as_of - pd.Timedelta(days=settings.longest)), settings.themes
+        )
         frames["themed"] = pd.DataFrame(
             {
                 "customer_id": themed["customer_id"].to_numpy(),

@@ -117,23 +117,26 @@ def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.
     return pd.Series(chosen[pd.Index(distinct).get_indexer(written)], index=texts.index, dtype=object)
 
 
-def customer_texts(tables: Tables) -> pd.DataFrame:
-    """Every text a customer wrote or a contact recorded: (source, customer_id, at, text, lang), linked or not."""
+def customer_texts(tables: Tables, since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Every text a customer wrote or a contact recorded: (source, customer_id, at, text, lang), linked or not;
+    only those from `since` on when given. Text columns stay Arrow strings: at a million customers turning them into
+    Python objects cost more than the themes read from them."""
     sources = (("mentions", "posted_at"), ("activities", "occurred_at"), ("reviews", "posted_at"))
     frames = []
     for name, time in sources:
         frame = getattr(tables, name)
         if frame is None or "text" not in frame:
             continue
-        written = frame[frame["text"].notna()]
+        kept = frame["text"].notna() if since is None else frame["text"].notna() & (frame[time] >= since)
+        written = frame[kept]
         frames.append(
             pd.DataFrame(
                 {
                     "source": name,
-                    "customer_id": written["customer_id"].to_numpy(),
-                    "at": written[time].to_numpy(),
-                    "text": written["text"].to_numpy(),
-                    "lang": written["lang"].to_numpy() if "lang" in written else None,
+                    "customer_id": written["customer_id"].array,
+                    "at": written[time].array,
+                    "text": written["text"].array,
+                    "lang": written["lang"].array if "lang" in written else None,
                 }
             )
         )
@@ -160,10 +163,10 @@ def voice_summary(
     the window before, the share of them that read negative, and the value at risk (`value_at_risk` by
     customer_id) of the customers who raised it. Terms only: no text of a customer leaves this function."""
     window = pd.Timedelta(days=window_days)
-    texts = customer_texts(tables)
-    recent = texts[(texts["at"] >= as_of - 2 * window) & (texts["at"] < as_of)]  # lemmatised: only what is counted
+    texts = customer_texts(tables, since=as_of - 2 * window)
+    recent = texts[texts["at"] < as_of]  # lemmatised: only what is counted
     themed = themed_texts(recent, themes).assign(label=lambda frame: frame["theme"], kind="theme")
-    coded = reason_codes(tables)
+    coded = reason_codes(tables, since=as_of - 2 * window)
     rows = []
     for (kind, label), said in pd.concat([themed, coded], ignore_index=True).groupby(["kind", "label"], sort=False):
         now = said[(said["at"] >= as_of - window) & (said["at"] < as_of)]
@@ -188,19 +191,19 @@ def voice_summary(
     return pd.DataFrame(rows, columns=columns).sort_values("value_at_risk", ascending=False, kind="stable")
 
 
-def reason_codes(tables: Tables) -> pd.DataFrame:
-    """Activities with a contact-reason code, as the rows `voice_summary` counts."""
+def reason_codes(tables: Tables, since: pd.Timestamp) -> pd.DataFrame:
+    """Activities from `since` on with a contact-reason code, as the rows `voice_summary` counts."""
     activities = tables.activities
     if activities is None or "reason" not in activities:
         return pd.DataFrame(columns=["customer_id", "at", "text", "lang", "label", "kind"])
-    coded = activities[activities["reason"].notna()]
+    coded = activities[activities["reason"].notna() & (activities["occurred_at"] >= since)]
     return pd.DataFrame(
         {
-            "customer_id": coded["customer_id"].to_numpy(),
-            "at": coded["occurred_at"].to_numpy(),
-            "text": coded["text"].to_numpy() if "text" in coded else "",
+            "customer_id": coded["customer_id"].array,
+            "at": coded["occurred_at"].array,
+            "text": coded["text"].array if "text" in coded else "",
             "lang": None,
-            "label": coded["reason"].astype(str).to_numpy(),
+            "label": coded["reason"].astype(str).array,
             "kind": "reason",
         }
     )
