@@ -1,13 +1,15 @@
 """Feature builders: every catalogue feature for any number of (customer, as_of) requests, on DuckDB.
 
-One SQL query per source joins each request to its customer's events *strictly before* its own
-`as_of` (`KNOWN_BEFORE`, the only place time is cut) and aggregates windows with FILTER clauses,
-so a training set over many cutoffs, the survey answers on hundreds of days and one scoring date
-are the same single pass. Facts that arrive after the event they describe count from when they
-are known: a delivery from its delivery time, a ticket's resolution from `resolved_at`, an order's
-final status `status_final_after_days` after ordering. Pandas stays at the edges: registering the
-tables, the few ratios of aggregates, BG/NBD's expectations, and the frame the caller gets back,
-named as `features.registry` declares. Nothing here writes into its inputs.
+One SQL query per source reads each request's customer's events *strictly before* its own `as_of`
+(`KNOWN_BEFORE`, the only place time is cut) and aggregates windows with FILTER clauses: a date asked
+for much of the base (a scoring date, a training cutoff) aggregates its customers' events by customer,
+requests spread over many days (survey answers) are joined to their customers' events (`Pass`), and
+a training set over many cutoffs and survey answers is one call. Facts that arrive after the event
+they describe count from when they are known: a delivery from its delivery time, a ticket's
+resolution from `resolved_at`, an order's final status `status_final_after_days` after ordering.
+Pandas stays at the edges: registering the tables, the few ratios of aggregates, BG/NBD's
+expectations, and the frame the caller gets back, named as `features.registry` declares. Nothing
+here writes into its inputs.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def window_starts(settings: FeatureSettings) -> str:
 
 
 DATE_PASS_SHARE = 0.25
-"""A date whose requests number at least this share of the customers gets a pass of its own (`Pass`)."""
+"""A date whose requests number at least this share of the customers gets passes of its own (`Pass`)."""
 
 
 @dataclass(frozen=True)
