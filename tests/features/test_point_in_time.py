@@ -111,6 +111,8 @@ def pass_form(request, monkeypatch):
     """Both ways a pass meets its requests (`builders.Pass`): a share above 1 makes no date get a pass alone."""
     if request.param == "requests joined to their events":
         monkeypatch.setattr(builders, "DATE_PASS_SHARE", 2.0)
+    else:
+        monkeypatch.setattr(builders, "DATE_PASS_MINIMUM", 1)
     return request.param
 
 
