@@ -96,7 +96,7 @@ class TemplateFormatter(string.Formatter):
     def format_field(self, value: object, spec: str) -> str:
         if not isinstance(value, int | float) or not spec or spec[-1] not in "f%":
             return super().format_field(value, spec)
-        digits = int(spec.rsplit(".", 1)[1][:-1]) if "." in spec else 0
+        digits = spec_digits(spec)
         if spec.endswith("%"):
             return self.formats.percent(value, digits)
         text = self.formats.number(value, digits, grouped="," in spec)
@@ -113,9 +113,9 @@ class TemplateFormatter(string.Formatter):
             if name != field:
                 raise KeyError(name)
             if spec and spec[-1] == "%":
-                pieces.append(self.formats.percents(values, int(spec.rsplit(".", 1)[1][:-1]) if "." in spec else 0))
+                pieces.append(self.formats.percents(values, spec_digits(spec)))
             elif spec and spec[-1] == "f":
-                texts = self.formats.numbers(values, int(spec.rsplit(".", 1)[1][:-1]), grouped="," in spec)
+                texts = self.formats.numbers(values, spec_digits(spec), grouped="," in spec)
                 if spec.startswith("+"):
                     texts = ["+" + text if value >= 0 else text for text, value in zip(texts, values, strict=True)]
                 pieces.append(texts)
@@ -131,6 +131,11 @@ class TemplateFormatter(string.Formatter):
             if field is not None:
                 parts.append(self.format_field(values[field], spec))
         return "".join(parts)
+
+
+def spec_digits(spec: str) -> int:
+    """The decimals an `.Nf` or `.N%` field asks for."""
+    return int(spec.rsplit(".", 1)[1][:-1]) if "." in spec else 0
 
 
 @functools.lru_cache(maxsize=1024)

@@ -169,15 +169,17 @@ def reason_sentences(
     decimal comma."""
     sentences = np.full(len(features), "", dtype=object)
     rows = np.flatnonzero(shown)
-    points = SENTENCES[language].fill_each(
-        " ({value:+.1f} " + CHURN_POINTS[language] + ")", "value", 100 * contributions[rows]
+    points = np.array(
+        SENTENCES[language].fill_each(
+            " ({value:+.1f} " + CHURN_POINTS[language] + ")", "value", 100 * contributions[rows]
+        ),
+        dtype=object,
     )
     for feature in np.unique(features[rows]):
         of_feature = features[rows] == feature
         reasons = catalogue[feature].reason_texts(values[rows[of_feature]], language)
-        sentences[rows[of_feature]] = [
-            reason + point for reason, point in zip(reasons, np.array(points, dtype=object)[of_feature], strict=True)
-        ]
+        written = zip(reasons, points[of_feature], strict=True)
+        sentences[rows[of_feature]] = [reason + point for reason, point in written]
     return sentences.tolist()
 
 
