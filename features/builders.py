@@ -384,51 +384,42 @@ def brand_query(settings: FeatureSettings) -> str:
 # Registering the tables -----------------------------------------------------------------------------
 
 
+UNREAD = {
+    "orders": ("order_id",),
+    "activities": ("activity_id", "text", "reason"),
+    "mentions": ("mention_id", "text", "lang", "channel"),
+}
+"""Event columns no query reads (texts reach features as themes)."""
+
+
 def registered_tables(
     tables: Tables, settings: FeatureSettings, first_as_of: pd.Timestamp, needed: Needed
-) -> dict[str, pd.DataFrame]:
-    """The event tables as DuckDB reads them: only the columns features read, each event's customer as its `code`
-    (`customer_codes`); `connected` works out the facts that do not depend on as_of. Texts are themed (lemmatised)
-    only when a theme count is `needed`, and only from the longest window before the first request's as_of: theme
-    counts read no further back."""
-    frames = {}
-    if tables.orders is not None:
-        frames["orders"] = tables.orders.drop(columns="order_id")
-    if tables.activities is not None:
-        unread = [c for c in ("activity_id", "text", "reason") if c in tables.activities]
-        activities = tables.activities.drop(columns=unread)
-        frames["activities"] = (
-            activities if "direction" in activities else activities.assign(direction=pd.Series(pd.NA, dtype="string"))
+) -> dict[str, pa.Table]:
+    """The event tables as DuckDB reads them (`Tables.coded_events`), only the columns features read; `connected`
+    works out the facts that do not depend on as_of. Texts are themed (lemmatised) only when a theme count is `needed`,
+    and only from the longest window before the first request's as_of: theme counts read no further back."""
+    frames = {
+        name: table.drop_columns([c for c in UNREAD[name] if c in table.column_names])
+        for name, table in tables.coded_events.items()
+    }
+    if "activities" in frames and "direction" not in frames["activities"].column_names:
+        frames["activities"] = frames["activities"].append_column(
+            "direction", pa.nulls(len(tables.activities), "string")
         )
-    if tables.mentions is not None:
-        unread = [c for c in ("mention_id", "text", "lang", "channel") if c in tables.mentions]
-        frames["mentions"] = tables.mentions.drop(columns=unread)
     themes = [theme_feature_name(theme, settings.longest) for theme in settings.themes]
     if themes and wants(needed, themes) and any(has_text(tables, name) for name in TEXT_SOURCES):
         themed = themed_texts(
             customer_texts(tables, since=first_as_of - pd.Timedelta(days=settings.longest)), settings.themes
         )
-        frames["themed"] = pd.DataFrame(
+        codes = row_numbers(themed["customer_id"], tables.customers["customer_id"])
+        frames["themed"] = pa.table(
             {
-                "customer_id": themed["customer_id"].to_numpy(),
-                "posted_at": themed["at"].astype(tables.customers["signup_date"].dtype).to_numpy(),
-                "theme": themed["theme"].astype("string").to_numpy(),
+                "posted_at": pa.array(themed["at"].astype(tables.customers["signup_date"].dtype).to_numpy()),
+                "theme": pa.array(themed["theme"].astype("string").to_numpy()),
+                "code": pa.array(codes, mask=themed["customer_id"].isna().to_numpy()),
             }
         )
-    return {
-        name: frame.drop(columns="customer_id").assign(
-            code=customer_codes(frame["customer_id"], tables.customers["customer_id"])
-        )
-        for name, frame in frames.items()
-    }
-
-
-def customer_codes(customer_ids: pd.Series, known: pd.Series) -> pd.Series:
-    """Each id's row number in `known` (`row_numbers`): NULL for no customer (a brand-wide post), -1 for a customer
-    outside these tables (another partition's), whose events no request matches but who is no brand-wide voice
-    either."""
-    codes = pd.Series(row_numbers(customer_ids, known), index=customer_ids.index, dtype=pd.ArrowDtype(pa.int64()))
-    return codes.where(customer_ids.notna())
+    return frames
 
 
 def theme_query(settings: FeatureSettings, asked: Pass) -> str:
@@ -442,15 +433,15 @@ def theme_query(settings: FeatureSettings, asked: Pass) -> str:
     return aggregated(parts, "themed", "posted_at", asked)
 
 
-def connected(frames: dict[str, pd.DataFrame], settings: FeatureSettings, needed: Needed) -> duckdb.DuckDBPyConnection:
+def connected(frames: dict[str, pa.Table], settings: FeatureSettings, needed: Needed) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added:
     worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs. `asking` gives it
     the requests."""
     connection = duckdb.connect()
     for name, frame in frames.items():
-        connection.register(f"{name}_frame", pa.Table.from_pandas(frame, preserve_index=False))
+        connection.register(f"{name}_frame", frame)
     if "orders" in frames:
-        columns = set(frames["orders"].columns)
+        columns = set(frames["orders"].column_names)
         derived = (
             f", ordered_at + INTERVAL ({settings.status_final_after_days}) DAY AS final_at"
             if "status" in columns
@@ -643,10 +634,10 @@ def query_frame(connection: duckdb.DuckDBPyConnection, sql: str, asked: Pass, ne
     missing."""
     columns, found, keys = computed(connection, sql, "request", needed)
     rows = asked.rows(keys)
-    nowhere = np.full(len(rows), -1)
+    missing = {kind: unknown(kind, len(rows)) for kind in set(columns.values())}
     return pd.DataFrame(
         {
-            name: gathered(found[name].to_numpy(), rows) if name in found else gathered(np.array([], kind), nowhere)
+            name: gathered(found[name].to_numpy(), rows) if name in found else missing[kind]
             for name, kind in columns.items()
         },
         index=pd.RangeIndex(len(rows)),
@@ -670,6 +661,13 @@ def computed(
     selected = ", ".join(f'"{name}"' for name in chosen)
     found = connection.sql(f"SELECT {key}, {selected} FROM ({sql})").to_arrow_table().to_pandas()
     return columns, found, found.pop(key).to_numpy()
+
+
+def unknown(kind: np.dtype, length: int) -> np.ndarray:
+    """A column of missing values, read-only: the columns a build does not compute share one."""
+    values = np.full(length, np.datetime64("NaT") if kind.kind == "M" else np.nan, dtype=kind)
+    values.setflags(write=False)
+    return values
 
 
 def gathered(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -717,15 +715,28 @@ def request_features(
 
     `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
     """
-    build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
-    catalogue = build.catalogue
     codes = row_numbers(requests["customer_id"], tables.customers["customer_id"])
     if (codes < 0).any():
         strangers = requests["customer_id"][codes < 0].unique()[:5]
         raise ValueError(f"requests name customers that are not in customers, e.g. {', '.join(map(str, strangers))}")
     as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").to_numpy()
+    return coded_features(tables, codes, as_of, settings, horizon_days, rhythms, only).set_axis(requests.index)
+
+
+def coded_features(
+    tables: Tables,
+    codes: np.ndarray,
+    as_of: np.ndarray,
+    settings: FeatureSettings,
+    horizon_days: int,
+    rhythms: Rhythms,
+    only: Collection[str] | None,
+) -> pd.DataFrame:
+    """`request_features` of requests given as customers' row numbers (`codes`) and dates, by position."""
+    build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
+    catalogue = build.catalogue
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
-    values = np.empty((len(numeric), len(requests)))  # every pass writes its rows here: the set is never copied whole
+    values = np.empty((len(numeric), len(codes)))  # every pass writes its rows here: the set is never copied whole
     categories = []
     frames = registered_tables(tables, settings, pd.Series(as_of).min(), build.needed)
     with connected(frames, settings, build.needed) as connection:
@@ -736,8 +747,8 @@ def request_features(
             for row, name in enumerate(numeric):  # column by column: no 2-D copy of the pass, no strided writes
                 values[row, rows] = found[name].to_numpy(dtype=float)
             categories.append(found.drop(columns=numeric).set_axis(positions))
-    features = pd.DataFrame(values.T, index=requests.index, columns=numeric, copy=False)
-    categorical = pd.concat(categories).sort_index().set_axis(requests.index)
+    features = pd.DataFrame(values.T, columns=numeric, copy=False)
+    categorical = pd.concat(categories).sort_index()
     for name in categorical:
         features.insert(list(catalogue).index(name), name, categorical[name])
     return features
@@ -786,7 +797,7 @@ def as_run(positions: np.ndarray) -> np.ndarray | slice:
 
 
 def features_of(
-    connection: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], tables: Tables, asked: Pass, build: Build
+    connection: duckdb.DuckDBPyConnection, frames: dict[str, pa.Table], tables: Tables, asked: Pass, build: Build
 ) -> pd.DataFrame:
     """One pass: the features of its requests (positions 0..n-1), by catalogue name."""
     settings, needed = build.settings, build.needed
@@ -794,7 +805,7 @@ def features_of(
     asking(connection, asked, settings)
     parts = [customer_columns(tables, codes, as_of, settings)]
     if "orders" in frames:
-        columns = set(frames["orders"].columns)
+        columns = set(frames["orders"].column_names)
         queries = [order_query(columns, settings, asked), order_gap_query(asked)]
         parts.append(
             purchase_columns(
@@ -804,11 +815,11 @@ def features_of(
         if "channel" in columns:
             parts.append(query_frame(connection, channel_query(settings, asked), asked, needed))
     if "activities" in frames:
-        columns = set(frames["activities"].columns)
+        columns = set(frames["activities"].column_names)
         queries = [activity_query(columns, settings, asked), escalation_query(settings, asked)]
         parts.append(activity_columns(query_frames(connection, queries, asked, needed), as_of, settings))
     if "mentions" in frames:
-        parts.append(mention_features(connection, set(frames["mentions"].columns), as_of, settings, asked, needed))
+        parts.append(mention_features(connection, set(frames["mentions"].column_names), as_of, settings, asked, needed))
     if "themed" in frames:
         parts.append(query_frame(connection, theme_query(settings, asked), asked, needed))
     built = pd.concat(parts, axis=1)
@@ -846,8 +857,9 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     anchors = sorted({rhythm_anchor(d) for d in set(dates)})
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    spans = order_day_spans(tables.orders, anchors)
-    draw = pd.util.hash_array(spans.pop("customer_id").to_numpy(dtype=str), categorize=True) / 2.0**64
+    spans = order_day_spans(tables.coded_events["orders"], anchors)
+    draws = pd.util.hash_array(tables.customers["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64
+    draw = draws[spans.pop("code").to_numpy()]
     histories = purchase_histories(spans.assign(draw=draw), anchors)  # one fixed draw per customer, from its id
     return {
         anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
@@ -857,17 +869,17 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     }
 
 
-def order_day_spans(orders: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.DataFrame:
-    """Per customer and bucket of days between anchors (`purchase_histories`): the distinct order days' count,
-    first and last."""
+def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFrame:
+    """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors (`purchase_histories`): the
+    distinct order days' count, first and last."""
     bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
     with duckdb.connect() as connection:
-        connection.register("orders", pa.Table.from_pandas(orders[["customer_id", "ordered_at"]], preserve_index=False))
+        connection.register("orders", orders.select(["code", "ordered_at"]))
         return connection.execute(f"""
-            SELECT customer_id, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
-                SELECT customer_id, day, {bucket} AS bucket
-                FROM (SELECT DISTINCT customer_id, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders)
-            ) WHERE bucket < {len(anchors)} GROUP BY customer_id, bucket
+            SELECT code, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
+                SELECT code, day, {bucket} AS bucket
+                FROM (SELECT DISTINCT code, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders WHERE code >= 0)
+            ) WHERE bucket < {len(anchors)} GROUP BY code, bucket
         """).df()
 
 
@@ -899,14 +911,13 @@ def build_features(
     the base's BG/NBD fit, computed from `tables` when not given: give it when `tables` holds only
     some of the customers, so their features match a build over everyone.
     """
-    population = tables.customers.loc[tables.customers["signup_date"] < as_of, "customer_id"]
-    requests = pd.DataFrame(
-        {"customer_id": population.to_numpy(), "as_of": as_of},
-        index=pd.Index(population.to_numpy(), name="customer_id"),
-    )
+    signed_up = (tables.customers["signup_date"] < as_of).to_numpy()
     unfitted = rhythm is None and only is not None and set(only).isdisjoint(rhythm_features(horizon_days))
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None or unfitted else base_rhythms(tables, [as_of])
-    return request_features(tables, requests, settings, horizon_days, rhythms, only)
+    codes = np.flatnonzero(signed_up)
+    dates = np.full(len(codes), as_of.to_datetime64().astype(tables.customers["signup_date"].dtype))
+    features = coded_features(tables, codes, dates, settings, horizon_days, rhythms, only)
+    return features.set_axis(pd.Index(tables.customers["customer_id"].to_numpy()[signed_up], name="customer_id"))
 
 
 def unused_attributes(tables: Tables, settings: FeatureSettings) -> list[str]:

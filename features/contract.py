@@ -75,14 +75,16 @@ def validated_tables(
             typed[name] = typed_table(TABLE_SPECS[name], frame, problems)
     if not problems and unknown_customers == "drop":
         typed = without_unknown_customers(typed)
-    if not problems:
-        problems += relational_problems(typed, survey_scale) + event_time_problems(typed, now)
-        problems += time_order_problems(typed) + scale_problems(typed, survey_scale)
-    if not problems:
-        warn_of_events_before_signup(typed)
     if problems:
         raise ContractError(problems)
-    return Tables(**typed)
+    tables = Tables(**typed)
+    codes = tables.customer_codes
+    problems += relational_problems(typed, codes, survey_scale) + event_time_problems(typed, now)
+    problems += time_order_problems(typed, codes) + scale_problems(typed, survey_scale)
+    if problems:
+        raise ContractError(problems)
+    warn_of_events_before_signup(typed, codes)
+    return tables
 
 
 def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
@@ -272,7 +274,9 @@ def event_time_problems(typed: dict[str, pd.DataFrame], now: pd.Timestamp | None
     return problems
 
 
-def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:
+def relational_problems(
+    typed: dict[str, pd.DataFrame], codes: Mapping[str, np.ndarray], survey_scale: str
+) -> list[Problem]:
     problems = []
     if typed["customers"].empty:
         problems.append(Problem("customers", None, "has no rows; every customer to score must be listed."))
@@ -288,11 +292,10 @@ def relational_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> li
                     "unique.",
                 )
             )
-    known = typed["customers"]["customer_id"]
     for name, frame in typed.items():
         if name == "customers":
             continue
-        unknown = frame["customer_id"].notna() & ~among(frame["customer_id"], known)
+        unknown = frame["customer_id"].notna() & (codes[name] < 0)
         if unknown.any():
             problems.append(
                 Problem(
@@ -337,7 +340,7 @@ IMPOSSIBLE_ORDERS = (
 """(table, later column, earlier column, what it means): a row where the first is before the second cannot be."""
 
 
-def time_order_problems(typed: dict[str, pd.DataFrame]) -> list[Problem]:
+def time_order_problems(typed: dict[str, pd.DataFrame], codes: Mapping[str, np.ndarray]) -> list[Problem]:
     """Events that contradict each other in time: one of the two stamps is wrong, and which one is unknowable."""
     problems = []
     for table, later, earlier, meaning in IMPOSSIBLE_ORDERS:
@@ -349,11 +352,11 @@ def time_order_problems(typed: dict[str, pd.DataFrame]) -> list[Problem]:
                     Problem(table, later, f"has {int(wrong.sum())} rows {meaning} ({examples(frame, wrong, later)}).")
                 )
     if "churn_events" in typed:
-        problems += churn_event_problems(typed["churn_events"], typed["customers"])
+        problems += churn_event_problems(typed["churn_events"], signup_dates(codes["churn_events"], typed["customers"]))
     return problems
 
 
-def churn_event_problems(churn: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
+def churn_event_problems(churn: pd.DataFrame, signups: pd.Series) -> list[Problem]:
     problems = []
     twice = churn["customer_id"].duplicated(keep=False)
     if twice.any():
@@ -365,7 +368,7 @@ def churn_event_problems(churn: pd.DataFrame, customers: pd.DataFrame) -> list[P
                 f"({examples(churn, twice, 'customer_id')}); keep each customer's final end.",
             )
         )
-    early = churn["churned_at"] < signup_dates(churn, customers)
+    early = churn["churned_at"] < signups.set_axis(churn.index)
     if early.any():
         problems.append(
             Problem(
@@ -397,7 +400,7 @@ def scale_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Pr
 MIN_ANSWERS_TO_JUDGE_SCALE = 30
 
 
-def warn_of_events_before_signup(typed: dict[str, pd.DataFrame]) -> None:
+def warn_of_events_before_signup(typed: dict[str, pd.DataFrame], codes: Mapping[str, np.ndarray]) -> None:
     """Orders or survey answers before signup happen when signup_date is when a loyalty card or account was made,
     not when buying began: the events are kept (they are real), and counted here so a wrong signup_date is seen."""
     for table in ("orders", "surveys"):
@@ -405,7 +408,7 @@ def warn_of_events_before_signup(typed: dict[str, pd.DataFrame]) -> None:
         if frame is None:
             continue
         time = TABLE_SPECS[table].time_column
-        early = frame[time] < signup_dates(frame, typed["customers"])
+        early = frame[time] < signup_dates(codes[table], typed["customers"]).set_axis(frame.index)
         if early.any():
             LOG.warning(
                 "%s: %d rows are before their customer's signup_date (%s); features count them, "
@@ -430,10 +433,8 @@ def distinct_count(values: pd.Series) -> int:
         return connection.execute("SELECT count(DISTINCT id) FROM ids").fetchall()[0][0]
 
 
-def signup_dates(frame: pd.DataFrame, customers: pd.DataFrame) -> pd.Series:
-    """Each row's customer's signup_date, aligned with `frame` (NaT for a customer not listed; `row_numbers`)."""
-    listed = customers.drop_duplicates("customer_id")
-    codes = row_numbers(frame["customer_id"], listed["customer_id"])
-    signup = listed["signup_date"].to_numpy()
+def signup_dates(codes: np.ndarray, customers: pd.DataFrame) -> pd.Series:
+    """The signup_date of each row's customer by its code (`Tables.customer_codes`): NaT for a customer not listed."""
+    signup = customers["signup_date"].to_numpy()
     with_missing = np.append(signup, np.array(["NaT"], dtype=signup.dtype))  # code -1: the NaT at the end
-    return pd.Series(with_missing[codes], index=frame.index, dtype=signup.dtype)
+    return pd.Series(with_missing[codes], dtype=signup.dtype)

@@ -14,7 +14,7 @@ Both score each distinct text once, so repeated posts cost nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
@@ -398,7 +398,7 @@ def with_sentiment(tables: Tables, scorer: LexiconScorer | TextModelScorer) -> T
     if missing.any():
         languages = mentions.loc[missing, "lang"] if "lang" in mentions else None
         scored[missing] = scorer.scores(mentions.loc[missing, "text"], languages)
-    return replace(tables, mentions=mentions.assign(sentiment=scored))
+    return tables.with_column("mentions", "sentiment", scored)
 
 
 def scorer_name(scorer: LexiconScorer | TextModelScorer) -> str:

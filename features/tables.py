@@ -61,6 +61,40 @@ class Tables:
                 stream.write_table(table)
         return digest.hexdigest()[:16]
 
+    @cached_property
+    def customer_codes(self) -> dict[str, np.ndarray]:
+        """Each row's customer in every table but customers, as its row number there (`row_numbers`: -1 for no
+        customer or one not listed): looked up once for these tables, then read by validation and features alike. At
+        1 M customers one lookup over the events took 2.8 s."""
+        known = self.customers["customer_id"]
+        return {
+            name: row_numbers(frame["customer_id"], known)
+            for name, frame in self.present().items()
+            if name != "customers"
+        }
+
+    @cached_property
+    def coded_events(self) -> dict[str, pa.Table]:
+        """The event tables in Arrow, each row's customer as its `code` (`customer_codes`; NULL for no customer, as a
+        brand-wide post has) in place of its id: converted once for these tables, then read by every feature build
+        (0.1 s a build at 200,000 customers)."""
+        coded = {}
+        for name in self.event_sources:
+            frame = getattr(self, name)
+            codes = pa.array(self.customer_codes[name], mask=frame["customer_id"].isna().to_numpy())
+            table = pa.Table.from_pandas(frame.drop(columns="customer_id"), preserve_index=False)
+            coded[name] = table.append_column("code", codes)
+        return coded
+
+    def with_column(self, table: str, column: str, values) -> Tables:
+        """These tables with a column set in one table: its rows stay, and so do the customer codes looked up."""
+        if column == "customer_id":
+            raise ValueError("with_column keeps each row's customer; build new Tables to change customer_id")
+        changed = replace(self, **{table: getattr(self, table).assign(**{column: values})})
+        if "customer_codes" in vars(self):
+            vars(changed)["customer_codes"] = self.customer_codes
+        return changed
+
     def partitions(self, count: int) -> Iterator[Tables]:
         """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
         groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count

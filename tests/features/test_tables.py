@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import pandas as pd
+import pytest
 
 from features.contract import validated_tables
 from tests.features import reference_builders
@@ -39,3 +40,40 @@ def test_partitions_split_customers_disjointly_and_keep_every_mention(small_tabl
     ) == len(small_tables.orders)
     assert all(len(part.mentions) == len(small_tables.mentions) for part in parts)
     assert [set(p.customers["customer_id"]) for p in small_tables.partitions(4)] == ids  # stable
+
+
+def test_customer_codes_point_each_row_at_its_customer_and_follow_the_rows(small_tables):
+    customers = small_tables.customers["customer_id"].to_numpy()
+    codes = small_tables.customer_codes
+    assert set(codes) == set(small_tables.present()) - {"customers"}
+    orders = small_tables.orders
+    assert (customers[codes["orders"]] == orders["customer_id"].to_numpy()).all()
+    brand_wide = small_tables.mentions["customer_id"].isna().to_numpy()
+    assert brand_wide.any() and (codes["mentions"][brand_wide] == -1).all()
+    assert (customers[codes["mentions"][~brand_wide]] == small_tables.mentions["customer_id"][~brand_wide]).all()
+
+    part = next(small_tables.partitions(3))
+    outsiders = ~small_tables.mentions["customer_id"].isin(part.customers["customer_id"]).to_numpy() & ~brand_wide
+    assert outsiders.any() and (part.customer_codes["mentions"][outsiders] == -1).all()
+    assert (part.customers["customer_id"].to_numpy()[part.customer_codes["orders"]] == part.orders["customer_id"]).all()
+
+
+def test_a_new_column_keeps_the_codes_and_a_new_customer_column_is_refused(small_tables):
+    scored = small_tables.with_column("mentions", "sentiment", 0.5)
+    assert scored.customer_codes is small_tables.customer_codes
+    assert (scored.mentions["sentiment"] == 0.5).all() and "sentiment" not in small_tables.mentions
+    with pytest.raises(ValueError, match="customer_id"):
+        small_tables.with_column("orders", "customer_id", "C1")
+
+
+def test_coded_events_carry_codes_with_brand_wide_posts_as_null(small_tables):
+    coded = small_tables.coded_events
+    assert set(coded) == set(small_tables.event_sources)
+    mentions = coded["mentions"]
+    assert "customer_id" not in mentions.column_names
+    brand_wide = small_tables.mentions["customer_id"].isna().to_numpy()
+    assert (mentions["code"].is_null().to_numpy(zero_copy_only=False) == brand_wide).all()
+    assert (
+        mentions["code"].to_numpy(zero_copy_only=False)[~brand_wide]
+        == small_tables.customer_codes["mentions"][~brand_wide]
+    ).all()
