@@ -4,6 +4,7 @@ import pytest
 
 from features.contract import ContractError, validated_tables
 from features.loaders import load_tables
+from features.schema import ORDER_STATUSES
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2024-01-01", "2024-02-01"]})
 ORDERS = pd.DataFrame(
@@ -28,6 +29,14 @@ def test_valid_tables_are_typed():
     assert pd.api.types.is_datetime64_any_dtype(tables.orders["ordered_at"])
     assert tables.event_sources == ("orders",)
     assert tables.data_end == pd.Timestamp("2024-03-06")
+
+
+def test_allowed_values_are_read_without_case_or_padding_and_others_are_named():
+    tables = validated_tables(raw(orders=ORDERS.assign(status=[" Returned", "COMPLETED ", None])), "nps")
+    assert tables.orders["status"].tolist()[:2] == ["returned", "completed"] and pd.isna(tables.orders["status"][2])
+    assert list(tables.orders["status"].cat.categories) == list(ORDER_STATUSES)
+    with pytest.raises(ContractError, match=r"status' has 2 invalid values \(rows 1, 3: 7, 'lost'\)"):
+        validated_tables(raw(orders=ORDERS.assign(status=[7, "refunded", "lost"])), "nps")
 
 
 @pytest.mark.parametrize(
