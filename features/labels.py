@@ -119,17 +119,9 @@ def lapses_silently(tables: Tables, definition: ChurnDefinition) -> pd.Series:
 
 
 def buying_events(tables: Tables, definition: ChurnDefinition) -> pd.DataFrame:
-    """(customer_id, at) of the events that show a lapse customer is still buying."""
-    frames = [
-        getattr(tables, source)[["customer_id", TABLE_SPECS[source].time_column]].rename(
-            columns={TABLE_SPECS[source].time_column: "at"}
-        )
-        for source in definition.lapse_events or ()
-        if getattr(tables, source) is not None
-    ]
-    if not frames:
-        return pd.DataFrame({"customer_id": pd.Series(dtype="str"), "at": pd.Series(dtype="datetime64[us]")})
-    return pd.concat(frames).dropna(subset=["customer_id"])
+    """(code, at) of the events that show a lapse customer is still buying (`coded_events`)."""
+    sources = [source for source in definition.lapse_events or () if getattr(tables, source) is not None]
+    return coded_events(tables, {source: TABLE_SPECS[source].time_column for source in sources})
 
 
 def nearest_event(requests: pd.DataFrame, events: pd.DataFrame, direction: str, exact: bool) -> pd.Series:
@@ -148,13 +140,21 @@ def nearest_event(requests: pd.DataFrame, events: pd.DataFrame, direction: str, 
     return found.sort_values("position")["at"].set_axis(requests.index)
 
 
-def coded_events(frame: pd.DataFrame | None, time: str, ids: pd.Index) -> pd.DataFrame:
-    """(code, at) of dated events by known customers: integer codes make merging millions of them cheap."""
-    if frame is None:
+def coded_events(tables: Tables, times: dict[str, str]) -> pd.DataFrame:
+    """(code, at) of these tables' dated events by known customers, each customer as its row in customers
+    (`Tables.customer_codes`): integer codes make merging millions of them cheap."""
+    frames = [
+        pd.DataFrame({"code": tables.customer_codes[name], "at": getattr(tables, name)[time].to_numpy()})
+        for name, time in times.items()
+    ]
+    if not frames:
         return pd.DataFrame({"code": pd.Series(dtype="int64"), "at": pd.Series(dtype="datetime64[us]")})
-    codes = row_numbers(frame["customer_id"], ids)
-    known = codes >= 0
-    return pd.DataFrame({"code": codes[known], "at": frame[time].to_numpy()[known]})
+    coded = pd.concat(frames, ignore_index=True)
+    return coded[coded["code"].to_numpy() >= 0]
+
+
+def contract_ends(tables: Tables) -> pd.DataFrame:
+    return coded_events(tables, {"churn_events": "churned_at"} if tables.churn_events is not None else {})
 
 
 def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: ChurnDefinition) -> pd.DataFrame:
@@ -168,22 +168,19 @@ def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: Chu
         raise ValueError(
             "resolve the churn definition against the source (ChurnDefinition.resolved) before building a population"
         )
-    customers = tables.customers.sort_values("customer_id", kind="stable")
-    ids = pd.Index(customers["customer_id"])
-    lapse = lapses_silently(tables, definition).reindex(ids).fillna(False).to_numpy(dtype=bool)
-    signup = customers["signup_date"].to_numpy()
-    frames = [pd.DataFrame({"as_of": as_of, "code": np.flatnonzero(signup < as_of.to_datetime64())}) for as_of in dates]
+    in_id_order = tables.customers["customer_id"].argsort(kind="stable").to_numpy()
+    ids = tables.customers["customer_id"].array
+    lapse = lapses_silently(tables, definition).to_numpy(dtype=bool)
+    signup = tables.customers["signup_date"].to_numpy()
+    frames = [
+        pd.DataFrame({"as_of": as_of, "code": in_id_order[signup[in_id_order] < as_of.to_datetime64()]})
+        for as_of in dates
+    ]
     requests = pd.concat(frames, ignore_index=True).astype({"as_of": f"datetime64[{TIME_UNIT}]"})
-    ended = (
-        nearest_event(requests, coded_events(tables.churn_events, "churned_at", ids), "backward", exact=False)
-        .notna()
-        .to_numpy()
-    )
+    ended = nearest_event(requests, contract_ends(tables), "backward", exact=False).notna().to_numpy()
     requests = requests[~ended].reset_index(drop=True)
     as_of, code = requests["as_of"], requests["code"].to_numpy()
-    last_event = nearest_event(
-        requests, coded_events(buying_events(tables, definition), "at", ids), "backward", exact=False
-    )
+    last_event = nearest_event(requests, buying_events(tables, definition), "backward", exact=False)
     tenure = ((as_of - signup[code]) / pd.Timedelta(days=1)).to_numpy()
     silent_days = ((as_of - last_event.fillna(pd.Series(signup[code]))) / pd.Timedelta(days=1)).to_numpy()
     lapses = lapse[code]
@@ -193,7 +190,7 @@ def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: Chu
         "active",
     )
     kept = ~lapses | (definition.max_inactive_days is None) | (silent_days <= (definition.max_inactive_days or 0))
-    return pd.DataFrame({"as_of": as_of, "customer_id": ids[code], "status": status, "lapses": lapses})[
+    return pd.DataFrame({"as_of": as_of, "customer_id": ids.take(code), "status": status, "lapses": lapses})[
         kept
     ].reset_index(drop=True)
 
@@ -212,16 +209,12 @@ def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefi
 
     A lapse customer churns by buying nothing in the horizon; any other customer by a contract end in it.
     """
-    ids = pd.Index(tables.customers["customer_id"])
-    keyed = pd.DataFrame(
-        {"code": row_numbers(requests["customer_id"], ids), "as_of": requests["as_of"].to_numpy()}, index=requests.index
-    )
+    codes = row_numbers(requests["customer_id"], tables.customers["customer_id"])
+    keyed = pd.DataFrame({"code": codes, "as_of": requests["as_of"].to_numpy()}, index=requests.index)
     end = keyed["as_of"] + definition.horizon
-    next_purchase = nearest_event(
-        keyed, coded_events(buying_events(tables, definition), "at", ids), "forward", exact=True
-    )
-    next_end = nearest_event(keyed, coded_events(tables.churn_events, "churned_at", ids), "forward", exact=True)
-    lapse = lapses_silently(tables, definition).reindex(requests["customer_id"]).fillna(False).to_numpy(dtype=bool)
+    next_purchase = nearest_event(keyed, buying_events(tables, definition), "forward", exact=True)
+    next_end = nearest_event(keyed, contract_ends(tables), "forward", exact=True)
+    lapse = np.append(lapses_silently(tables, definition).to_numpy(dtype=bool), False)[codes]  # -1: no such customer
     churned = np.where(lapse, ~(next_purchase < end).to_numpy(), (next_end < end).to_numpy())
     return pd.Series(churned.astype(int), index=requests.index, name="churned")
 
