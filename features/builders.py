@@ -715,24 +715,32 @@ def request_features(
 
     `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
     """
-    codes = row_numbers(requests["customer_id"], tables.customers["customer_id"])
+    codes = customer_rows(tables, requests["customer_id"])
+    return coded_features(tables, codes, requests["as_of"], settings, horizon_days, rhythms, only).set_axis(
+        requests.index
+    )
+
+
+def customer_rows(tables: Tables, customer_ids: pd.Series) -> np.ndarray:
+    """Each customer's row in customers; an error naming a few that are not there."""
+    codes = row_numbers(customer_ids, tables.customers["customer_id"])
     if (codes < 0).any():
-        strangers = requests["customer_id"][codes < 0].unique()[:5]
+        strangers = customer_ids[codes < 0].unique()[:5]
         raise ValueError(f"requests name customers that are not in customers, e.g. {', '.join(map(str, strangers))}")
-    as_of = requests["as_of"].astype(f"datetime64[{tables.customers['signup_date'].dt.unit}]").to_numpy()
-    return coded_features(tables, codes, as_of, settings, horizon_days, rhythms, only).set_axis(requests.index)
+    return codes
 
 
 def coded_features(
     tables: Tables,
     codes: np.ndarray,
-    as_of: np.ndarray,
+    as_of: np.ndarray | pd.Series,
     settings: FeatureSettings,
     horizon_days: int,
     rhythms: Rhythms,
     only: Collection[str] | None,
 ) -> pd.DataFrame:
-    """`request_features` of requests given as customers' row numbers (`codes`) and dates, by position."""
+    """`request_features` of requests given as customers' rows in customers (`codes`) and dates, by position."""
+    as_of = np.asarray(as_of).astype(tables.customers["signup_date"].dtype)
     build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
     catalogue = build.catalogue
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]

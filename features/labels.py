@@ -158,7 +158,8 @@ def contract_ends(tables: Tables) -> pd.DataFrame:
 
 
 def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: ChurnDefinition) -> pd.DataFrame:
-    """(as_of, customer_id, status, lapses) of every customer who can still churn at each date, by date then customer.
+    """(as_of, customer_id, code, status, lapses) of every customer who can still churn at each date, by date then
+    customer; `code` is the customer's row in customers.
 
     Signed up before `as_of` and no recorded contract end before it. A customer is `new` for their
     first horizon; a lapse customer with no buying event in the horizon before `as_of` is `lapsed`
@@ -190,9 +191,9 @@ def churn_populations(tables: Tables, dates: list[pd.Timestamp], definition: Chu
         "active",
     )
     kept = ~lapses | (definition.max_inactive_days is None) | (silent_days <= (definition.max_inactive_days or 0))
-    return pd.DataFrame({"as_of": as_of, "customer_id": ids.take(code), "status": status, "lapses": lapses})[
-        kept
-    ].reset_index(drop=True)
+    return pd.DataFrame(
+        {"as_of": as_of, "customer_id": ids.take(code), "code": code, "status": status, "lapses": lapses}
+    )[kept].reset_index(drop=True)
 
 
 def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition) -> pd.Series:
@@ -204,12 +205,12 @@ def churn_population(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefin
 
 
 def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefinition) -> pd.Series:
-    """1 when the request's customer (customer_id, as_of) churns within the horizon after as_of, else 0, in request
-    order.
+    """1 when the request's customer (`code`, their row in customers, and `as_of`, as `churn_populations` gives them)
+    churns within the horizon after as_of, else 0, in request order.
 
     A lapse customer churns by buying nothing in the horizon; any other customer by a contract end in it.
     """
-    codes = row_numbers(requests["customer_id"], tables.customers["customer_id"])
+    codes = requests["code"].to_numpy()
     keyed = pd.DataFrame({"code": codes, "as_of": requests["as_of"].to_numpy()}, index=requests.index)
     end = keyed["as_of"] + definition.horizon
     next_purchase = nearest_event(keyed, buying_events(tables, definition), "forward", exact=True)
@@ -221,7 +222,9 @@ def churn_outcomes(tables: Tables, requests: pd.DataFrame, definition: ChurnDefi
 
 def churn_labels(tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, population: pd.Index) -> pd.Series:
     """1 when a customer of `population` churns within the horizon after `as_of`, else 0, indexed by customer_id."""
-    requests = pd.DataFrame({"customer_id": population, "as_of": as_of}).astype({"as_of": f"datetime64[{TIME_UNIT}]"})
+    requests = pd.DataFrame({"code": row_numbers(population, tables.customers["customer_id"]), "as_of": as_of}).astype(
+        {"as_of": f"datetime64[{TIME_UNIT}]"}
+    )
     return churn_outcomes(tables, requests, definition).set_axis(population)
 
 

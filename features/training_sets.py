@@ -9,7 +9,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from features.btyd import BgNbd, rhythm_anchor
-from features.builders import FeatureSettings, Rhythms, base_rhythms, request_features
+from features.builders import FeatureSettings, Rhythms, base_rhythms, coded_features, customer_rows
 from features.contract import ContractError, Problem
 from features.labels import ChurnDefinition, churn_outcomes, churn_populations, survey_answers
 from features.schema import TABLE_SPECS
@@ -104,7 +104,9 @@ def churn_rows(
     indexed by customer_id: the rows scoring reads. `rhythm` as in `build_features`."""
     requests = churn_populations(tables, [as_of], definition).set_index("customer_id", drop=False)
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
-    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
+    features = coded_features(
+        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None
+    ).set_axis(requests.index)
     return features.assign(status=requests["status"], lapses=requests["lapses"]).rename_axis("customer_id")
 
 
@@ -147,10 +149,13 @@ def build_training_rows(
     (features as of the start of its day, with the `score` given)."""
     population = churn_populations(tables, cutoffs, definition)
     answers = survey_answers(tables) if has_surveys(tables) else None
-    requests = (
-        pd.concat([population[KEYS], answers[KEYS]], ignore_index=True) if answers is not None else population[KEYS]
+    requests = population[["code", "as_of"]]
+    if answers is not None:
+        answered = pd.DataFrame({"code": customer_rows(tables, answers["customer_id"]), "as_of": answers["as_of"]})
+        requests = pd.concat([requests, answered], ignore_index=True)
+    features = coded_features(
+        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None
     )
-    features = request_features(tables, requests, settings, definition.horizon_days, rhythms)
     churn = features.iloc[: len(population)].set_axis(population.index)
     churn = churn.assign(
         status=population["status"], lapses=population["lapses"], churned=churn_outcomes(tables, population, definition)
