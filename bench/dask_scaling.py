@@ -157,8 +157,8 @@ def main() -> None:
         f"| scoring with reasons | {single_scoring_seconds:.1f} | {cluster_scoring_seconds:.1f} | "
         f"{np.median(scoring_tasks):.1f} |",
         "",
-        f"Parallel efficiency {efficiency:.2f}; each partition pickles to {partition_bytes / 1e6:,.0f} MB (every "
-        "partition carries all mentions).",
+        f"Parallel efficiency {efficiency:.2f}; each partition pickles to {partition_bytes / 1e6:,.0f} MB (its own "
+        "customers' rows; the brand's mood over all mentions is worked out once and sent with each task).",
         "",
         f"Paper estimate for {TARGET_CUSTOMERS:,} customers (compute scaled from the measured per-customer cost and "
         f"efficiency; transfer at an assumed {NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s):",

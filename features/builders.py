@@ -98,6 +98,9 @@ class FeatureSettings(Settings):
 
 Rhythms = Mapping[pd.Timestamp, BgNbd | None]
 """BG/NBD of the whole customer base per month (`features.btyd.rhythm_anchor`)."""
+BrandMoods = pd.DataFrame
+"""The brand's mood by date (`brand_query`'s columns, indexed by as_of): computed over every mention, whoever wrote
+it, and read by every customer (`brand_moods`)."""
 Needed = frozenset[str] | None
 """The columns a build computes, by name (features and the aggregates they are worked out from); None for all."""
 
@@ -699,6 +702,9 @@ class Build:
     rhythms: Rhythms
     catalogue: dict[str, Feature]
     needed: Needed
+    brand: BrandMoods | None
+    """The brand's mood when given (`brand_moods`, for tables holding one partition's mentions); else each pass
+    works it out from the tables' mentions."""
 
 
 def request_features(
@@ -708,14 +714,16 @@ def request_features(
     horizon_days: int,
     rhythms: Rhythms,
     only: Collection[str] | None = None,
+    brand: BrandMoods | None = None,
 ) -> pd.DataFrame:
     """Every catalogue feature for each request (`customer_id`, `as_of`), in request order and catalogue order;
     `only` these features when named (only their aggregates are computed).
 
-    `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`).
+    `rhythms` holds the base's BG/NBD for each month a request falls in (`training_sets.base_rhythms`); `brand` the
+    brand's mood on each requested date, needed when the tables hold one partition's mentions (`brand_moods`).
     """
     codes = customer_rows(tables, requests["customer_id"])
-    return coded_features(tables, codes, requests["as_of"], settings, horizon_days, rhythms, only).set_axis(
+    return coded_features(tables, codes, requests["as_of"], settings, horizon_days, rhythms, only, brand).set_axis(
         requests.index
     )
 
@@ -737,10 +745,13 @@ def coded_features(
     horizon_days: int,
     rhythms: Rhythms,
     only: Collection[str] | None,
+    brand: BrandMoods | None = None,
 ) -> pd.DataFrame:
     """`request_features` of requests given as customers' rows in customers (`codes`) and dates, by position."""
     as_of = np.asarray(as_of).astype(tables.customers["signup_date"].dtype)
-    build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only)
+    build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only, brand)
+    if has_sentiment(tables):
+        checked_brand(tables, build.brand, as_of)
     catalogue = build.catalogue
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
     values = np.empty((len(numeric), len(codes)))  # every pass writes its rows here: the set is never copied whole
@@ -767,14 +778,15 @@ def build_of(
     horizon_days: int,
     rhythms: Rhythms,
     only: Collection[str] | None,
+    brand: BrandMoods | None,
 ) -> Build:
     if only is None:
-        return Build(settings, horizon_days, rhythms, catalogue, None)
+        return Build(settings, horizon_days, rhythms, catalogue, None, brand)
     unknown = sorted(set(only) - set(catalogue))
     if unknown:
         raise ValueError(f"no such features for these tables and settings: {', '.join(unknown)}")
     chosen = {name: spec for name, spec in catalogue.items() if name in set(only)}
-    return Build(settings, horizon_days, rhythms, chosen, needed_for(chosen, settings, horizon_days))
+    return Build(settings, horizon_days, rhythms, chosen, needed_for(chosen, settings, horizon_days), brand)
 
 
 def planned_passes(codes: np.ndarray, as_of: np.ndarray, customers: int) -> Iterator[tuple[np.ndarray, range | None]]:
@@ -826,7 +838,7 @@ def features_of(
         queries = [activity_query(columns, settings, asked), escalation_query(settings, asked)]
         parts.append(activity_columns(query_frames(connection, queries, asked, needed), as_of, settings))
     if "mentions" in frames:
-        parts.append(mention_features(connection, set(frames["mentions"].column_names), as_of, settings, asked, needed))
+        parts.append(mention_features(connection, set(frames["mentions"].column_names), as_of, asked, build))
     if "themed" in frames:
         parts.append(query_frame(connection, theme_query(settings, asked), asked, needed))
     built = pd.concat(parts, axis=1)
@@ -838,18 +850,51 @@ def mention_features(
     connection: duckdb.DuckDBPyConnection,
     columns: set[str],
     as_of: pd.Series,
-    settings: FeatureSettings,
     asked: Pass,
-    needed: Needed,
+    build: Build,
 ) -> pd.DataFrame:
     """The customer's mentions, read beside the brand's mood on the same date."""
-    brand = brand_mood(connection, settings, needed) if "sentiment" in columns else None
+    settings, needed = build.settings, build.needed
+    brand = None
+    if "sentiment" in columns:
+        brand = build.brand if build.brand is not None else brand_mood(connection, settings, needed)
     found = mention_columns(
         query_frame(connection, mention_query(columns, settings, asked), asked, needed), as_of, brand, settings
     )
     if brand is None:
         return found
     return found.assign(**brand.reindex(as_of.to_numpy()).set_axis(found.index).drop(columns="everyone_sentiment"))
+
+
+def brand_moods(tables: Tables, dates, settings: FeatureSettings) -> BrandMoods | None:
+    """The brand's mood on each of these dates over all the tables' mentions, computed once for every partition of
+    customers to read (`Tables.for_customers` keeps only a partition's own mentions); None without scored mentions."""
+    if not has_sentiment(tables):
+        return None
+    days = np.unique(np.asarray(dates).astype(tables.customers["signup_date"].dtype))
+    frames = {"mentions": tables.coded_events["mentions"].select(["posted_at", "sentiment", "code"])}
+    with connected(frames, settings, None) as connection:
+        asking(connection, Pass(np.zeros(len(days), dtype=np.int64), days, range(0)), settings)
+        return brand_mood(connection, settings, None).reindex(days)  # a date before any mention: missing, as in a build
+
+
+def checked_brand(tables: Tables, brand: BrandMoods | None, as_of: np.ndarray) -> None:
+    """A partition's build needs the brand's mood from all mentions, on every date it is asked for."""
+    if brand is None and tables.mentions_partial:
+        raise ValueError(
+            "these tables hold only some customers' mentions (a partition): give the brand's mood over all mentions "
+            "(brand_moods) for the brand-wide features"
+        )
+    missing = np.setdiff1d(as_of, brand.index.to_numpy()) if brand is not None else []
+    if len(missing):
+        raise ValueError(
+            f"the brand's mood given (brand_moods) lacks {len(missing)} of the requested dates, e.g. "
+            f"{pd.Timestamp(missing[0])}"
+        )
+
+
+def has_sentiment(tables: Tables) -> bool:
+    return tables.mentions is not None and "sentiment" in tables.mentions
 
 
 def brand_mood(connection: duckdb.DuckDBPyConnection, settings: FeatureSettings, needed: Needed) -> pd.DataFrame:
@@ -910,9 +955,10 @@ def build_features(
     horizon_days: int,
     rhythm: BgNbd | None = None,
     only: Collection[str] | None = None,
+    brand: BrandMoods | None = None,
 ) -> pd.DataFrame:
     """Every catalogue feature for every customer signed up before `as_of`, indexed by customer_id; `only` these
-    features when named, computing only what they are made from.
+    features when named, computing only what they are made from; `brand` as in `request_features`.
 
     `horizon_days` is the churn horizon: buying-rhythm expectations look that far ahead. `rhythm` is
     the base's BG/NBD fit, computed from `tables` when not given: give it when `tables` holds only
@@ -923,7 +969,7 @@ def build_features(
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None or unfitted else base_rhythms(tables, [as_of])
     codes = np.flatnonzero(signed_up)
     dates = np.full(len(codes), as_of.to_datetime64().astype(tables.customers["signup_date"].dtype))
-    features = coded_features(tables, codes, dates, settings, horizon_days, rhythms, only)
+    features = coded_features(tables, codes, dates, settings, horizon_days, rhythms, only, brand)
     return features.set_axis(pd.Index(tables.customers["customer_id"].to_numpy()[signed_up], name="customer_id"))
 
 

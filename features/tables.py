@@ -26,9 +26,12 @@ class Tables:
     surveys: pd.DataFrame | None = None
     churn_events: pd.DataFrame | None = None
     reviews: pd.DataFrame | None = None
+    mentions_partial: bool = False
+    """True when mentions hold only these customers' own (`for_customers`): the brand-wide features then read the
+    brand's mood worked out over all mentions (`features.builders.brand_moods`)."""
 
     def present(self) -> dict[str, pd.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), pd.DataFrame)}
 
     @property
     def event_sources(self) -> tuple[str, ...]:
@@ -102,16 +105,11 @@ class Tables:
             yield self.for_customers(pd.Index(self.customers["customer_id"][groups == group]))
 
     def for_customers(self, customer_ids: pd.Index) -> Tables:
-        """The same tables limited to some customers, except mentions: all are kept, since brand-wide features
-        (the brand's mood, a customer's sentiment against everyone's) read them all."""
-        return replace(
-            self,
-            **{
-                name: frame[frame["customer_id"].isin(customer_ids)]
-                for name, frame in self.present().items()
-                if name != "mentions"
-            },
-        )
+        """The same tables limited to some customers, mentions too: the brand-wide features (the brand's mood, a
+        customer's sentiment against everyone's) then need the brand's mood worked out over the whole tables
+        (`features.builders.brand_moods`), and a build without it stops (`mentions_partial`)."""
+        limited = {name: frame[frame["customer_id"].isin(customer_ids)] for name, frame in self.present().items()}
+        return replace(self, **limited, mentions_partial=self.mentions is not None)
 
 
 class Hashing:

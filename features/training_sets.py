@@ -9,7 +9,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from features.btyd import BgNbd, rhythm_anchor
-from features.builders import FeatureSettings, Rhythms, base_rhythms, coded_features, customer_rows
+from features.builders import BrandMoods, FeatureSettings, Rhythms, base_rhythms, coded_features, customer_rows
 from features.contract import ContractError, Problem
 from features.labels import ChurnDefinition, churn_outcomes, churn_populations, survey_answers
 from features.schema import TABLE_SPECS
@@ -99,13 +99,14 @@ def churn_rows(
     definition: ChurnDefinition,
     settings: FeatureSettings,
     rhythm: BgNbd | None = None,
+    brand: BrandMoods | None = None,
 ) -> pd.DataFrame:
     """Features of every customer who can churn at `as_of`, with their status and whether they churn by lapsing,
-    indexed by customer_id: the rows scoring reads. `rhythm` as in `build_features`."""
+    indexed by customer_id: the rows scoring reads. `rhythm` and `brand` as in `build_features`."""
     requests = churn_populations(tables, [as_of], definition).set_index("customer_id", drop=False)
     rhythms = {rhythm_anchor(as_of): rhythm} if rhythm is not None else base_rhythms(tables, [as_of])
     features = coded_features(
-        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None
+        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None, brand
     ).set_axis(requests.index)
     return features.assign(status=requests["status"], lapses=requests["lapses"]).rename_axis("customer_id")
 
@@ -128,9 +129,13 @@ def build_training_set(
 
 
 def training_rhythms(tables: Tables, cutoffs: list[pd.Timestamp]) -> Rhythms:
-    """The base's BG/NBD for every month a training row falls in: the cutoffs' and the survey answers'."""
-    answered = list(survey_answers(tables)["as_of"]) if has_surveys(tables) else []
-    return base_rhythms(tables, [*cutoffs, *answered])
+    """The base's BG/NBD for every month a training row falls in."""
+    return base_rhythms(tables, training_dates(tables, cutoffs))
+
+
+def training_dates(tables: Tables, cutoffs: list[pd.Timestamp]) -> list[pd.Timestamp]:
+    """The dates training rows are built as of: the cutoffs' and the survey answers' days."""
+    return [*cutoffs, *(survey_answers(tables)["as_of"] if has_surveys(tables) else [])]
 
 
 def has_surveys(tables: Tables) -> bool:
@@ -143,10 +148,11 @@ def build_training_rows(
     definition: ChurnDefinition,
     settings: FeatureSettings,
     rhythms: Rhythms,
+    brand: BrandMoods | None = None,
 ) -> TrainingSets:
     """The rows of any group of customers (all of them, or one partition), sorted by (as_of, customer_id), in one pass:
     every customer who can churn at each cutoff (with `churned` in the horizon after it) and every survey answer
-    (features as of the start of its day, with the `score` given)."""
+    (features as of the start of its day, with the `score` given). `brand` as in `request_features`."""
     population = churn_populations(tables, cutoffs, definition)
     answers = survey_answers(tables) if has_surveys(tables) else None
     requests = population[["code", "as_of"]]
@@ -154,7 +160,7 @@ def build_training_rows(
         answered = pd.DataFrame({"code": customer_rows(tables, answers["customer_id"]), "as_of": answers["as_of"]})
         requests = pd.concat([requests, answered], ignore_index=True)
     features = coded_features(
-        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None
+        tables, requests["code"].to_numpy(), requests["as_of"], settings, definition.horizon_days, rhythms, None, brand
     )
     churn = features.iloc[: len(population)].set_axis(population.index)
     churn = churn.assign(

@@ -2,8 +2,9 @@
 
 Features and training rows are built per partition of customers (`Tables.partitions`) and gathered;
 scoring and SHAP reasons run per chunk of customers and are combined (`models.scoring.combined`).
-Every per-customer number depends on that customer's own events and on brand-wide mentions, which
-every partition carries, so results equal a single-process run.
+Every per-customer number depends on that customer's own events and on the brand's mood over all
+mentions, worked out once on the driver and sent with each task (`features.builders.brand_moods`):
+a partition carries only its own customers' rows, and results equal a single-process run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.btyd import rhythm_anchor
-from features.builders import FeatureSettings
+from features.builders import FeatureSettings, brand_moods
 from features.labels import ChurnDefinition
 from features.tables import Tables
 from features.training_sets import (
@@ -24,6 +25,7 @@ from features.training_sets import (
     build_training_rows,
     checked,
     churn_rows,
+    training_dates,
     training_rhythms,
 )
 from models.scoring import Scored, combined, score_customers
@@ -58,8 +60,10 @@ def scattered(client, tables: Tables, partitions: int) -> list:
 def rows_by_partition(
     client, tables: Tables, as_of: pd.Timestamp, definition: ChurnDefinition, settings: FeatureSettings, partitions: int
 ) -> pd.DataFrame:
-    """`churn_rows` per partition, with the whole base's BG/NBD, in the single-process row order."""
+    """`churn_rows` per partition, with the whole base's BG/NBD and the brand's mood, in the single-process row
+    order."""
     rhythm = base_rhythms(tables, [as_of])[rhythm_anchor(as_of)]
+    brand = brand_moods(tables, [as_of], settings)
     parts = client.gather(
         client.map(
             churn_rows,
@@ -68,6 +72,7 @@ def rows_by_partition(
             definition=definition,
             settings=settings,
             rhythm=rhythm,
+            brand=brand,
             pure=False,
         )
     )
@@ -84,6 +89,7 @@ def training_sets_by_partition(
 ) -> TrainingSets:
     """Training rows per partition, gathered for training on one machine (they fit: one row per customer and cutoff)."""
     rhythms = training_rhythms(tables, cutoffs)
+    brand = brand_moods(tables, training_dates(tables, cutoffs), settings)
     parts = client.gather(
         client.map(
             build_training_rows,
@@ -92,6 +98,7 @@ def training_sets_by_partition(
             definition=definition,
             settings=settings,
             rhythms=rhythms,
+            brand=brand,
             pure=False,
         )
     )

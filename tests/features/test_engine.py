@@ -155,3 +155,21 @@ def test_texts_are_themed_only_for_theme_counts(worlds, monkeypatch):
     build_features(tables, when, FeatureSettings(), 90)
     built = build_features(tables, when, FeatureSettings(themes={"billing": ("invoice",)}), 90, only=["orders_30d"])
     assert built["orders_30d"].sum() > 0
+
+
+@pytest.mark.parametrize("as_of", ["2024-11-01", "2025-06-17"])
+def test_a_partition_with_the_brands_mood_equals_the_whole_build_and_without_it_stops(worlds, as_of):
+    tables, when = worlds["every optional column"], pd.Timestamp(as_of).as_unit("us")
+    rhythm = base_rhythms(tables, [when])[rhythm_anchor(when)]
+    whole = build_features(tables, when, FeatureSettings(), 90, rhythm)
+    brand = builders.brand_moods(tables, [when], FeatureSettings())
+    assert brand.notna().all().all()
+    for part in tables.partitions(3):
+        alone = build_features(part, when, FeatureSettings(), 90, rhythm, brand=brand)
+        pdt.assert_frame_equal(alone, whole.loc[alone.index])
+        with pytest.raises(ValueError, match="brand_moods"):
+            build_features(part, when, FeatureSettings(), 90, rhythm)
+    with pytest.raises(ValueError, match="brand_moods"):
+        build_features(part, when + pd.Timedelta(days=1), FeatureSettings(), 90, rhythm, brand=brand)
+    before_any = builders.brand_moods(tables, [tables.mentions["posted_at"].min()], FeatureSettings())
+    assert len(before_any) == 1 and before_any.isna().all().all()
