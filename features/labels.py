@@ -154,6 +154,7 @@ def coded_events(tables: Tables, times: dict[str, str]) -> pd.DataFrame:
 
 
 def contract_ends(tables: Tables) -> pd.DataFrame:
+    """(code, at) of the recorded contract ends (`coded_events`); none without churn_events."""
     return coded_events(tables, {"churn_events": "churned_at"} if tables.churn_events is not None else {})
 
 
