@@ -1,7 +1,7 @@
 """Per-customer reasons from SHAP values, in the units a person reads: probability or score points.
 
-LightGBM's `pred_contrib` computes exact TreeSHAP values (the same numbers as
-`shap.TreeExplainer`, which a test checks) at a fraction of the cost, so scoring uses it.
+The SHAP values are exact TreeSHAP (the same numbers as `shap.TreeExplainer`, which a test checks), looked up per
+tree by `models.tree_shap` at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -17,17 +16,12 @@ from features.formats import SENTENCES
 from features.registry import Feature
 from models.artifact import TrainedModel
 from models.training import model_matrix, prior_log_odds
+from models.tree_shap import shap_values
 
 TOP_REASONS = 3
 SMALLEST_SHOWN = 0.001
 """A reason must add at least 0.1 probability points to be shown: '+0.0 pts' explains nothing."""
 CHURN_POINTS = {"en": "pts churn risk", "fi": "%-yks. poistumariski"}
-
-
-def shap_values(booster: lgb.Booster, matrix: pd.DataFrame) -> pd.DataFrame:
-    """SHAP value per feature in the model's raw output (log-odds for churn), plus the `expected` base value."""
-    raw = booster.predict(matrix, pred_contrib=True)
-    return pd.DataFrame(raw, index=matrix.index, columns=[*matrix.columns, "expected"])
 
 
 def churn_contributions(model: TrainedModel, rows: pd.DataFrame) -> pd.DataFrame:

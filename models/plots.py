@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from models.artifact import TrainedModel
-from models.explain import shap_values
 from models.training import Evaluation, model_matrix
+from models.tree_shap import shap_values
 from models.uncertainty import calibrated
 
 SHAP_SAMPLE = 2000
