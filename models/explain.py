@@ -104,18 +104,28 @@ def top_reasons(
 
 
 def leading(values: np.ndarray) -> np.ndarray:
-    """Each row's positions of its TOP_REASONS largest values, largest first, ties to the leftmost column: the few
-    are partitioned out, not every row sorted."""
-    count = min(TOP_REASONS, values.shape[1])
-    if values.shape[1] <= count:
-        return np.argsort(-values, axis=1, kind="stable")
-    threshold = -np.partition(-values, count - 1, axis=1)[:, count - 1 : count]
-    above, tied = values > threshold, values == threshold
-    needed = count - above.sum(axis=1, keepdims=True)
-    chosen = above | (tied & (np.cumsum(tied, axis=1) <= needed))
-    candidates = np.nonzero(chosen)[1].reshape(len(values), count)
-    ranked = np.argsort(-np.take_along_axis(values, candidates, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(candidates, ranked, axis=1)
+    """Each row's positions of its TOP_REASONS largest values, largest first, ties to the leftmost column: one argmax
+    pass per reason, each with the positions already taken set aside, never every row sorted."""
+    remaining = values.copy()
+    rows = np.arange(len(values))
+    taken: list[np.ndarray] = []
+    for _ in range(min(TOP_REASONS, values.shape[1])):
+        position = remaining.argmax(axis=1)
+        exhausted = np.flatnonzero(remaining[rows, position] == -np.inf)
+        position[exhausted] = leftmost_untaken(
+            len(exhausted), values.shape[1], [earlier[exhausted] for earlier in taken]
+        )
+        remaining[rows, position] = -np.inf
+        taken.append(position)
+    return np.stack(taken, axis=1)
+
+
+def leftmost_untaken(rows: int, width: int, taken: list[np.ndarray]) -> np.ndarray:
+    """For rows with nothing but -inf left, the first position not yet taken: where a stable sort puts the next."""
+    free = np.ones((rows, width), dtype=bool)
+    for positions in taken:
+        free[np.arange(rows), positions] = False
+    return free.argmax(axis=1)
 
 
 def actionable_mask(
