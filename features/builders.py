@@ -29,7 +29,7 @@ from features.registry import TREND_DAYS, Feature, feature_catalogue, theme_feat
 from features.schema import CUSTOMERS, RETURN_STATUSES, TEXT_SOURCES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
-from features.tables import Tables, row_numbers
+from features.tables import Tables, duckdb_connection, released_arrow_memory, row_numbers
 from features.themes import customer_texts, discover_themes, documents, themed_texts
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
@@ -440,7 +440,7 @@ def connected(frames: dict[str, pa.Table], settings: FeatureSettings, needed: Ne
     """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added:
     worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs. `asking` gives it
     the requests."""
-    connection = duckdb.connect()
+    connection = duckdb_connection()
     for name, frame in frames.items():
         connection.register(f"{name}_frame", frame)
     if "orders" in frames:
@@ -765,6 +765,7 @@ def coded_features(
             for row, name in enumerate(numeric):  # column by column: no 2-D copy of the pass, no strided writes
                 values[row, rows] = found[name].to_numpy(dtype=float)
             categories.append(found.drop(columns=numeric).set_axis(positions))
+    released_arrow_memory()
     features = pd.DataFrame(values.T, columns=numeric, copy=False)
     categorical = pd.concat(categories).sort_index()
     for name in categorical:
@@ -925,7 +926,7 @@ def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFra
     """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors (`purchase_histories`): the
     distinct order days' count, first and last."""
     bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
-    with duckdb.connect() as connection:
+    with duckdb_connection() as connection:
         connection.register("orders", orders.select(["code", "ordered_at"]))
         return connection.execute(f"""
             SELECT code, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (

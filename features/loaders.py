@@ -14,7 +14,7 @@ from features.contract import ContractError, Problem, UnknownCustomers, validate
 from features.schema import TABLE_SPECS
 from features.sentiment import LexiconScorer, TextModelScorer
 from features.settings import Settings
-from features.tables import Tables
+from features.tables import Tables, duckdb_connection, released_arrow_memory
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
@@ -69,9 +69,11 @@ def load_tables(
     Events stamped after this moment are errors: the clock is read here, at the edge.
     """
     now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-    return validated_tables(
+    tables = validated_tables(
         read_raw_tables(source, sql or SqlSettings()), survey_scale, now=now, unknown_customers=unknown_customers
     )
+    released_arrow_memory()
+    return tables
 
 
 def read_raw_tables(source: str | Path, sql: SqlSettings) -> dict[str, pd.DataFrame]:
@@ -177,7 +179,7 @@ def read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     import duckdb
 
     try:
-        with duckdb.connect(str(path), read_only=True) as connection:
+        with duckdb_connection(str(path), read_only=True) as connection:
             tables = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
             present = {row[0] for row in tables}
             return {name: connection.table(name).df() for name in TABLE_SPECS if name in present}

@@ -56,7 +56,10 @@ MEDIANS = {
 }
 
 
-def test_people_see_only_actionable_drivers_that_raise_the_risk_and_read_sensibly():
+@pytest.mark.parametrize("slice_rows", [100_000, 2, 1])
+def test_people_see_only_actionable_drivers_that_raise_the_risk_and_read_sensibly(slice_rows, monkeypatch):
+    """The same reasons whether customers are explained all at once or a slice at a time."""
+    monkeypatch.setattr("models.explain.REASONS_SLICE", slice_rows)
     contributions = pd.DataFrame(
         {
             "late_deliveries_90d": [0.12, -0.01, 0.0],
