@@ -29,7 +29,7 @@ def pyplot():
 def shap_figures(model: TrainedModel, rows: pd.DataFrame, prefix: str, seed: int) -> dict[str, object]:
     """Global importance (mean |SHAP|) and a beeswarm of each customer's SHAP values, coloured by the feature's value,
     for the most important features, on a sample of the training rows. The values are the exact TreeSHAP values
-    LightGBM computes (equal to shap.TreeExplainer's, a test checks); the figures are plain matplotlib."""
+    scoring uses (equal to LightGBM's and shap.TreeExplainer's, tests check); the figures are plain matplotlib."""
     plt = pyplot()
     matrix = model_matrix(rows.sample(min(SHAP_SAMPLE, len(rows)), random_state=seed), model.feature_names)
     values = shap_values(model.booster, matrix).drop(columns="expected")
