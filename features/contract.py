@@ -108,6 +108,8 @@ def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -
 def ids_equal_once_trimmed(table: str, key: str, frame: pd.DataFrame, trimmed: pd.Series) -> list[Problem]:
     """Ids are compared without surrounding spaces (exports pad them); two that differ only there are one id twice."""
     raw = frame[key].astype("str")
+    if not edges_may_be_space(pa.array(raw)):
+        return []
     padded = (raw != trimmed) & trimmed.notna()
     if not padded.any():
         return []
@@ -153,7 +155,7 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
         converted = parse(values)
         failed = present & ~accept(values, converted)
     elif column.kind == "id":
-        converted, failed, expected = values.astype("str").str.strip(), None, ""
+        converted, failed, expected = trimmed_ids(values), None, ""
     elif column.allowed:
         codes = allowed_codes(values, column.allowed)
         failed, expected = present & (codes < 0), f"one of {', '.join(column.allowed)}"
@@ -183,6 +185,32 @@ def typed_column(table: str, column: Column, frame: pd.DataFrame, problems: list
                 )
             )
     return converted
+
+
+def trimmed_ids(values: pd.Series) -> pd.Series:
+    """Ids as text without surrounding whitespace. Trimming copies every id (1.2 s and 0.5 GB for 21 M order ids)
+    and ids almost never carry any, so the text is kept as it is when no id starts or ends with a byte that may be
+    whitespace: an ASCII space or control character, or any non-ASCII byte (a Unicode space's)."""
+    text = values.astype("str")
+    return text.str.strip() if edges_may_be_space(pa.array(text)) else text
+
+
+def edges_may_be_space(array: pa.Array | pa.ChunkedArray) -> bool:
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        if not (pa.types.is_large_string(chunk.type) or pa.types.is_string(chunk.type)):
+            return True
+        _, offsets, data = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+        starts, stops = ends[:-1], ends[1:]
+        texts = stops > starts
+        if not texts.any():
+            continue
+        content = np.frombuffer(data, dtype=np.uint8)
+        edges = np.concatenate([content[starts[texts]], content[stops[texts] - 1]])
+        if ((edges <= 0x20) | (edges >= 0x7F)).any():
+            return True
+    return False
 
 
 def allowed_codes(values: pd.Series, allowed: tuple[str, ...]) -> np.ndarray:

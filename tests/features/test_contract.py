@@ -1,8 +1,10 @@
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from features.contract import ContractError, validated_tables
+from features.contract import ContractError, trimmed_ids, validated_tables
 from features.loaders import load_tables
 from features.schema import ORDER_STATUSES
 
@@ -236,3 +238,14 @@ def test_orders_before_signup_are_kept_and_counted_in_a_warning(caplog):
         tables = validated_tables(raw(orders=early), "nps")
     assert len(tables.orders) == 3
     assert "orders: 2 rows are before their customer's signup_date" in caplog.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab7é \t\n\u00a0\u2003\u3000")))),
+    st.integers(0, 3),
+)
+def test_ids_are_trimmed_exactly_as_pandas_strips_them(ids, skipped):
+    """The shortcut that keeps clean ids uncopied gives what stripping every id gives, on sliced columns too."""
+    values = pd.Series(ids, dtype="str").iloc[skipped:]
+    assert trimmed_ids(values).equals(values.str.strip())
