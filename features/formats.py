@@ -43,15 +43,19 @@ class Formats:
     def numbers(self, values: np.ndarray, digits: int = 0, grouped: bool = True) -> list[str]:
         """`number` of each value. Values clear of a rounding tie are rounded by numpy and written by Python's
         formatting, the same digits at a tenth of the cost; the few within a hair of a tie (where the shortest
-        decimal form and the binary value may round apart), and the huge and the infinite, go through `number`."""
+        decimal form and the binary value may round apart), and the huge and the infinite, go through `number`.
+        Each distinct rounded value is written once: a million reasons' points and counts repeat a few thousand."""
         scaled = np.abs(values) * 10.0**digits
         with np.errstate(invalid="ignore"):
             exact = ~(scaled < 1e15) | (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
         spec = f"{',' if grouped else ''}.{digits}f"
-        texts = [format(value, spec).translate(self.separators) for value in np.round(values, digits).tolist()]
-        for position in np.flatnonzero(exact):
-            texts[position] = self.number(float(values[position]), digits, grouped)
-        return texts
+        rounded = np.round(np.asarray(values, dtype=float), digits)
+        bits, position = np.unique(rounded.view(np.int64), return_inverse=True)  # bits: -0.0 stays apart from 0.0
+        written = [format(value, spec).translate(self.separators) for value in bits.view(np.float64).tolist()]
+        texts = np.array(written, dtype=object)[position.reshape(-1)]
+        for place in np.flatnonzero(exact):
+            texts[place] = self.number(float(values[place]), digits, grouped)
+        return texts.tolist()
 
     def percents(self, shares: np.ndarray, digits: int = 1) -> list[str]:
         """`percent` of each share: the percentage between the locale's positive prefix and suffix, written by

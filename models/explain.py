@@ -245,19 +245,20 @@ def pain_points(
 
     Only risk-raising contributions count: a driver that lowers a customer's risk puts nothing of it at stake.
     """
-    raising = points.clip(lower=0)
-    total = raising.sum(axis=1).replace(0, np.nan)
-    drivers = pd.Series({name: catalogue[name].driver for name in points.columns})
-    share = raising.T.groupby(drivers).sum().T.div(total, axis=0).fillna(0)
-    at_risk = share.mul(probabilities * value, axis=0)
+    raising = np.clip(points.to_numpy(), 0, None)  # in numpy: pandas' clip and transposes took 3 s at 1 M
+    total = raising.sum(axis=1)
+    drivers = [catalogue[name].driver for name in points.columns]
+    names = sorted(set(drivers))
+    by_driver = np.column_stack([raising[:, [d == name for d in drivers]].sum(axis=1) for name in names])
+    has_risk = total[:, None] > 0
+    share = np.divide(by_driver, total[:, None], out=np.zeros_like(by_driver), where=has_risk)
+    most = pd.Series(np.array(names, dtype=object)[share.argmax(axis=1)][has_risk[:, 0]])
     ranked = pd.DataFrame(
         {
-            "revenue_at_risk": at_risk.sum(),
-            "customers_most_affected": share.idxmax(axis=1)
-            .where(total.notna())
-            .value_counts()
-            .reindex(share.columns, fill_value=0),
-        }
+            "revenue_at_risk": (share * (probabilities * value)[:, None]).sum(axis=0),
+            "customers_most_affected": most.value_counts().reindex(names, fill_value=0).to_numpy(),
+        },
+        index=pd.Index(names),
     ).sort_values("revenue_at_risk", ascending=False)
     return ranked.rename_axis("driver").reset_index()
 
