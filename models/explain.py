@@ -77,29 +77,21 @@ def top_reasons(
     Written column by column over arrays, never through a record per customer: at a million customers the records
     and their json.dumps cost more than the SHAP values. Done a slice of customers at a time, so the working arrays
     as wide as the features stay small: whole, each was 0.7 GB at a million customers."""
-    return pd.concat(
-        [
-            slice_reasons(
-                contributions.iloc[start : start + REASONS_SLICE],
-                matrix.iloc[start : start + REASONS_SLICE],
-                catalogue,
-                medians,
-                playbook,
-                language,
-            )
-            for start in range(0, max(len(contributions), 1), REASONS_SLICE)
-        ]
-    )
-
-
-def slice_reasons(
-    contributions: pd.DataFrame,
-    matrix: pd.DataFrame,
-    catalogue: dict[str, Feature],
-    medians: dict[str, float],
-    playbook: dict[str, dict[str, str]],
-    language: str,
-) -> pd.DataFrame:
+    if len(contributions) > REASONS_SLICE:
+        slices = range(0, len(contributions), REASONS_SLICE)
+        return pd.concat(
+            [
+                top_reasons(
+                    contributions.iloc[start : start + REASONS_SLICE],
+                    matrix.iloc[start : start + REASONS_SLICE],
+                    catalogue,
+                    medians,
+                    playbook,
+                    language,
+                )
+                for start in slices
+            ]
+        )
     values = contributions.to_numpy()
     names = np.array(contributions.columns, dtype=object)
     points = np.round(values, 6) + 0.0  # + 0.0: a rounded -0.0 reads 0.0
