@@ -463,10 +463,17 @@ def among(values: pd.Series, known: pd.Series) -> pd.Series:
 
 def distinct_count(values: pd.Series) -> int:
     """values.nunique(), counted by DuckDB on every core: on 4.2 M order ids 0.4-0.8 s, against 0.7-2.9 s for
-    Arrow's unique values and 0.9-1.2 s for pandas."""
+    Arrow's unique values and 0.9-1.2 s for pandas. The ids' 64-bit hashes are counted first, cheaper than the
+    ids (21 M order ids 1.5 s against 2.5 s): when no two repeat, no two ids are equal; only when some do (a
+    duplicate, or a collision: about one chance in 80,000 at 21 M ids) are the ids themselves counted."""
     with duckdb_connection() as connection:
         connection.register("ids", pa.table({"id": pa.array(values)}))
-        return connection.execute("SELECT count(DISTINCT id) FROM ids").fetchall()[0][0]
+        hashes, present = connection.execute(
+            "SELECT count(DISTINCT hash(id)) FILTER (id IS NOT NULL), count(id) FROM ids"
+        ).fetchone()
+        if hashes == present:
+            return present
+        return connection.execute("SELECT count(DISTINCT id) FROM ids").fetchone()[0]
 
 
 def signup_dates(codes: np.ndarray, customers: pd.DataFrame) -> pd.Series:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.contract import ContractError, trimmed_ids, validated_tables
+from features.contract import ContractError, distinct_count, trimmed_ids, validated_tables
 from features.loaders import load_tables
 from features.schema import ORDER_STATUSES
 
@@ -249,3 +249,11 @@ def test_ids_are_trimmed_exactly_as_pandas_strips_them(ids, skipped):
     """The shortcut that keeps clean ids uncopied gives what stripping every id gives, on sliced columns too."""
     values = pd.Series(ids, dtype="str").iloc[skipped:]
     assert trimmed_ids(values).equals(values.str.strip())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="ab ", max_size=3))))
+def test_distinct_ids_are_counted_as_pandas_counts_them(ids):
+    """Hashes counted first, ids only when hashes repeat: the count is nunique's either way."""
+    values = pd.Series(ids, dtype="str")
+    assert distinct_count(values) == values.nunique()
