@@ -83,7 +83,7 @@ def validated_tables(
     if problems:
         raise ContractError(problems)
     warn_of_events_before_signup(typed, codes)
-    return tables
+    return tables.without_row_ids()
 
 
 def typed_table(spec: TableSpec, frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:

@@ -33,6 +33,13 @@ def test_valid_tables_are_typed():
     assert tables.data_end == pd.Timestamp("2024-03-06")
 
 
+def test_event_ids_are_checked_then_dropped_and_customer_codes_stay():
+    tables = validated_tables(raw(), "nps")
+    assert "order_id" not in tables.orders and "customer_id" in tables.customers
+    assert tables.customer_codes["orders"].tolist() == [0, 1, 0]
+    assert tables.fingerprint == validated_tables(raw(orders=ORDERS.assign(order_id=["X", "Y", "Z"])), "nps").fingerprint
+
+
 def test_allowed_values_are_read_without_case_or_padding_and_others_are_named():
     tables = validated_tables(raw(orders=ORDERS.assign(status=[" Returned", "COMPLETED ", None])), "nps")
     assert tables.orders["status"].tolist()[:2] == ["returned", "completed"] and pd.isna(tables.orders["status"][2])
@@ -196,7 +203,7 @@ def test_unknown_customers_are_dropped_and_counted_when_the_config_says_so(caplo
     orders = ORDERS.assign(customer_id=["C1", "C9", "C8"])
     with caplog.at_level("WARNING", logger="features.contract"):
         tables = validated_tables(raw(orders=orders), "nps", unknown_customers="drop")
-    assert tables.orders["order_id"].tolist() == ["O1"]
+    assert tables.orders["customer_id"].tolist() == ["C1"]
     assert "orders: dropped 2 rows whose customer_id is not in customers (rows 2, 3: 'C9', 'C8')" in caplog.text
 
 
