@@ -23,9 +23,10 @@ def test_fingerprint_follows_content_not_layout(small_world):
     assert replace(tables, mentions=None).fingerprint != tables.fingerprint
 
 
-@given(st.lists(st.text(min_size=1), max_size=30))
+@given(st.lists(st.text(st.characters(exclude_characters="\x00"), min_size=1), max_size=30))
 def test_stable_hashes_are_pandas_hashes_of_the_ids_text(ids):
-    """The hashes pick partitions and BG/NBD's draws: they must not change with how they are computed."""
+    """The hashes pick partitions and BG/NBD's draws: they must not change with how they are computed (numpy's
+    fixed-width strings, hashed before, cut trailing NULs: such ids alone now hash as written)."""
     expected = pd.util.hash_array(np.array(ids, dtype=str), categorize=True) if ids else np.array([], dtype=np.uint64)
     assert stable_hashes(pd.Series(ids, dtype="str")).tolist() == expected.tolist()
     assert stable_hashes(pd.Series(["C1", "C2"])).tolist() == [12927426055305053718, 5726445593452473050]
