@@ -16,7 +16,7 @@ from features.labels import ChurnDefinition
 from features.settings import Settings
 from features.tables import Tables
 from features.training_sets import TrainingSets, build_training_set, churn_rows
-from models.scoring import Scored, score_customers
+from models.scoring import Scored, combined, score_customers
 
 
 class ExecutorSettings(Settings):
@@ -49,7 +49,14 @@ class InProcess:
         return churn_rows(tables, as_of, definition, settings)
 
     def scored(self, rows: pd.DataFrame, *arguments) -> Scored:
-        return score_customers(rows, *arguments)
+        """Scored `SCORING_SLICE` customers at a time: the SHAP values, model matrix and reasons of a slice are freed
+        before the next is scored."""
+        slices = range(0, max(len(rows), 1), SCORING_SLICE)
+        return combined([score_customers(rows.iloc[first : first + SCORING_SLICE], *arguments) for first in slices])
+
+
+SCORING_SLICE = 250_000
+"""Customers scored at once in this process."""
 
 
 @dataclass(frozen=True)
