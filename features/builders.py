@@ -436,10 +436,13 @@ def theme_query(settings: FeatureSettings, asked: Pass) -> str:
     return aggregated(parts, "themed", "posted_at", asked)
 
 
-def connected(frames: dict[str, pa.Table], settings: FeatureSettings, needed: Needed) -> duckdb.DuckDBPyConnection:
+def connected(
+    frames: dict[str, pa.Table], settings: FeatureSettings, needed: Needed, last_as_of: np.datetime64 | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that reads the coded frames in place, with the per-order and per-complaint facts added:
-    worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs. `asking` gives it
-    the requests."""
+    worked out once into a table when a `needed` aggregate reads them, else left a view nobody runs, and only from
+    events before the `last_as_of` any request will ask (no request reads later ones). `asking` gives it the
+    requests."""
     connection = duckdb_connection()
     for name, frame in frames.items():
         connection.register(f"{name}_frame", frame)
@@ -460,16 +463,17 @@ def connected(frames: dict[str, pa.Table], settings: FeatureSettings, needed: Ne
                 previous IS NULL OR date_trunc('day', previous) < date_trunc('day', ordered_at) AS new_day
             FROM (
                 SELECT code, ordered_at, lag(ordered_at) OVER (PARTITION BY code ORDER BY ordered_at) AS previous
-                FROM orders
+                FROM orders WHERE {readable(last_as_of, "ordered_at")}
             )
         """)
     if "activities" in frames:
+        until = readable(last_as_of, "occurred_at")
         connection.execute("CREATE TEMP VIEW activities AS SELECT * FROM activities_frame")
         connection.execute(f"""
             CREATE TEMP {kept(needed, [escalation_name(settings)])} escalations AS
             SELECT complaint.code, complaint.occurred_at
-            FROM (SELECT code, occurred_at FROM activities WHERE type = 'complaint') complaint
-            ASOF JOIN (SELECT code, occurred_at FROM activities WHERE type = 'support_ticket') ticket
+            FROM (SELECT code, occurred_at FROM activities WHERE type = 'complaint' AND {until}) complaint
+            ASOF JOIN (SELECT code, occurred_at FROM activities WHERE type = 'support_ticket' AND {until}) ticket
                 ON complaint.code = ticket.code AND complaint.occurred_at >= ticket.occurred_at
             WHERE ticket.occurred_at >= complaint.occurred_at - INTERVAL ({ESCALATION_DAYS}) DAY
         """)
@@ -477,6 +481,11 @@ def connected(frames: dict[str, pa.Table], settings: FeatureSettings, needed: Ne
         if plain in frames:
             connection.execute(f"CREATE TEMP VIEW {plain} AS SELECT * FROM {plain}_frame")
     return connection
+
+
+def readable(last_as_of: np.datetime64 | None, time: str) -> str:
+    """The events some request can read: before the last as_of asked (in whole microseconds, as SQL writes it)."""
+    return "TRUE" if last_as_of is None else f"{time} < TIMESTAMP '{pd.Timestamp(last_as_of).ceil('us')}'"
 
 
 def kept(needed: Needed, names) -> str:
@@ -757,7 +766,7 @@ def coded_features(
     values = np.empty((len(numeric), len(codes)))  # every pass writes its rows here: the set is never copied whole
     categories = []
     frames = registered_tables(tables, settings, pd.Series(as_of).min(), build.needed)
-    with connected(frames, settings, build.needed) as connection:
+    with connected(frames, settings, build.needed, as_of.max() if len(as_of) else None) as connection:
         for positions, customers in planned_passes(codes, as_of, len(tables.customers)):
             asked = Pass(codes[positions], as_of[positions], customers)
             found = features_of(connection, frames, tables, asked, build)
@@ -931,8 +940,11 @@ def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFra
         return connection.execute(f"""
             SELECT code, bucket, count(*) AS count, min(day) AS min, max(day) AS max FROM (
                 SELECT code, day, {bucket} AS bucket
-                FROM (SELECT DISTINCT code, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders WHERE code >= 0)
-            ) WHERE bucket < {len(anchors)} GROUP BY code, bucket
+                FROM (
+                    SELECT DISTINCT code, date_trunc('day', ordered_at)::TIMESTAMP AS day FROM orders
+                    WHERE code >= 0 AND ordered_at < TIMESTAMP '{anchors[-1]}'
+                )
+            ) GROUP BY code, bucket
         """).df()
 
 
