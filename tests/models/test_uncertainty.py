@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.evaluation import expected_calibration_error
@@ -58,6 +59,15 @@ def test_nps_probabilities_by_hand():
     assert probabilities.iloc[0].tolist() == pytest.approx([0.2, 0.4, 0.4])
     assert probabilities.iloc[1].tolist() == [1.0, 0.0, 0.0]
     assert nps(probabilities) == pytest.approx(100 * (0.2 - 0.6))
+
+
+def test_nps_probabilities_in_slices_equal_one_pass(monkeypatch):
+    model = Residuals(half_width=1.0, quantiles=tuple(np.linspace(-3, 3, 101)))
+    predicted = np.random.default_rng(3).uniform(0, 10, 1_000)
+    whole = nps_probabilities(predicted, model)
+    monkeypatch.setattr("models.uncertainty.NPS_SLICE", 7)
+    pd.testing.assert_frame_equal(nps_probabilities(predicted, model), whole, check_exact=True)
+    assert whole.iloc[3].tolist() == nps_probabilities(predicted[3:4], model).iloc[0].tolist()
 
 
 def test_intervals_stay_on_the_scale():
