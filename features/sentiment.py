@@ -268,7 +268,8 @@ class LexiconScorer:
 
     def scores(self, texts: pd.Series, languages: pd.Series | None = None) -> np.ndarray:
         """Each distinct (text, language) scored once, grouped in the columns' own storage: turning every text into a
-        Python string first left 0.8 GB held after scoring 2.6 M mentions."""
+        Python string first took twice the time and left the process 0.46 GB larger after 2.6 M mentions (0.2 GB so).
+        """
         pairs = pd.DataFrame({"text": texts.fillna("").astype("str"), "lang": languages})
         group = pairs.groupby(["text", "lang"], sort=False, dropna=False).ngroup().to_numpy()
         values = [
