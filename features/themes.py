@@ -117,17 +117,23 @@ def assigned_themes(texts: pd.Series, themes: dict[str, tuple[str, ...]]) -> pd.
     return pd.Series(chosen[pd.Index(distinct).get_indexer(written)], index=texts.index, dtype=object)
 
 
-def customer_texts(tables: Tables, since: pd.Timestamp | None = None) -> pd.DataFrame:
+def customer_texts(
+    tables: Tables, since: pd.Timestamp | None = None, until: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Every text a customer wrote or a contact recorded: (source, customer_id, at, text, lang), linked or not;
-    only those from `since` on when given. Text columns stay Arrow strings: at a million customers turning them into
-    Python objects cost more than the themes read from them."""
+    only those from `since` on and before `until` when given. Text columns stay Arrow strings: at a million customers
+    turning them into Python objects cost more than the themes read from them."""
     sources = (("mentions", "posted_at"), ("activities", "occurred_at"), ("reviews", "posted_at"))
     frames = []
     for name, time in sources:
         frame = getattr(tables, name)
         if frame is None or "text" not in frame:
             continue
-        kept = frame["text"].notna() if since is None else frame["text"].notna() & (frame[time] >= since)
+        kept = frame["text"].notna()
+        if since is not None:
+            kept &= frame[time] >= since
+        if until is not None:
+            kept &= frame[time] < until
         written = frame[kept]
         frames.append(
             pd.DataFrame(
@@ -163,8 +169,7 @@ def voice_summary(
     the window before, the share of them that read negative, and the value at risk (`value_at_risk` by
     customer_id) of the customers who raised it. Terms only: no text of a customer leaves this function."""
     window = pd.Timedelta(days=window_days)
-    texts = customer_texts(tables, since=as_of - 2 * window)
-    recent = texts[texts["at"] < as_of]  # lemmatised: only what is counted
+    recent = customer_texts(tables, since=as_of - 2 * window, until=as_of)  # lemmatised: only what is counted
     themed = themed_texts(recent, themes).assign(label=lambda frame: frame["theme"], kind="theme")
     coded = reason_codes(tables, since=as_of - 2 * window)
     rows = []

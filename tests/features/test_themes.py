@@ -66,6 +66,15 @@ def test_theme_counts_are_point_in_time(small_tables):
     assert before["theme_billing_365d"].sum() > 0
 
 
+def test_customer_texts_keep_the_window_asked_from_since_up_to_until(small_tables):
+    everything = customer_texts(small_tables)
+    until = everything["at"].sort_values().iloc[len(everything) // 2]
+    since = until - pd.Timedelta(days=30)
+    window = customer_texts(small_tables, since=since, until=until)
+    assert 0 < len(window) == int(((everything["at"] >= since) & (everything["at"] < until)).sum())
+    assert window["at"].min() >= since and window["at"].max() < until
+
+
 def test_every_themed_text_has_a_customer_time_and_theme(small_tables):
     themed = themed_texts(customer_texts(small_tables), {"late": ("late", "myöhässä", "delay")})
     assert set(themed["source"]) <= {"mentions", "activities", "reviews"} and (themed["theme"] == "late").all()
