@@ -111,14 +111,13 @@ def rhythm_anchor(as_of: pd.Timestamp) -> pd.Timestamp:
     return as_of.normalize().replace(day=1)
 
 
-def purchase_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> dict[pd.Timestamp, pd.DataFrame]:
-    """(x, t_x, T) at each anchor of every sampled customer with an order day before it, in one pass.
+def anchored_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.DataFrame:
+    """(x, t_x, T) at each anchor (`anchor`, its position) of every customer with an order day before it, with the
+    customer's `draw`, in one pass.
 
     `spans` has one row per customer and `bucket` (the number of anchors at or before the order days it
     covers; days after the last anchor left out): `draw`, a uniform draw in [0, 1) fixed per customer (a hash
-    of the id), and `count`, `min` and `max` of the distinct order days in the bucket. At each anchor a
-    customer is in the sample when their draw is below FIT_CUSTOMERS / (customers with orders before it): the
-    sample depends only on who had bought by then, never on later customers or orders.
+    of the id), and `count`, `min` and `max` of the distinct order days in the bucket.
     """
     spans = spans.sort_values(["draw", "bucket"], kind="stable").reset_index(drop=True)
     per_customer = spans.groupby("draw", sort=False)
@@ -129,16 +128,33 @@ def purchase_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> dict
         until=per_customer["bucket"].shift(-1).fillna(len(anchors)).astype(int),
     )
     repeated = spans.loc[spans.index.repeat(spans["until"] - spans["bucket"])]
-    repeated = repeated.assign(anchor=repeated["bucket"] + repeated.groupby(level=0).cumcount())
-    histories = {}
-    for position, at_anchor in repeated.groupby("anchor"):
-        anchor = pd.Timestamp(anchors[position])
-        sampled = at_anchor[at_anchor["draw"] < FIT_CUSTOMERS / len(at_anchor)]
-        histories[anchor] = pd.DataFrame(
-            {
-                "x": sampled["orders"].to_numpy(float) - 1,
-                "t_x": (sampled["last"] - sampled["first"]).to_numpy() / DAY,
-                "T": (anchor - sampled["first"]).to_numpy() / DAY,
-            }
-        )
-    return histories
+    position = (repeated["bucket"] + repeated.groupby(level=0).cumcount()).to_numpy()
+    anchor_times = np.asarray(anchors, dtype="datetime64[us]")[position]
+    return pd.DataFrame(
+        {
+            "anchor": position,
+            "draw": repeated["draw"].to_numpy(),
+            "x": repeated["orders"].to_numpy(float) - 1,
+            "t_x": (repeated["last"] - repeated["first"]).to_numpy() / DAY,
+            "T": (anchor_times - repeated["first"].to_numpy()) / DAY,
+        }
+    )
+
+
+def buyers_by_anchor(histories: pd.DataFrame) -> pd.Series:
+    """How many customers had an order day before each anchor (by position): added up over partitions of customers,
+    the whole base's count, which sets the sample (`sampled_histories`)."""
+    return histories["anchor"].value_counts()
+
+
+def sampled_histories(
+    histories: pd.DataFrame, buyers: pd.Series, anchors: list[pd.Timestamp]
+) -> dict[pd.Timestamp, pd.DataFrame]:
+    """The (x, t_x, T) fitted at each anchor: a customer is in the sample when their draw is below FIT_CUSTOMERS /
+    (the base's `buyers` before it), so the sample depends only on who had bought by then, never on later customers
+    or orders, and a partition of customers samples the same customers the whole base does."""
+    sampled = {}
+    for position, at_anchor in histories.groupby("anchor"):
+        chosen = at_anchor[at_anchor["draw"] < FIT_CUSTOMERS / buyers[position]]
+        sampled[pd.Timestamp(anchors[position])] = chosen[["x", "t_x", "T"]].reset_index(drop=True)
+    return sampled

@@ -23,13 +23,27 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from features.btyd import BgNbd, fit_bg_nbd, purchase_histories, rhythm_anchor
+from features.btyd import (
+    BgNbd,
+    anchored_histories,
+    buyers_by_anchor,
+    fit_bg_nbd,
+    rhythm_anchor,
+    sampled_histories,
+)
 from features.contract import ContractError, Problem
 from features.registry import TREND_DAYS, Feature, feature_catalogue, theme_feature_name
 from features.schema import CUSTOMERS, RETURN_STATUSES, TEXT_SOURCES
 from features.sentiment import NEUTRAL_BAND
 from features.settings import Settings
-from features.tables import Tables, duckdb_connection, released_arrow_memory, row_numbers, stable_hashes
+from features.tables import (
+    TIME_UNIT,
+    Tables,
+    duckdb_connection,
+    released_arrow_memory,
+    row_numbers,
+    stable_hashes,
+)
 from features.themes import customer_texts, discover_themes, documents, themed_texts
 
 TOUCH_TYPES = ("call", "email", "meeting", "demo")
@@ -371,17 +385,30 @@ def mention_query(columns: set[str], settings: FeatureSettings, asked: Pass) -> 
     return aggregated(parts, "mentions", "posted_at", asked)
 
 
-def brand_query(settings: FeatureSettings) -> str:
-    """The brand's mood on each requested date: computed once per date, read by every customer."""
-    long = settings.longest
-    parts = [
-        f"avg(CASE WHEN e.sentiment < -{NEUTRAL_BAND} THEN 1.0 ELSE 0.0 END) FILTER (WHERE e.code IS NULL AND "
-        f'{within("e.posted_at", w)}) AS "brand_negative_share_{w}d"'
-        for w in settings.windows_days
-    ]
-    parts.append(f"{exact_mean('e.sentiment', within('e.posted_at', long))} AS everyone_sentiment")
+def brand_parts_query(settings: FeatureSettings) -> str:
+    """The counts and exact sums the brand's mood on each requested date is made of. They add up over any split of
+    the mentions, so the mood worked out from partitions' parts equals the one from all mentions at once."""
+    parts = []
+    for w in settings.windows_days:
+        brand_post = f"e.code IS NULL AND {within('e.posted_at', w)}"
+        parts.append(f'count(*) FILTER (WHERE {brand_post} AND e.sentiment < -{NEUTRAL_BAND}) AS "negative_{w}d"')
+        parts.append(f'count(*) FILTER (WHERE {brand_post}) AS "brand_posts_{w}d"')
+    long = within("e.posted_at", settings.longest)
+    parts.append(f"sum((e.sentiment)::{EXACT}) FILTER (WHERE {long}) AS sentiment_sum")
+    parts.append(f"count(e.sentiment) FILTER (WHERE {long}) AS sentiment_count")
     known_before = KNOWN_BEFORE.format(time="posted_at")
     return f"SELECT r.as_of, {', '.join(parts)} FROM dates r JOIN mentions e ON {known_before} GROUP BY r.as_of"
+
+
+def brand_query(settings: FeatureSettings, parts: str) -> str:
+    """The brand's mood on each requested date from its parts (`brand_parts_query`, any number of rows per date):
+    computed once per date, read by every customer."""
+    shares = [
+        f'sum("negative_{w}d")::DOUBLE / NULLIF(sum("brand_posts_{w}d"), 0)::DOUBLE AS "brand_negative_share_{w}d"'
+        for w in settings.windows_days
+    ]
+    everyone = "(sum(sentiment_sum) / NULLIF(sum(sentiment_count), 0)::BIGINT)::DOUBLE AS everyone_sentiment"
+    return f"SELECT as_of, {', '.join(shares)}, {everyone} FROM ({parts}) GROUP BY as_of"
 
 
 # Registering the tables -----------------------------------------------------------------------------
@@ -881,11 +908,29 @@ def brand_moods(tables: Tables, dates, settings: FeatureSettings) -> BrandMoods 
     customers to read (`Tables.for_customers` keeps only a partition's own mentions); None without scored mentions."""
     if not has_sentiment(tables):
         return None
-    days = np.unique(np.asarray(dates).astype(tables.customers["signup_date"].dtype))
+    return moods_from_parts([brand_parts(tables, dates, settings)], dates, settings)
+
+
+def brand_parts(tables: Tables, dates, settings: FeatureSettings) -> pa.Table:
+    """`brand_parts_query` over these tables' mentions on each of these dates: what a partition of customers read
+    from its own files adds to the brand's mood (`moods_from_parts`)."""
+    days = request_days(dates)
     frames = {"mentions": tables.coded_events["mentions"].select(["posted_at", "sentiment", "code"])}
     with connected(frames, settings, None) as connection:
         asking(connection, Pass(np.zeros(len(days), dtype=np.int64), days, range(0)), settings)
-        return brand_mood(connection, settings, None).reindex(days)  # a date before any mention: missing, as in a build
+        return connection.sql(brand_parts_query(settings)).to_arrow_table()
+
+
+def moods_from_parts(parts: list[pa.Table], dates, settings: FeatureSettings) -> BrandMoods:
+    """The brand's mood on each of these dates from the parts of every partition of mentions (`brand_parts`); a date
+    before any mention is missing, as in a build."""
+    with duckdb_connection() as connection:
+        connection.register("brand_parts", pa.concat_tables(parts))
+        return brand_mood(connection, settings, None, "SELECT * FROM brand_parts").reindex(request_days(dates))
+
+
+def request_days(dates) -> np.ndarray:
+    return np.unique(np.asarray(dates).astype(f"datetime64[{TIME_UNIT}]"))
 
 
 def checked_brand(tables: Tables, brand: BrandMoods | None, as_of: np.ndarray) -> None:
@@ -907,28 +952,46 @@ def has_sentiment(tables: Tables) -> bool:
     return tables.mentions is not None and "sentiment" in tables.mentions
 
 
-def brand_mood(connection: duckdb.DuckDBPyConnection, settings: FeatureSettings, needed: Needed) -> pd.DataFrame:
-    """`brand_query`'s columns by requested date: the `needed` ones computed, the others missing."""
-    columns, found, dates = computed(connection, brand_query(settings), "as_of", needed)
+def brand_mood(
+    connection: duckdb.DuckDBPyConnection, settings: FeatureSettings, needed: Needed, parts: str | None = None
+) -> pd.DataFrame:
+    """`brand_query`'s columns by requested date from `parts` (default: this connection's mentions on its dates): the
+    `needed` ones computed, the others missing."""
+    query = brand_query(settings, parts or brand_parts_query(settings))
+    columns, found, dates = computed(connection, query, "as_of", needed)
     return found.set_axis(dates).reindex(columns=list(columns)).astype(columns)
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`): x, t_x and T of
     every customer at each month's first day from one pass over the distinct order days, then one fit per month."""
-    anchors = sorted({rhythm_anchor(d) for d in set(dates)})
+    anchors = rhythm_anchors(dates)
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
+    histories = customer_histories(tables, anchors)
+    return fitted_rhythms([sampled_histories(histories, buyers_by_anchor(histories), anchors)], anchors)
+
+
+def rhythm_anchors(dates: list[pd.Timestamp]) -> list[pd.Timestamp]:
+    return sorted({rhythm_anchor(d) for d in set(dates)})
+
+
+def customer_histories(tables: Tables, anchors: list[pd.Timestamp]) -> pd.DataFrame:
+    """`anchored_histories` of these tables' customers, each with one fixed draw from its id: a partition of
+    customers gives its own customers' rows of the whole base's."""
     spans = order_day_spans(tables.coded_events["orders"], anchors)
     draws = stable_hashes(tables.customers["customer_id"]) / 2.0**64
-    draw = draws[spans.pop("code").to_numpy()]
-    histories = purchase_histories(spans.assign(draw=draw), anchors)  # one fixed draw per customer, from its id
-    return {
-        anchor: fit_bg_nbd(h["x"].to_numpy(), h["t_x"].to_numpy(), h["T"].to_numpy())
-        if (h := histories.get(anchor)) is not None
-        else None
-        for anchor in anchors
-    }
+    return anchored_histories(spans.assign(draw=draws[spans.pop("code").to_numpy()]), anchors)
+
+
+def fitted_rhythms(samples: list[dict[pd.Timestamp, pd.DataFrame]], anchors: list[pd.Timestamp]) -> Rhythms:
+    """One BG/NBD per anchor on the sampled histories (`sampled_histories`) of every partition of customers."""
+    fits = {}
+    for anchor in anchors:
+        found = [sample[anchor] for sample in samples if anchor in sample]
+        history = pd.concat(found) if found else None
+        fits[anchor] = None if history is None else fit_bg_nbd(*(history[c].to_numpy() for c in ("x", "t_x", "T")))
+    return fits
 
 
 def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFrame:

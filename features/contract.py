@@ -32,11 +32,14 @@ LOG = logging.getLogger(__name__)
 
 
 def examples(frame: pd.DataFrame, mask: pd.Series, column: str) -> str:
-    """'rows 17, 42: 'x', 'y'' for the first few offending rows (1-based data rows)."""
-    positions = [i for i, bad in enumerate(mask.to_numpy()) if bad][:MAX_EXAMPLES]
+    """'rows 17, 42: 'x', 'y'' for the first few offending rows: 1-based data rows of the file, which the frame's
+    index holds (a table read whole has 0, 1, ...; a partition of it, `features.loaders.Partition`, its own rows'
+    numbers; a table without some rows, the numbers of the rows kept)."""
+    positions = np.flatnonzero(mask.to_numpy())[:MAX_EXAMPLES]
     values = [shown(frame[column].iloc[i]) for i in positions]
+    numbers = frame.index if pd.api.types.is_integer_dtype(frame.index) else pd.RangeIndex(len(frame))
     more = ", ..." if int(mask.sum()) > len(positions) else ""
-    return f"rows {', '.join(str(i + 1) for i in positions)}: {', '.join(values)}{more}"
+    return f"rows {', '.join(str(numbers[i] + 1) for i in positions)}: {', '.join(values)}{more}"
 
 
 def shown(value: object) -> str:
@@ -62,6 +65,31 @@ def validated_tables(
     otherwise move the scoring date into the future. With `unknown_customers="drop"`, rows of
     customers missing from `customers` are dropped and counted in a warning instead of failing.
     """
+    return checked_tables(raw, survey_scale, now, unknown_customers, whole_source=True)
+
+
+def validated_partition(
+    raw: Mapping[str, pd.DataFrame],
+    survey_scale: str,
+    *,
+    now: pd.Timestamp | None = None,
+    unknown_customers: UnknownCustomers = "error",
+) -> Tables:
+    """`validated_tables`' checks for one partition of customers read alone (`features.loaders.Partition`), but
+    those only the whole source can answer, which `pipelines.distributed` runs over every partition: event ids
+    repeated across partitions (`repeated_ids`), an empty customers table and the survey scale
+    (`survey_answer_counts`)."""
+    return checked_tables(raw, survey_scale, now, unknown_customers, whole_source=False)
+
+
+def checked_tables(
+    raw: Mapping[str, pd.DataFrame],
+    survey_scale: str,
+    now: pd.Timestamp | None,
+    unknown_customers: UnknownCustomers,
+    whole_source: bool,
+) -> Tables:
+    """The tables typed and checked; with the checks only the `whole_source` can answer when it is."""
     problems: list[Problem] = []
     unknown = sorted(set(raw) - set(TABLE_SPECS))
     if unknown:
@@ -78,8 +106,13 @@ def validated_tables(
         raise ContractError(problems)
     tables = Tables(**typed)
     codes = tables.customer_codes
+    if whole_source:
+        problems += customer_count_problems(len(tables.customers)) + id_problems(typed)
+        problems += scale_problems(*survey_answer_counts(tables), survey_scale)
+    else:
+        problems += id_problems({"customers": typed["customers"]})  # a customer's rows are all in its partition
     problems += relational_problems(typed, codes, survey_scale) + event_time_problems(typed, now)
-    problems += time_order_problems(typed, codes) + scale_problems(typed, survey_scale)
+    problems += time_order_problems(typed, codes)
     if problems:
         raise ContractError(problems)
     warn_of_events_before_signup(typed, codes)
@@ -314,20 +347,6 @@ def relational_problems(
     typed: dict[str, pd.DataFrame], codes: Mapping[str, np.ndarray], survey_scale: str
 ) -> list[Problem]:
     problems = []
-    if typed["customers"].empty:
-        problems.append(Problem("customers", None, "has no rows; every customer to score must be listed."))
-    for name, frame in typed.items():
-        key = TABLE_SPECS[name].primary_key
-        if key and distinct_count(frame[key]) < len(frame):
-            duplicated = frame[key].duplicated(keep=False)
-            problems.append(
-                Problem(
-                    name,
-                    key,
-                    f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be "
-                    "unique.",
-                )
-            )
     for name, frame in typed.items():
         if name == "customers":
             continue
@@ -364,6 +383,24 @@ def relational_problems(
                     "score",
                     f"has {int(off.sum())} scores off the {survey_scale} scale {low:g}..{high:g} "
                     f"({examples(typed['surveys'], off, 'score')}).",
+                )
+            )
+    return problems
+
+
+def id_problems(typed: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """Ids given to more than one row of a table."""
+    problems = []
+    for name, frame in typed.items():
+        key = TABLE_SPECS[name].primary_key
+        if key and distinct_count(frame[key]) < len(frame):
+            duplicated = frame[key].duplicated(keep=False)
+            problems.append(
+                Problem(
+                    name,
+                    key,
+                    f"has {int(duplicated.sum())} duplicated ids ({examples(frame, duplicated, key)}); ids must be "
+                    "unique.",
                 )
             )
     return problems
@@ -417,17 +454,29 @@ def churn_event_problems(churn: pd.DataFrame, signups: pd.Series) -> list[Proble
     return problems
 
 
-def scale_problems(typed: dict[str, pd.DataFrame], survey_scale: str) -> list[Problem]:
+def customer_count_problems(customers: int) -> list[Problem]:
+    if customers:
+        return []
+    return [Problem("customers", None, "has no rows; every customer to score must be listed.")]
+
+
+def survey_answer_counts(tables: Tables) -> tuple[int, int]:
+    """How many survey answers there are, and how many of them are within 1..5: what `scale_problems` judges, added
+    up over partitions of customers."""
+    scores = tables.surveys["score"] if tables.surveys is not None else pd.Series(dtype=float)
+    return len(scores), int(scores.between(1, 5).sum())
+
+
+def scale_problems(answers: int, within_one_to_five: int, survey_scale: str) -> list[Problem]:
     """NPS answers that never leave 1..5 are CSAT answers read on the wrong scale: a model would learn that everyone
     is a detractor."""
-    scores = typed["surveys"]["score"] if "surveys" in typed else pd.Series(dtype=float)
-    if survey_scale != "nps" or len(scores) < MIN_ANSWERS_TO_JUDGE_SCALE or not scores.between(1, 5).all():
+    if survey_scale != "nps" or answers < MIN_ANSWERS_TO_JUDGE_SCALE or within_one_to_five < answers:
         return []
     return [
         Problem(
             "surveys",
             "score",
-            f"has {len(scores)} answers, all within 1..5, read on the NPS scale 0..10: they look like CSAT. "
+            f"has {answers} answers, all within 1..5, read on the NPS scale 0..10: they look like CSAT. "
             "Set satisfaction.scale: csat in the config, or check the export.",
         )
     ]

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import ConfigDict, Field, field_validator
 
-from features.contract import ContractError, Problem, UnknownCustomers, validated_tables
+from features.contract import ContractError, Problem, UnknownCustomers, trimmed_ids, validated_tables
 from features.schema import TABLE_SPECS
 from features.sentiment import LexiconScorer, TextModelScorer
 from features.settings import Settings
-from features.tables import Tables, duckdb_connection, released_arrow_memory
+from features.tables import Tables, duckdb_connection, partition_numbers, released_arrow_memory
 
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
@@ -99,21 +104,54 @@ TABLE_SUFFIXES = (".parquet", ".csv")
 CSV_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
 
 
-def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
+def read_folder(folder: Path, partition: Partition | None = None) -> dict[str, pd.DataFrame]:
     """One file per contract table, `<table>.parquet` or `<table>.csv`; other files are ignored. A table file that
     is there but cannot be read (empty, corrupt, a folder, a broken link, two of them, a name in other letters) is
-    an error naming it: a table that silently went missing would change what the models learn."""
+    an error naming it: a table that silently went missing would change what the models learn. With a `partition`,
+    only its rows."""
     problems = [problem for name in TABLE_SPECS for problem in table_file_problems(folder, name)]
     if problems:
         raise ContractError(problems)
-    tables = {}
+    return {name: read_table_file(path, name, partition) for name, path in table_files(folder).items()}
+
+
+def table_files(folder: Path) -> dict[str, Path]:
+    """The file of each contract table in the folder (checked by `table_file_problems`)."""
+    files = {}
     for name in TABLE_SPECS:
         path = next(
             (folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{name}{suffix}").exists()), None
         )
         if path is not None:
-            tables[name] = read_table_file(path, name)
-    return tables
+            files[name] = path
+    return files
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One of `count` partitions of customers (`features.tables.partition_numbers`), read from table files a batch
+    at a time: a Dask worker holds its own customers' rows, never a whole table. Rows without a customer (brand-wide
+    mentions, or rows validation will reject) are in partition 0. Kept rows keep their row number in the file as
+    their index, so errors name the file's rows."""
+
+    number: int
+    count: int
+    by: str = "customer_id"
+    """The id column rows are partitioned by (`pipelines.distributed.repeated_ids` reads the event ids by their
+    own)."""
+
+    def rows(self, batches: Iterable[pd.DataFrame]) -> pd.DataFrame | None:
+        kept = [batch[self.holds(batch[self.by])] for batch in batches]
+        return pd.concat(kept) if kept else None
+
+    def holds(self, ids: pd.Series) -> np.ndarray:
+        numbers = partition_numbers(trimmed_ids(ids), self.count)
+        numbers[ids.isna().to_numpy()] = 0
+        return numbers == self.number
+
+
+PARTITION_BATCH_ROWS = 500_000
+"""Rows read at once when reading a partition: a batch of the widest table is a few hundred MB at most."""
 
 
 def table_file_problems(folder: Path, name: str) -> list[Problem]:
@@ -138,10 +176,18 @@ def table_file_problems(folder: Path, name: str) -> list[Problem]:
     return []
 
 
-def read_csv(name: str, path: Path) -> pd.DataFrame:
+def read_csv(
+    name: str, path: Path, partition: Partition | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
     """All cells as text: the contract, not pandas' guessing, decides each column's type."""
+    read = {"dtype": str, "encoding": "utf-8", "usecols": columns}
     try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8")
+        if partition is None:
+            frame = pd.read_csv(path, **read)
+        else:
+            with pd.read_csv(path, **read, chunksize=PARTITION_BATCH_ROWS) as batches:
+                frame = partition.rows(batches)
+            frame = frame if frame is not None else pd.read_csv(path, **read, nrows=0)
     except UnicodeDecodeError as error:
         raise ContractError(
             [Problem(name, None, f"{path.name} is not UTF-8 text: {first_undecodable(path)}; save it as UTF-8.")]
@@ -239,17 +285,37 @@ def read_table(connection, name: str, sql: SqlSettings) -> pd.DataFrame:
     return pd.read_sql_query(query, connection)
 
 
+def parquet_partition(path: Path, partition: Partition, columns: list[str] | None) -> pd.DataFrame:
+    """A partition's rows of a Parquet file, filtered in Arrow a batch at a time and converted to pandas as
+    `pd.read_parquet` converts a whole file."""
+    file = pq.ParquetFile(path)
+    kept, rows, first = [], [], 0
+    for batch in file.iter_batches(batch_size=PARTITION_BATCH_ROWS, columns=columns):
+        held = partition.holds(batch.column(partition.by).to_pandas())
+        kept.append(batch.filter(pa.array(held)))
+        rows.append(first + np.flatnonzero(held))
+        first += batch.num_rows
+    schema = file.schema_arrow if columns is None else pa.schema([file.schema_arrow.field(c) for c in columns])
+    table = pa.Table.from_batches(kept, schema=schema)
+    return table.to_pandas().set_axis(pd.Index(np.concatenate([[], *rows]).astype(np.int64)))
+
+
 SENTIMENT_POINTER = "current.json"
 
 
-def read_table_file(path: Path, name: str) -> pd.DataFrame:
-    """A single CSV or Parquet file: a contract table, or a user's labelled mentions."""
+def read_table_file(
+    path: Path, name: str, partition: Partition | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """A single CSV or Parquet file: a contract table, or a user's labelled mentions (a `partition`'s rows, and only
+    some `columns`, when given)."""
     if not path.is_file():
         raise ContractError([Problem(name, None, f"{path} does not exist.")])
     if path.suffix.lower() != ".parquet":
-        return read_csv(name, path)
+        return read_csv(name, path, partition, columns)
     try:
-        return pd.read_parquet(path)
+        if partition is None:  # a pandas index stored in the file is not its rows
+            return pd.read_parquet(path, columns=columns).reset_index(drop=True)
+        return parquet_partition(path, partition, columns)
     except (OSError, ValueError) as error:
         raise ContractError([Problem(name, None, f"{path.name} is not readable Parquet: {error}")]) from error
 

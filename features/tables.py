@@ -110,16 +110,21 @@ class Tables:
             }
         )
 
-    def with_rows_kept(self, **frames: pd.DataFrame) -> Tables:
+    def as_partition(self) -> Tables:
+        """These tables as one partition of customers read on its own (`features.loaders.Partition`): the brand-wide
+        features then need the brand's mood over every partition's mentions (`mentions_partial`)."""
+        return self.with_rows_kept(mentions_partial=self.mentions is not None)
+
+    def with_rows_kept(self, **changes: pd.DataFrame | bool) -> Tables:
         """These tables with some frames replaced by frames of the same rows: the customer codes looked up stay."""
-        changed = replace(self, **frames)
+        changed = replace(self, **changes)
         if "customer_codes" in vars(self):
             vars(changed)["customer_codes"] = self.customer_codes
         return changed
 
     def partitions(self, count: int) -> Iterator[Tables]:
         """The tables split into `count` disjoint groups of customers by a stable hash of customer_id, one at a time."""
-        groups = stable_hashes(self.customers["customer_id"]) % count
+        groups = partition_numbers(self.customers["customer_id"], count)
         for group in range(count):
             yield self.for_customers(pd.Index(self.customers["customer_id"][groups == group]))
 
@@ -129,6 +134,13 @@ class Tables:
         (`features.builders.brand_moods`), and a build without it stops (`mentions_partial`)."""
         limited = {name: frame[frame["customer_id"].isin(customer_ids)] for name, frame in self.present().items()}
         return replace(self, **limited, mentions_partial=self.mentions is not None)
+
+
+def partition_numbers(customer_ids: pd.Series, count: int) -> np.ndarray:
+    """Each customer's partition of `count`, by a stable hash of its id: the same in every process, for the
+    validated tables (`Tables.partitions`) and for raw files read a partition at a time
+    (`features.loaders.Partition`)."""
+    return (stable_hashes(customer_ids) % count).astype(np.int64)
 
 
 def stable_hashes(ids: pd.Series) -> np.ndarray:
