@@ -144,7 +144,7 @@ def anchored_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.D
 def buyers_by_anchor(histories: pd.DataFrame) -> pd.Series:
     """How many customers had an order day before each anchor (by position): added up over partitions of customers,
     the whole base's count, which sets the sample (`sampled_histories`)."""
-    return histories["anchor"].value_counts()
+    return histories["anchor"].value_counts().sort_index()
 
 
 def sampled_histories(

@@ -7,15 +7,22 @@ import pandas.testing as pdt
 import pytest
 
 from features.builders import FeatureSettings
+from features.contract import ContractError
 from features.labels import ChurnDefinition
 from features.loaders import load_tables
 from features.sentiment import LexiconScorer, with_sentiment
 from features.training_sets import build_training_set, churn_rows, labelled_cutoffs
-from models.scoring import score_customers
+from models.scoring import combined, score_customers
 from models.tracking.registry import CHURN_MODEL, SATISFACTION_MODEL, load_champion
 from pipelines.cli import main
 from pipelines.config import load_config
-from pipelines.distributed import dask_client, rows_by_partition, scored_by_chunk, training_sets_by_partition
+from pipelines.distributed import (
+    dask_client,
+    on_workers,
+    rows_by_partition,
+    scored_by_chunk,
+    training_sets_by_partition,
+)
 from tests.pipelines.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
@@ -97,3 +104,28 @@ def test_the_cli_on_a_local_cluster_writes_the_predictions_of_a_local_run(demo_r
         )
     folder = "predictions/as_of=2025-10-06/predictions.parquet"
     pdt.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / folder), pd.read_parquet(tmp_path / "local" / folder))
+
+
+def test_workers_reading_their_own_partitions_score_as_one_process_does(client, tables, demo_run):
+    work = demo_run[0] / "work"
+    churn, satisfaction = load_champion(work, CHURN_MODEL), load_champion(work, SATISFACTION_MODEL)
+    as_of, recipe = pd.Timestamp("2025-10-06"), churn.recipe
+    arguments = (as_of, churn, satisfaction, recipe.catalogue, load_config(demo_run[0] / "config.yaml").scoring, "en")
+    single = score_customers(churn_rows(tables, as_of, recipe.churn, recipe.features), *arguments)
+    source = on_workers(client, demo_run[0] / "world", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
+    assert source.data_end == tables.data_end
+    spread = combined(client.gather(source.scored(source.rows(as_of, recipe.churn, recipe.features), *arguments)))
+    predictions = spread.predictions.sort_values("customer_id", ignore_index=True)
+    pdt.assert_frame_equal(predictions, single.predictions.sort_values("customer_id", ignore_index=True))
+    pdt.assert_frame_equal(spread.pain_points, single.pain_points, check_exact=False, rtol=1e-9)
+
+
+def test_an_event_id_repeated_in_two_partitions_stops_the_load(client, demo_run, tmp_path):
+    shutil.copytree(demo_run[0] / "world", tmp_path / "world")
+    orders = pd.read_parquet(tmp_path / "world" / "orders.parquet")
+    first = orders["customer_id"].iloc[0]
+    other = orders.index[orders["customer_id"] != first][0]
+    orders.loc[other, "order_id"] = orders["order_id"].iloc[0]
+    orders.to_parquet(tmp_path / "world" / "orders.parquet", index=False)
+    with pytest.raises(ContractError, match=r"orders: column 'order_id' has 2 duplicated ids \(rows 1, "):
+        on_workers(client, tmp_path / "world", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
