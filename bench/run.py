@@ -45,6 +45,7 @@ PLANS = {
         ("pipeline_stages", ["--customers", "1000000", "--cutoffs", "2"]),
         ("scoring_path", ["--customers", "1000000"]),
         ("dask_scaling", ["--customers", "1000000"]),
+        ("dask_driver", []),
     ],
 }
 
