@@ -141,13 +141,19 @@ class Partition:
     own)."""
 
     def rows(self, batches: Iterable[pd.DataFrame]) -> pd.DataFrame | None:
-        kept = [batch[self.holds(batch[self.by])] for batch in batches]
+        kept = [
+            batch[self.holds(batch[self.by]) if self.by in batch else self.without_ids(len(batch))] for batch in batches
+        ]
         return pd.concat(kept) if kept else None
 
     def holds(self, ids: pd.Series) -> np.ndarray:
         numbers = partition_numbers(trimmed_ids(ids), self.count)
         numbers[ids.isna().to_numpy()] = 0
         return numbers == self.number
+
+    def without_ids(self, rows: int) -> np.ndarray:
+        """A file without the id column: all of it in partition 0, whose validation names the missing column."""
+        return np.full(rows, self.number == 0)
 
 
 PARTITION_BATCH_ROWS = 1_000_000
@@ -291,7 +297,11 @@ def parquet_partition(path: Path, partition: Partition, columns: list[str] | Non
     file = pq.ParquetFile(path)
     kept, rows, first = [], [], 0
     for batch in file.iter_batches(batch_size=PARTITION_BATCH_ROWS, columns=columns):
-        held = partition.holds(batch.column(partition.by).to_pandas())
+        held = (
+            partition.holds(batch.column(partition.by).to_pandas())
+            if partition.by in batch.schema.names
+            else partition.without_ids(batch.num_rows)
+        )
         kept.append(batch.filter(pa.array(held)))
         rows.append(first + np.flatnonzero(held))
         first += batch.num_rows

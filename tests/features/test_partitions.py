@@ -96,3 +96,11 @@ def test_bg_nbd_from_every_partitions_sample_is_the_whole_bases_fit(small_tables
     expected = base_rhythms(small_tables, DATES)
     assert fitted == expected and all(fit is not None for fit in expected.values())
     assert len({np.round(fit.r, 6) for fit in expected.values()}) == len(anchors)  # one fit per month, not one reused
+
+
+def test_a_table_without_customer_id_is_named_by_the_first_partition(small_world, tmp_path):
+    small_world.tables["customers"].to_csv(tmp_path / "customers.csv", index=False)
+    small_world.tables["orders"].drop(columns="customer_id").to_parquet(tmp_path / "orders.parquet", index=False)
+    assert all(len(read_folder(tmp_path, Partition(k, 3))["orders"]) == 0 for k in (1, 2))
+    with pytest.raises(ContractError, match="orders: column 'customer_id' is missing"):
+        validated_partition(read_folder(tmp_path, Partition(0, 3)), "nps")
