@@ -14,7 +14,7 @@ memory is its own:
 
 Reports the peak resident memory of the driver process (the scheduler runs in it) and of the busiest worker, and
 wall seconds. The predictions of both ways are checked equal by an order-free digest of every row. Writes
-bench/results/dask_driver.json and .md.
+bench/results/dask_driver_<partitions>_partitions.json and .md.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def main() -> None:
             results.append({"customers": customers, **runs})
             print(customers, runs, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "dask_driver.json").write_text(json.dumps(results, indent=2))
+    name = f"dask_driver_{arguments.partitions}_partitions"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2))
     lines = [
         f"A LocalCluster of {arguments.workers} worker processes, {arguments.partitions} partitions; every customer "
         "who can churn at the data's last date scored with SHAP reasons; the two ways' predictions checked equal.",
@@ -155,7 +156,7 @@ def main() -> None:
         for r in results
         for mode in MODES
     ]
-    (RESULTS / "dask_driver.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -284,7 +284,10 @@ def on_workers(
 ) -> SourceOnWorkers:
     """A folder source read and validated on the cluster in `count` partitions of customers, with the checks only
     the whole source can answer worked out from every partition's counts; raises ContractError with every
-    partition's problems. Logs the warnings validation gave on the workers."""
+    partition's problems (once each: a file no partition can read is every partition's problem). Logs the warnings
+    validation gave on the workers."""
+    if not Path(folder).is_dir():
+        raise ContractError([Problem("source", None, f"{folder} is not a folder of table files.")])
     loads = [
         client.submit(
             loaded_partition, folder, Partition(k, count), survey_scale, unknown_customers, now, scorer, pure=False
@@ -299,7 +302,8 @@ def on_workers(
         for k in range(count)
     ]
     summaries = client.gather(client.map(LoadedPartition.summary, loads))
-    problems = [p for s in summaries for p in s.problems] + [p for c in client.gather(checks) for p in c]
+    found = [p for s in summaries for p in s.problems] + [p for c in client.gather(checks) for p in c]
+    problems = list(dict.fromkeys(found))
     if not problems:
         answers = np.sum([s.answers for s in summaries], axis=0)
         problems = customer_count_problems(sum(s.customers for s in summaries))

@@ -129,3 +129,19 @@ def test_an_event_id_repeated_in_two_partitions_stops_the_load(client, demo_run,
     orders.to_parquet(tmp_path / "world" / "orders.parquet", index=False)
     with pytest.raises(ContractError, match=r"orders: column 'order_id' has 2 duplicated ids \(rows 1, "):
         on_workers(client, tmp_path / "world", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
+
+
+def test_loading_on_workers_names_each_problem_once_and_logs_their_warnings(client, demo_run, tmp_path, caplog):
+    shutil.copytree(demo_run[0] / "world", tmp_path / "world")
+    customers = pd.read_parquet(tmp_path / "world" / "customers.parquet")
+    customers.loc[0, "signup_date"] = pd.Timestamp("2025-12-01")  # after their orders: kept, with a warning
+    customers.to_parquet(tmp_path / "world" / "customers.parquet", index=False)
+    with caplog.at_level("WARNING", logger="pipelines.distributed"):
+        on_workers(client, tmp_path / "world", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
+    assert [r.getMessage() for r in caplog.records if "before their customer's signup_date" in r.getMessage()]
+    (tmp_path / "world" / "orders.csv").write_text("order_id\n")
+    with pytest.raises(ContractError) as stopped:
+        on_workers(client, tmp_path / "world", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
+    assert [p.message for p in stopped.value.problems] == ["has both orders.csv and orders.parquet: keep one."]
+    with pytest.raises(ContractError, match="is not a folder of table files"):
+        on_workers(client, tmp_path / "nowhere", 4, "nps", pd.Timestamp.now(), LexiconScorer.shipped())
