@@ -135,6 +135,34 @@ def training_sets_by_partition(
             pure=False,
         )
     )
+    return gathered_training_sets(parts, cutoffs)
+
+
+def training_sets_on_workers(
+    source: SourceOnWorkers,
+    tables: Tables,
+    cutoffs: list[pd.Timestamp],
+    definition: ChurnDefinition,
+    settings: FeatureSettings,
+) -> TrainingSets:
+    """Training rows per partition the workers read (`on_workers`), gathered for training on the driver, which has
+    `tables` for the dates rows are asked at (cutoffs and survey answers)."""
+    dates = training_dates(tables, cutoffs)
+    parts = source.client.map(
+        build_training_rows,
+        source.partitions,
+        cutoffs=cutoffs,
+        definition=definition,
+        settings=settings,
+        rhythms=source.rhythms(dates),
+        brand=source.brand_moods(dates, settings),
+        pure=False,
+    )
+    return gathered_training_sets(source.client.gather(parts), cutoffs)
+
+
+def gathered_training_sets(parts: list[TrainingSets], cutoffs: list[pd.Timestamp]) -> TrainingSets:
+    """The partitions' training rows as one set, in the single-process row order."""
     satisfaction = [p.satisfaction for p in parts if p.satisfaction is not None]
     return checked(
         TrainingSets(

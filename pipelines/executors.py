@@ -6,13 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import Field
 
 from features.builders import FeatureSettings
+from features.contract import ContractError, Problem, UnknownCustomers
 from features.labels import ChurnDefinition
+from features.loaders import is_database_url
+from features.sentiment import LexiconScorer, TextModelScorer
 from features.settings import Settings
 from features.tables import Tables
 from features.training_sets import TrainingSets, build_training_set, churn_rows
@@ -31,7 +36,11 @@ class ExecutorSettings(Settings):
     )
     workers: int = Field(2, gt=0, description="Worker processes of a local cluster.")
     partitions: int = Field(
-        8, gt=0, description="Customer partitions (by a hash of customer_id) the work is split into."
+        8,
+        gt=0,
+        description="Customer partitions (by a hash of customer_id) the work is split into. Workers read a folder "
+        "source themselves, and each partition's task decodes every file to keep its share: as many as the workers "
+        "reads fastest.",
     )
 
 
@@ -60,17 +69,51 @@ SCORING_SLICE = 250_000
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the source is read, so that Dask workers can read their own partitions of it as the driver read it all
+    (`features.loaders.load_tables`, then `features.sentiment.with_sentiment`)."""
+
+    source: str | Path
+    survey_scale: str
+    unknown_customers: UnknownCustomers
+    scorer: LexiconScorer | TextModelScorer
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of table files workers read, or None for a database or DuckDB file, which the driver reads."""
+        return None if is_database_url(self.source) or not Path(self.source).is_dir() else Path(self.source)
+
+
+@dataclass(frozen=True)
 class OnDask:
-    """Per customer partition on a Dask cluster (`pipelines.distributed`); results equal the in-process ones."""
+    """Per customer partition on a Dask cluster (`pipelines.distributed`); results equal the in-process ones. A
+    folder source is read by the workers, each its own partitions, once per executor
+    (`pipelines.distributed.on_workers`); from another source the driver cuts the partitions of the tables it loaded
+    and sends them."""
 
     client: object
     partitions: int
+    reading: Reading | None = None
+
+    @cached_property
+    def on_workers(self):
+        from pipelines.distributed import on_workers
+
+        if self.reading is None or self.reading.folder is None:
+            return None
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        read = self.reading
+        return on_workers(
+            self.client, read.folder, self.partitions, read.survey_scale, now, read.scorer, read.unknown_customers
+        )
 
     def training_rows(
         self, tables: Tables, cutoffs: list[pd.Timestamp], definition: ChurnDefinition, settings: FeatureSettings
     ) -> TrainingSets:
-        from pipelines.distributed import training_sets_by_partition
+        from pipelines.distributed import training_sets_by_partition, training_sets_on_workers
 
+        if (source := self.read_by_workers(tables)) is not None:
+            return training_sets_on_workers(source, tables, cutoffs, definition, settings)
         return training_sets_by_partition(self.client, tables, cutoffs, definition, settings, self.partitions)
 
     def rows(
@@ -78,6 +121,8 @@ class OnDask:
     ) -> pd.DataFrame:
         from pipelines.distributed import rows_by_partition
 
+        if (source := self.read_by_workers(tables)) is not None:
+            return pd.concat(self.client.gather(source.rows(as_of, definition, settings))).sort_index()
         return rows_by_partition(self.client, tables, as_of, definition, settings, self.partitions)
 
     def scored(self, rows: pd.DataFrame, *arguments) -> Scored:
@@ -85,17 +130,30 @@ class OnDask:
 
         return scored_by_chunk(self.client, rows, *arguments, chunks=self.partitions)
 
+    def read_by_workers(self, tables: Tables):
+        """The workers' own partitions of the source, when they read it, checked to hold what the driver loaded: a
+        source rewritten between the two reads would otherwise mix two versions of the data."""
+        source = self.on_workers
+        if source is not None and source.data_end != tables.data_end:
+            changed = (
+                f"{self.reading.source} changed while it was read: the driver's tables end "
+                f"{tables.data_end.date()}, the workers' {source.data_end.date()}. Run again once it is written."
+            )
+            raise ContractError([Problem("source", None, changed)])
+        return source
+
 
 Executor = InProcess | OnDask
 
 
 @contextmanager
-def executor(settings: ExecutorSettings) -> Iterator[Executor]:
-    """The executor the config asks for, with its cluster connected for the block."""
+def executor(settings: ExecutorSettings, reading: Reading | None = None) -> Iterator[Executor]:
+    """The executor the config asks for, with its cluster connected for the block; on a cluster, workers read a
+    folder source as `reading` says."""
     if settings.kind == "local":
         yield InProcess()
         return
     from pipelines.distributed import dask_client
 
     with dask_client(settings.address, settings.workers) as client:
-        yield OnDask(client, settings.partitions)
+        yield OnDask(client, settings.partitions, reading)

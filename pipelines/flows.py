@@ -39,7 +39,7 @@ from models.tracking.runs import (
 from models.training import feature_columns
 from pipelines.cache import cached_frame, config_hash, digest
 from pipelines.config import Config, load_config
-from pipelines.executors import Executor, executor
+from pipelines.executors import Executor, Reading, executor
 from pipelines.logs import append_evaluation, append_promotions, evaluation_history
 from pipelines.progress import durations
 from pipelines.report import priority_list, report_context
@@ -87,7 +87,7 @@ def train_flow(config_path: str | None = None, data: str | None = None, out: str
             return previous | {"skipped": True}
         with (
             training_run(config.out, fingerprint, settings_hash, tables.data_end) as run_id,
-            executor(config.executor) as where,
+            executor(config.executor, reading(config, scorer)) as where,
         ):
             summary = train_and_log(config, tables, scorer, run_id, where) | {"steps": durations()}
             log_summary(config.out, run_id, summary)
@@ -184,6 +184,10 @@ def input_tables(config: Config) -> Tables:
     return load_tables_step(config.data, config.satisfaction.scale, config.unknown_customers, config.sql)
 
 
+def reading(config: Config, scorer) -> Reading:
+    return Reading(config.data, config.satisfaction.scale, config.unknown_customers, scorer)
+
+
 def rows_at(config: Config, tables: Tables, recipe: Recipe, as_of: pd.Timestamp, where: Executor) -> pd.DataFrame:
     """Features, status and churn kind of every customer who can churn at `as_of`, under the model's recipe;
     reused from the cache when data and recipe are unchanged."""
@@ -203,9 +207,10 @@ def build_features_flow(
 ) -> dict:
     """Features of every customer who can churn at `as_of` (default: the day after the data's last event), cached."""
     config = load_config(config_path, data, out)
-    tables = score_mentions_step(input_tables(config), load_sentiment_scorer(config.out))
+    scorer = load_sentiment_scorer(config.out)
+    tables = score_mentions_step(input_tables(config), scorer)
     scoring_date = within_data(instant(as_of), tables) if as_of else tables.data_end
-    with executor(config.executor) as where:
+    with executor(config.executor, reading(config, scorer)) as where:
         rows = rows_at(
             config,
             tables,
@@ -226,7 +231,8 @@ def score_flow(
     config = load_config(config_path, data, out)
     root = Path(config.out) / "predictions"
     with exclusive(root / SCORING_LOCK, "scoring"):
-        tables = score_mentions_step(input_tables(config), load_sentiment_scorer(config.out))
+        scorer = load_sentiment_scorer(config.out)
+        tables = score_mentions_step(input_tables(config), scorer)
         churn = load_churn_champion_step(config.out)
         satisfaction = load_champion_step(config.out, SATISFACTION_MODEL)
         checked_models(config, tables, churn, satisfaction)
@@ -235,7 +241,7 @@ def score_flow(
             if as_of
             else config.scoring.due_dates(complete_dates(root), tables.data_end)
         )
-        with executor(config.executor) as where:
+        with executor(config.executor, reading(config, scorer)) as where:
             results = [score_one_date(config, tables, date, churn, satisfaction, where) for date in dates]
     return results[-1] | {"scored_dates": [r["as_of"] for r in results if not r["skipped"]]}
 

@@ -23,6 +23,7 @@ from pipelines.distributed import (
     scored_by_chunk,
     training_sets_by_partition,
 )
+from pipelines.executors import OnDask, Reading
 from tests.pipelines.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
@@ -60,6 +61,23 @@ def test_training_rows_per_partition_equal_the_single_process_rows(client, table
     spread = training_sets_by_partition(client, tables, cutoffs, definition, FeatureSettings(), partitions=3)
     pdt.assert_frame_equal(spread.churn, single.churn)
     pdt.assert_frame_equal(spread.satisfaction, single.satisfaction)
+
+
+def test_training_rows_from_partitions_the_workers_read_equal_the_single_process_rows(
+    client, tables, definition, demo_run
+):
+    config = load_config(demo_run[0] / "config.yaml")
+    cutoffs = labelled_cutoffs(tables, config.cutoffs, definition)[-3:]
+    single = build_training_set(tables, cutoffs, definition, FeatureSettings())
+    where = OnDask(client, 3, Reading(demo_run[0] / "world", "nps", "error", LexiconScorer.shipped()))
+    spread = where.training_rows(tables, cutoffs, definition, FeatureSettings())
+    assert where.on_workers is not None
+    pdt.assert_frame_equal(spread.churn, single.churn)
+    pdt.assert_frame_equal(spread.satisfaction, single.satisfaction)
+    now = pd.Timestamp("2025-10-06")
+    pdt.assert_frame_equal(
+        where.rows(tables, now, definition, FeatureSettings()), churn_rows(tables, now, definition, FeatureSettings())
+    )
 
 
 def test_scores_and_reasons_per_chunk_equal_the_single_process_scores(client, tables, demo_run):
