@@ -322,19 +322,13 @@ def on_workers(
         )
         for k in range(count)
     ]
-    files = table_files(folder)
-    keyed = [name for name in files if TABLE_SPECS[name].primary_key not in (None, "customer_id")]
-    checks = [
-        client.submit(repeated_ids, files[name], name, Partition(k, count, TABLE_SPECS[name].primary_key))
-        for name in keyed
-        for k in range(count)
-    ]
     summaries = client.gather(client.map(LoadedPartition.summary, loads))
-    found = [p for s in summaries for p in s.problems] + [p for c in client.gather(checks) for p in c]
-    problems = list(dict.fromkeys(found))
-    if not problems:
+    problems = list(dict.fromkeys(p for s in summaries for p in s.problems))
+    files = table_files(folder)
+    if not problems:  # every file is readable and has its columns: check what no partition can alone
+        problems = [p for found in client.gather(repeated_id_checks(client, files, count)) for p in found]
         answers = np.sum([s.answers for s in summaries], axis=0)
-        problems = customer_count_problems(sum(s.customers for s in summaries))
+        problems += customer_count_problems(sum(s.customers for s in summaries))
         problems += scale_problems(int(answers[0]), int(answers[1]), survey_scale)
     for warning in (w for s in summaries for w in s.warnings):
         LOG.warning(warning)
@@ -346,6 +340,16 @@ def on_workers(
         max(s.data_end for s in summaries if s.data_end is not None),
         tuple(name for name in EVENT_SOURCES if name in files),
     )
+
+
+def repeated_id_checks(client, files: dict[str, Path], count: int) -> list:
+    """`repeated_ids` of every table with its own ids, each over `count` partitions of the ids."""
+    keyed = [name for name in files if TABLE_SPECS[name].primary_key not in (None, "customer_id")]
+    return [
+        client.submit(repeated_ids, files[name], name, Partition(k, count, TABLE_SPECS[name].primary_key))
+        for name in keyed
+        for k in range(count)
+    ]
 
 
 def tables_of(loaded: LoadedPartition) -> Tables:
