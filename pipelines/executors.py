@@ -81,7 +81,9 @@ class Reading:
     @property
     def folder(self) -> Path | None:
         """The folder of table files workers read, or None for a database or DuckDB file, which the driver reads."""
-        return None if is_database_url(self.source) or not Path(self.source).is_dir() else Path(self.source)
+        if is_database_url(self.source) or not Path(self.source).is_dir():
+            return None
+        return Path(self.source).resolve()  # workers may not share the driver's working folder
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class OnDask:
     reading: Reading | None = None
 
     @cached_property
-    def on_workers(self):
+    def partitions_on_workers(self):
         from pipelines.distributed import on_workers
 
         if self.reading is None or self.reading.folder is None:
@@ -133,7 +135,7 @@ class OnDask:
     def read_by_workers(self, tables: Tables):
         """The workers' own partitions of the source, when they read it, checked to hold what the driver loaded: a
         source rewritten between the two reads would otherwise mix two versions of the data."""
-        source = self.on_workers
+        source = self.partitions_on_workers
         if source is not None and source.data_end != tables.data_end:
             changed = (
                 f"{self.reading.source} changed while it was read: the driver's tables end "

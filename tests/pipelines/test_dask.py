@@ -71,7 +71,7 @@ def test_training_rows_from_partitions_the_workers_read_equal_the_single_process
     single = build_training_set(tables, cutoffs, definition, FeatureSettings())
     where = OnDask(client, 3, Reading(demo_run[0] / "world", "nps", "error", LexiconScorer.shipped()))
     spread = where.training_rows(tables, cutoffs, definition, FeatureSettings())
-    assert where.on_workers is not None
+    assert where.partitions_on_workers is not None
     pdt.assert_frame_equal(spread.churn, single.churn)
     pdt.assert_frame_equal(spread.satisfaction, single.satisfaction)
     now = pd.Timestamp("2025-10-06")
