@@ -141,20 +141,25 @@ def anchored_histories(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.D
     )
 
 
-def buyers_by_anchor(histories: pd.DataFrame) -> pd.Series:
-    """How many customers had an order day before each anchor (by position): added up over partitions of customers,
-    the whole base's count, which sets the sample (`sampled_histories`)."""
-    return histories["anchor"].value_counts().sort_index()
+def buyers_by_anchor(spans: pd.DataFrame, anchors: list[pd.Timestamp]) -> pd.Series:
+    """How many customers had an order day before each anchor (by position), from their spans (`anchored_histories`):
+    added up over partitions of customers, the whole base's count, which sets the sample (`sampled_histories`)."""
+    first_buckets = spans.groupby("draw", sort=False)["bucket"].min().to_numpy()
+    return pd.Series(np.bincount(first_buckets, minlength=len(anchors)).cumsum(), index=range(len(anchors)))
 
 
 def sampled_histories(
-    histories: pd.DataFrame, buyers: pd.Series, anchors: list[pd.Timestamp]
+    spans: pd.DataFrame, buyers: pd.Series, anchors: list[pd.Timestamp]
 ) -> dict[pd.Timestamp, pd.DataFrame]:
     """The (x, t_x, T) fitted at each anchor: a customer is in the sample when their draw is below FIT_CUSTOMERS /
     (the base's `buyers` before it), so the sample depends only on who had bought by then, never on later customers
-    or orders, and a partition of customers samples the same customers the whole base does."""
+    or orders, and a partition of customers samples the same customers the whole base does. Only customers some
+    anchor samples are expanded to histories: all of them took 6.6 s at 1 M customers and 12 anchors."""
+    shares = FIT_CUSTOMERS / buyers[buyers > 0]
+    if shares.empty:
+        return {}
     sampled = {}
-    for position, at_anchor in histories.groupby("anchor"):
-        chosen = at_anchor[at_anchor["draw"] < FIT_CUSTOMERS / buyers[position]]
+    for position, at_anchor in anchored_histories(spans[spans["draw"] < shares.max()], anchors).groupby("anchor"):
+        chosen = at_anchor[at_anchor["draw"] < shares[position]]
         sampled[pd.Timestamp(anchors[position])] = chosen[["x", "t_x", "T"]].reset_index(drop=True)
     return sampled

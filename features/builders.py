@@ -25,7 +25,6 @@ from pydantic import Field, field_validator
 
 from features.btyd import (
     BgNbd,
-    anchored_histories,
     buyers_by_anchor,
     fit_bg_nbd,
     rhythm_anchor,
@@ -964,24 +963,26 @@ def brand_mood(
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
     """BG/NBD of the whole customer base for each month these dates fall in (`rhythm_anchor`): x, t_x and T of
-    every customer at each month's first day from one pass over the distinct order days, then one fit per month."""
+    every sampled customer at each month's first day from one pass over the distinct order days, then one fit per
+    month."""
     anchors = rhythm_anchors(dates)
     if tables.orders is None or not anchors:
         return dict.fromkeys(anchors)
-    histories = customer_histories(tables, anchors)
-    return fitted_rhythms([sampled_histories(histories, buyers_by_anchor(histories), anchors)], anchors)
+    spans = customer_spans(tables, anchors)
+    return fitted_rhythms([sampled_histories(spans, buyers_by_anchor(spans, anchors), anchors)], anchors)
 
 
 def rhythm_anchors(dates: list[pd.Timestamp]) -> list[pd.Timestamp]:
     return sorted({rhythm_anchor(d) for d in set(dates)})
 
 
-def customer_histories(tables: Tables, anchors: list[pd.Timestamp]) -> pd.DataFrame:
-    """`anchored_histories` of these tables' customers, each with one fixed draw from its id: a partition of
-    customers gives its own customers' rows of the whole base's."""
+def customer_spans(tables: Tables, anchors: list[pd.Timestamp]) -> pd.DataFrame:
+    """`order_day_spans` of these tables' customers, each with one fixed draw from its id (what
+    `features.btyd.anchored_histories` reads): a partition of customers gives its own customers' rows of the whole
+    base's."""
     spans = order_day_spans(tables.coded_events["orders"], anchors)
     draws = stable_hashes(tables.customers["customer_id"]) / 2.0**64
-    return anchored_histories(spans.assign(draw=draws[spans.pop("code").to_numpy()]), anchors)
+    return spans.assign(draw=draws[spans.pop("code").to_numpy()])
 
 
 def fitted_rhythms(samples: list[dict[pd.Timestamp, pd.DataFrame]], anchors: list[pd.Timestamp]) -> Rhythms:
@@ -995,7 +996,7 @@ def fitted_rhythms(samples: list[dict[pd.Timestamp, pd.DataFrame]], anchors: lis
 
 
 def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFrame:
-    """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors (`purchase_histories`): the
+    """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors (`features.btyd.anchored_histories`): the
     distinct order days' count, first and last."""
     bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
     with duckdb_connection() as connection:

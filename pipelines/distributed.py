@@ -30,7 +30,7 @@ from features.builders import (
     Rhythms,
     brand_moods,
     brand_parts,
-    customer_histories,
+    customer_spans,
     fitted_rhythms,
     moods_from_parts,
     rhythm_anchors,
@@ -290,14 +290,14 @@ class SourceOnWorkers:
 
     def rhythms(self, dates: list[pd.Timestamp]) -> Rhythms:
         """The base's BG/NBD for the months of these dates, fitted on the sample each partition holds part of:
-        each partition's purchase histories stay on its worker; only their counts and the sampled histories (about
+        each partition's order-day spans stay on its worker; only their counts and the sampled histories (about
         `features.btyd.FIT_CUSTOMERS` customers in all) come to the driver."""
         anchors = rhythm_anchors(dates)
         if "orders" not in self.event_sources or not anchors:
             return dict.fromkeys(anchors)
-        histories = self.client.map(customer_histories, self.partitions, anchors=anchors, pure=False)
-        buyers = pd.concat(self.client.gather(self.client.map(buyers_by_anchor, histories))).groupby(level=0).sum()
-        samples = self.client.map(sampled_histories, histories, buyers=buyers, anchors=anchors)
+        spans = self.client.map(customer_spans, self.partitions, anchors=anchors, pure=False)
+        buyers = sum(self.client.gather(self.client.map(buyers_by_anchor, spans, anchors=anchors)))
+        samples = self.client.map(sampled_histories, spans, buyers=buyers, anchors=anchors)
         return fitted_rhythms(self.client.gather(samples), anchors)
 
 

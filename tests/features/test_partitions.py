@@ -13,7 +13,7 @@ from features.builders import (
     base_rhythms,
     brand_moods,
     brand_parts,
-    customer_histories,
+    customer_spans,
     fitted_rhythms,
     moods_from_parts,
     rhythm_anchors,
@@ -89,10 +89,10 @@ def test_the_brand_mood_from_every_partitions_parts_is_the_mood_over_all_mention
 @pytest.mark.parametrize("count", [2, 5])
 def test_bg_nbd_from_every_partitions_sample_is_the_whole_bases_fit(small_tables, count):
     anchors = rhythm_anchors(DATES)
-    histories = [customer_histories(part, anchors) for part in small_tables.partitions(count)]
-    buyers = pd.concat([buyers_by_anchor(h) for h in histories]).groupby(level=0).sum()
-    assert (buyers == buyers_by_anchor(customer_histories(small_tables, anchors))).all()
-    fitted = fitted_rhythms([sampled_histories(h, buyers, anchors) for h in histories], anchors)
+    spans = [customer_spans(part, anchors) for part in small_tables.partitions(count)]
+    buyers = sum(buyers_by_anchor(s, anchors) for s in spans)
+    assert (buyers == buyers_by_anchor(customer_spans(small_tables, anchors), anchors)).all()
+    fitted = fitted_rhythms([sampled_histories(s, buyers, anchors) for s in spans], anchors)
     expected = base_rhythms(small_tables, DATES)
     assert fitted == expected and all(fit is not None for fit in expected.values())
     assert len({np.round(fit.r, 6) for fit in expected.values()}) == len(anchors)  # one fit per month, not one reused
