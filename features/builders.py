@@ -996,8 +996,8 @@ def fitted_rhythms(samples: list[dict[pd.Timestamp, pd.DataFrame]], anchors: lis
 
 
 def order_day_spans(orders: pa.Table, anchors: list[pd.Timestamp]) -> pd.DataFrame:
-    """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors (`features.btyd.anchored_histories`): the
-    distinct order days' count, first and last."""
+    """Per customer (`code`, `Tables.coded_events`) and bucket of days between anchors
+    (`features.btyd.anchored_histories`): the distinct order days' count, first and last."""
     bucket = " + ".join(f"(day >= TIMESTAMP '{anchor}')::INTEGER" for anchor in anchors)
     with duckdb_connection() as connection:
         connection.register("orders", orders.select(["code", "ordered_at"]))
