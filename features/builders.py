@@ -738,8 +738,7 @@ class Build:
     catalogue: dict[str, Feature]
     needed: Needed
     brand: BrandMoods | None
-    """The brand's mood when given (`brand_moods`, for tables holding one partition's mentions); else each pass
-    works it out from the tables' mentions."""
+    """The brand's mood on every requested date (`brand_for`); None without scored mentions."""
 
 
 def request_features(
@@ -784,9 +783,8 @@ def coded_features(
 ) -> pd.DataFrame:
     """`request_features` of requests given as customers' rows in customers (`codes`) and dates, by position."""
     as_of = np.asarray(as_of).astype(tables.customers["signup_date"].dtype)
+    brand = brand_for(tables, brand, as_of, settings)
     build = build_of(catalogue_for(tables, settings, horizon_days), settings, horizon_days, rhythms, only, brand)
-    if has_sentiment(tables):
-        checked_brand(tables, build.brand, as_of)
     catalogue = build.catalogue
     numeric = [name for name, spec in catalogue.items() if not spec.categorical]
     values = np.empty((len(numeric), len(codes)))  # every pass writes its rows here: the set is never copied whole
@@ -890,12 +888,9 @@ def mention_features(
     build: Build,
 ) -> pd.DataFrame:
     """The customer's mentions, read beside the brand's mood on the same date."""
-    settings, needed = build.settings, build.needed
-    brand = None
-    if "sentiment" in columns:
-        brand = build.brand if build.brand is not None else brand_mood(connection, settings, needed)
+    settings, brand = build.settings, build.brand
     found = mention_columns(
-        query_frame(connection, mention_query(columns, settings, asked), asked, needed), as_of, brand, settings
+        query_frame(connection, mention_query(columns, settings, asked), asked, build.needed), as_of, brand, settings
     )
     if brand is None:
         return found
@@ -925,40 +920,40 @@ def moods_from_parts(parts: list[pa.Table], dates, settings: FeatureSettings) ->
     before any mention is missing, as in a build."""
     with duckdb_connection() as connection:
         connection.register("brand_parts", pa.concat_tables(parts))
-        return brand_mood(connection, settings, None, "SELECT * FROM brand_parts").reindex(request_days(dates))
+        columns, found, days = computed(connection, brand_query(settings, "SELECT * FROM brand_parts"), "as_of", None)
+    return found.set_axis(days).reindex(columns=list(columns)).astype(columns).reindex(request_days(dates))
 
 
 def request_days(dates) -> np.ndarray:
     return np.unique(np.asarray(dates).astype(f"datetime64[{TIME_UNIT}]"))
 
 
-def checked_brand(tables: Tables, brand: BrandMoods | None, as_of: np.ndarray) -> None:
-    """A partition's build needs the brand's mood from all mentions, on every date it is asked for."""
-    if brand is None and tables.mentions_partial:
-        raise ValueError(
-            "these tables hold only some customers' mentions (a partition): give the brand's mood over all mentions "
-            "(brand_moods) for the brand-wide features"
-        )
-    missing = np.setdiff1d(as_of, brand.index.to_numpy()) if brand is not None else []
+def brand_for(
+    tables: Tables, brand: BrandMoods | None, as_of: np.ndarray, settings: FeatureSettings
+) -> BrandMoods | None:
+    """The brand's mood on every requested date: the one given, checked to cover those dates (a partition's build
+    needs it, its tables holding only its own customers' mentions), else worked out once for the whole build (once
+    per pass, it took 12.7 s of a 12-cutoff training set at 1 M customers); None without scored mentions."""
+    if not has_sentiment(tables):
+        return None
+    if brand is None:
+        if tables.mentions_partial:
+            raise ValueError(
+                "these tables hold only some customers' mentions (a partition): give the brand's mood over all "
+                "mentions (brand_moods) for the brand-wide features"
+            )
+        return brand_moods(tables, as_of, settings)
+    missing = np.setdiff1d(as_of, brand.index.to_numpy())
     if len(missing):
         raise ValueError(
             f"the brand's mood given (brand_moods) lacks {len(missing)} of the requested dates, e.g. "
             f"{pd.Timestamp(missing[0])}"
         )
+    return brand
 
 
 def has_sentiment(tables: Tables) -> bool:
     return tables.mentions is not None and "sentiment" in tables.mentions
-
-
-def brand_mood(
-    connection: duckdb.DuckDBPyConnection, settings: FeatureSettings, needed: Needed, parts: str | None = None
-) -> pd.DataFrame:
-    """`brand_query`'s columns by requested date from `parts` (default: this connection's mentions on its dates): the
-    `needed` ones computed, the others missing."""
-    query = brand_query(settings, parts or brand_parts_query(settings))
-    columns, found, dates = computed(connection, query, "as_of", needed)
-    return found.set_axis(dates).reindex(columns=list(columns)).astype(columns)
 
 
 def base_rhythms(tables: Tables, dates: list[pd.Timestamp]) -> Rhythms:
