@@ -114,7 +114,7 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, where: Ex
     baselines = baselines_step(
         rows.churn, churn.feature_names, split.train, split.valid, definition.horizon_days, config.model.seed
     )
-    standings = {kind: standings_step(config.out, name) for kind, name in REGISTERED.items()}
+    standings = standings_step(config.out, REGISTERED)
     decisions = promotion_decisions(
         churn, rows.churn, split.valid, baselines, satisfaction, standings, config.promotion
     )

@@ -86,13 +86,18 @@ def scored(executor, *arguments):
     return executor.scored(*arguments)
 
 
+def champion_standings(work, names: dict[str, str]) -> dict:
+    """Each registered model's champion, read in one step: the run's summary lists each step once."""
+    return {kind: champion_standing(work, name) for kind, name in names.items()}
+
+
 load_tables_step = Step("Loading and validating tables", load_tables, **RETRIES)
 score_mentions_step = Step("Scoring mention sentiment", with_sentiment)
 training_rows_step = Step("Building training sets over cutoffs and survey answers", training_rows)
 fit_churn_step = Step("Training churn model", fit_churn)
 fit_satisfaction_step = Step("Training satisfaction model, correcting survey response bias", fit_satisfaction_corrected)
 baselines_step = Step("Scoring churn baselines on the same rows", churn_baselines)
-standings_step = Step("Reading the champions (promotion gate)", champion_standing, **RETRIES)
+standings_step = Step("Reading the champions (promotion gate)", champion_standings, **RETRIES)
 themes_step = Step("Finding themes in what customers say", FeatureSettings.with_themes_found_in)
 reason_stability_step = Step("Checking reason stability across seeds", churn_reason_stability)
 figures_step = Step("Drawing SHAP and reliability plots", training_figures)
