@@ -942,7 +942,7 @@ def brand_for(
                 "these tables hold only some customers' mentions (a partition): give the brand's mood over all "
                 "mentions (brand_moods) for the brand-wide features"
             )
-        return brand_moods(tables, as_of, settings)
+        return brand_moods(tables, request_days(as_of), settings)
     missing = np.setdiff1d(as_of, brand.index.to_numpy())
     if len(missing):
         raise ValueError(
