@@ -109,7 +109,9 @@ def top_reasons(
             catalogue,
             language,
         )
-        for k in range(order.shape[1])
+        if k < order.shape[1]
+        else [""] * len(order)  # a model of fewer features than reasons (a snapshot of two attributes)
+        for k in range(TOP_REASONS)
     }
     columns["reasons_json"] = reasons_json(names, picked_values(matrix, largest), points, largest)
     action_texts = {

@@ -116,6 +116,15 @@ def test_reasons_and_actions_read_in_finnish_when_asked():
     assert reasons.loc["C1", "next_action"] == PLAYBOOK["apologise"]["fi"]
 
 
+def test_a_model_of_fewer_features_than_reasons_leaves_the_rest_empty():
+    contributions = pd.DataFrame({"late_deliveries_90d": [0.12, -0.02]}, index=["C1", "C2"])
+    matrix = pd.DataFrame({"late_deliveries_90d": [3.0, 0.0]}, index=["C1", "C2"])
+    reasons = top_reasons(contributions, matrix, feature_catalogue((90,), 90, ("orders",)), MEDIANS, PLAYBOOK)
+    assert list(reasons.columns[:TOP_REASONS]) == [f"reason_{k + 1}" for k in range(TOP_REASONS)]
+    assert reasons.loc["C1", "reason_1"].startswith("3 late deliveries")
+    assert (reasons[["reason_2", "reason_3"]] == "").all().all() and reasons.loc["C2", "reason_1"] == ""
+
+
 def test_every_playbook_action_and_feature_description_has_both_languages():
     catalogue = feature_catalogue((30, 90), 60, ("orders", "activities", "mentions"), themes=("billing · lasku",))
     assert catalogue["theme_billing_lasku_90d"].reason_text(2.0, "fi").startswith("otti esiin aiheen")
