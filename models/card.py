@@ -96,7 +96,7 @@ def model_card_markdown(
     lines += [
         "",
         "After Platt calibration (cross-fitted on the validation rows): "
-        + ", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn)
+        + (", ".join(f"{m} {churn[m]:.4f}" for m in CALIBRATION if m in churn) or "not measured, too few outcomes")
         + ".",
     ]
     if "metrics" in card["satisfaction"]:

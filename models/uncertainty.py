@@ -41,11 +41,14 @@ class Residuals(Settings):
     quantiles: tuple[float, ...]
 
 
-def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> Calibration:
-    """Platt scaling on the log-odds: smooth and strictly increasing, so it never ties customers a ranking separates.
+def calibration_map(labels: np.ndarray, probabilities: np.ndarray) -> Calibration | None:
+    """Platt scaling on the log-odds: smooth and strictly increasing, so it never ties customers a ranking separates;
+    None when the labels hold one outcome only (a handful of validation customers), which leaves scores uncalibrated.
 
     (Isotonic regression fits as well on average but turns the top of the list into flat steps.)
     """
+    if len(np.unique(labels)) < 2:
+        return None
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit(probabilities).reshape(-1, 1), labels)
     return Calibration(slope=float(platt.coef_[0, 0]), intercept=float(platt.intercept_[0]))
 
@@ -62,8 +65,11 @@ def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_fitted_calibration(labels: np.ndarray, probabilities: np.ndarray, seed: int) -> dict[str, float]:
-    """ECE and Brier of calibrated probabilities, each half calibrated by a map learned on the other."""
+    """ECE and Brier of calibrated probabilities, each half calibrated by a map learned on the other; none when a half
+    holds one outcome only (nothing to learn a map from: 7 validation customers of a real support-tweet set)."""
     first, second = halves(len(labels), seed)
+    if min(len(np.unique(labels[first])), len(np.unique(labels[second]))) < 2:
+        return {}
     out = np.empty_like(probabilities)
     out[first] = calibrated(probabilities[first], calibration_map(labels[second], probabilities[second]))
     out[second] = calibrated(probabilities[second], calibration_map(labels[first], probabilities[first]))

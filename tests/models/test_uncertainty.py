@@ -8,6 +8,7 @@ from models.uncertainty import (
     calibrated,
     calibration_map,
     conformal_half_width,
+    cross_fitted_calibration,
     cross_fitted_coverage,
     nps,
     nps_probabilities,
@@ -50,6 +51,18 @@ def test_platt_calibration_fixes_overconfident_probabilities_and_keeps_the_ranki
         -0.25, abs=0.1
     )  # undoes 2 * logit + 0.5
     assert np.all(np.diff(calibrated(np.linspace(0.01, 0.99, 50), mapping)) > 0)
+
+
+def test_a_handful_of_validation_rows_with_one_outcome_leaves_scores_uncalibrated_and_unmeasured():
+    probabilities = np.array([0.2, 0.7, 0.4, 0.9, 0.1, 0.3, 0.6])
+    assert calibration_map(np.zeros(7, dtype=int), probabilities) is None
+    assert np.array_equal(calibrated(probabilities, None), probabilities)
+    one_churner = np.array([0, 0, 0, 1, 0, 0, 0])  # some half of seven holds no churner
+    assert cross_fitted_calibration(one_churner, probabilities, seed=0) == {}
+    rng = np.random.default_rng(0)
+    labels = (rng.random(400) < 0.3).astype(int)
+    measured = cross_fitted_calibration(labels, np.clip(0.3 + 0.2 * labels + rng.normal(0, 0.15, 400), 0.01, 0.99), 0)
+    assert set(measured) == {"calibrated_ece", "calibrated_brier"} and 0 < measured["calibrated_brier"] < 0.25
 
 
 def test_nps_probabilities_by_hand():
