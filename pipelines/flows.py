@@ -104,6 +104,11 @@ def train_and_log(config: Config, tables: Tables, scorer, run_id: str, where: Ex
     recipe = recipe_for(config, tables, definition, features, tuple(feature_columns(rows.churn)))
     directions = churn_directions(recipe.catalogue)
     churn, evaluation = fit_churn_step(rows.churn, recipe, config.model, directions)
+    if churn.calibration is None:
+        LOG.warning(
+            "the churn model's validation rows hold one outcome only, so its probabilities are not calibrated: "
+            "more customers or history at the last cutoff give calibrated ones."
+        )
     now = rows_at(config, tables, recipe, tables.data_end, where)
     for_satisfaction = recipe.model_copy(update={"kind": "satisfaction"})
     fitted, segment_nps = fit_satisfaction_step(
